@@ -1,0 +1,1 @@
+"""Petunia: software for local social prescribing."""

@@ -1,0 +1,75 @@
+"""The ASGI application: GraphQL at /graphql, health at /healthz."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from api.config import Settings, get_settings
+from api.db import Database
+from api.graphql.context import Context
+from api.graphql.schema import build_schema
+
+
+class PetuniaGraphQL(GraphQL[Context, None]):
+    def __init__(self, db: Database, settings: Settings) -> None:
+        super().__init__(
+            build_schema(production=settings.production),
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allow_queries_via_get=True,
+        )
+        self.db = db
+        self.settings = settings
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        return Context(
+            db=self.db,
+            settings=self.settings,
+            request=request if isinstance(request, Request) else None,
+        )
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
+    settings = settings or get_settings()
+    db = db or Database.from_url(settings.resolved_database_url)
+
+    async def healthz(_request: Request) -> Response:
+        try:
+            await db.run_sync(lambda s: s.execute(_SELECT_1))
+        except Exception:  # noqa: BLE001 - health reports, it does not raise
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        db.dispose()
+
+    graphql = PetuniaGraphQL(db, settings)
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.db = db
+    app.state.settings = settings
+    return app
+
+
+def _select_1() -> Any:
+    from sqlalchemy import text
+
+    return text("SELECT 1")
+
+
+_SELECT_1 = _select_1()

@@ -1,0 +1,229 @@
+"""The `petunia` command: a thin shell over the same functions the API uses."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy import func, select
+
+from api import migrations
+from api.config import Settings, get_settings
+from api.db import Database
+from api.directory.loading import LoadError, load_directory
+from api.directory.models import GpPractice, LinkWorker, Locality, Provider
+from api.directory.postcodes import PostcodeFileError, import_postcodes
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_DATA = REPO_ROOT / "directory_data"
+
+app = typer.Typer(
+    help="Petunia: the directory, referrals and outcomes of local social prescribing.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The database schema (alembic migrations).", no_args_is_help=True)
+practices_app = typer.Typer(help="GP practices and their named link workers.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(practices_app, name="practices")
+
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Folder for the SQLite database and local files "
+        "[env: PETUNIA_DATA_DIR; default: var/]. Ignored for the database when "
+        "DATABASE_URL is set.",
+        show_default=False,
+    ),
+]
+
+
+def _settings(data_dir: Path | None, **overrides: object) -> Settings:
+    if data_dir is not None:
+        # Also for worker processes that uvicorn starts: they read the environment.
+        os.environ["PETUNIA_DATA_DIR"] = str(data_dir)
+        overrides["data_dir"] = data_dir
+    settings = get_settings(**overrides)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def _database(settings: Settings) -> Database:
+    return Database.from_url(settings.resolved_database_url)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    return typer.Exit(code=1)
+
+
+def _load(db: Database, folder: Path) -> None:
+    try:
+        with db.session() as session:
+            report = load_directory(session, folder)
+    except LoadError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), highlight=False, markup=False)
+        raise _fail(f"{len(exc.problems)} problem(s) in {folder}; nothing was loaded") from None
+    console.print(
+        report.summary() if report.changed else "Already up to date: nothing changed.",
+        highlight=False,
+    )
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: DataDir = None,
+) -> None:
+    """Create or upgrade the database, load the demo directory into an empty one, and serve.
+
+    Safe to run again: an existing database keeps its data and only gains new migrations."""
+    settings = _settings(data_dir)
+    db = _database(settings)
+    migrations.upgrade(db.engine)
+    with db.session() as session:
+        empty = session.scalar(select(func.count()).select_from(Provider)) == 0
+    if empty:
+        console.print(f"Loading the demo directory from {DEMO_DATA} ...")
+        _load(db, DEMO_DATA)
+    db.dispose()
+    _serve(settings, host, port, workers=1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the API (the database must be migrated: `petunia db upgrade`)."""
+    settings = _settings(data_dir)
+    _serve(settings, host, port, workers=workers)
+
+
+def _serve(settings: Settings, host: str, port: int, *, workers: int) -> None:
+    import uvicorn
+
+    console.print(f"Petunia on http://{host}:{port}/graphql (GraphiQL in a browser)")
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    data_dir: DataDir = None,
+) -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    db = _database(_settings(data_dir))
+    migrations.upgrade(db.engine, revision)
+    console.print(f"Database at revision {migrations.current_revision(db.engine)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision ('base' empties it).")],
+    data_dir: DataDir = None,
+) -> None:
+    """Undo migrations down to REVISION."""
+    db = _database(_settings(data_dir))
+    migrations.downgrade(db.engine, revision)
+    console.print(f"Database at revision {migrations.current_revision(db.engine)}")
+
+
+@app.command()
+def load(
+    folder: Annotated[Path, typer.Argument(help="A directory folder (see directory_data/).")],
+    data_dir: DataDir = None,
+) -> None:
+    """Load localities, venues, providers, sessions and practices from FOLDER.
+
+    Every problem is reported with its file and line, and nothing is loaded until there are
+    none. Loading the same folder again changes nothing."""
+    db = _database(_settings(data_dir))
+    _load(db, folder)
+
+
+@app.command("import-postcodes")
+def import_postcodes_command(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="An ONS Postcode Directory CSV (pcds, lat, "
+            "long columns) or any postcode,latitude,longitude CSV.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Fill the postcode table used by `near` searches. All or nothing."""
+    db = _database(_settings(data_dir))
+    size = file.stat().st_size
+    try:
+        with (
+            file.open(newline="", encoding="utf-8-sig") as handle,
+            Progress(console=err, transient=True) as progress,
+        ):
+            task = progress.add_task("Importing postcodes", total=size)
+
+            def advance(_rows: int) -> None:
+                progress.update(task, completed=handle.buffer.tell())
+
+            with db.session() as session:
+                result = import_postcodes(session, handle, on_progress=advance)
+    except PostcodeFileError as exc:
+        err.print(str(exc), highlight=False, markup=False)
+        raise _fail(f"{exc.total} bad row(s) in {file}; nothing was imported") from None
+    console.print(
+        f"Imported {result.imported} postcodes; skipped "
+        f"{result.skipped_no_location} with no location."
+    )
+
+
+@practices_app.command("list")
+def practices_list(data_dir: DataDir = None) -> None:
+    """List GP practices with their locality and named link worker."""
+    db = _database(_settings(data_dir))
+    with db.session() as session:
+        rows = session.execute(
+            select(GpPractice.ods_code, GpPractice.name, Locality.name, LinkWorker.name)
+            .join(Locality, Locality.id == GpPractice.locality_id)
+            .outerjoin(LinkWorker, LinkWorker.id == GpPractice.link_worker_id)
+            .order_by(GpPractice.ods_code)
+        ).all()
+    table = Table("ODS code", "Practice", "Locality", "Link worker")
+    for ods, name, locality, worker in rows:
+        table.add_row(ods, name, locality, worker or "(none named)")
+    console.print(table)
+    if not rows:
+        console.print("No practices yet: load some with `petunia load DIR`.")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

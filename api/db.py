@@ -1,0 +1,88 @@
+"""Engine, sessions and the declarative base shared by every domain's models.
+
+Petunia uses a synchronous SQLAlchemy engine. Async request handlers run database work in a
+worker thread (``run_sync``), each unit of work with its own ``orm.Session``, so concurrent
+GraphQL resolvers never share a session and nothing blocks the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from anyio import to_thread
+from sqlalchemy import MetaData, create_engine, event, orm
+from sqlalchemy.engine import Engine
+
+T = TypeVar("T")
+
+# Stable constraint names, so alembic can drop and alter them on every engine.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(orm.DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers run while one writer writes; busy_timeout waits for the lock
+    # instead of failing at once when two writers meet.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+class Database:
+    """An engine and its session factory: what every layer is handed to reach the data."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        # expire_on_commit=False: rows read in a worker thread stay readable after it returns.
+        self._sessions = orm.sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str) -> Database:
+        return cls(make_engine(url))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[orm.Session]:
+        """A unit of work: committed when the block ends normally, rolled back otherwise."""
+        with self._sessions() as db:
+            try:
+                yield db
+                db.commit()
+            except BaseException:
+                db.rollback()
+                raise
+
+    def read(self, fn: Callable[[orm.Session], T]) -> T:
+        with self._sessions() as db:
+            return fn(db)
+
+    async def run_sync(self, fn: Callable[[orm.Session], T]) -> T:
+        """Run ``fn`` with its own session in a worker thread (read-only work)."""
+        return await to_thread.run_sync(self.read, fn)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

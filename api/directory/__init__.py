@@ -1,0 +1,1 @@
+"""The directory: localities, providers, venues, sessions and their schedules."""

@@ -1,0 +1,60 @@
+"""What every resolver is handed: the database, the settings and this request's loaders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import orm
+from starlette.requests import Request
+from strawberry.dataloader import DataLoader
+
+from api.config import Settings
+from api.db import Database
+from api.directory import related
+
+V = TypeVar("V")
+
+Fetch = Callable[[orm.Session, Sequence[int]], Mapping[int, V]]
+
+
+def _loader(db: Database, fetch: Fetch[Any], missing: Callable[[], Any]) -> DataLoader[int, Any]:
+    async def load(keys: list[int]) -> list[Any]:
+        found = await db.run_sync(lambda session: fetch(session, keys))
+        return [found[key] if key in found else missing() for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+class Loaders:
+    """One DataLoader per relation, made fresh for each request (their caches are per
+    request: a change made by one request is never hidden from the next)."""
+
+    def __init__(self, db: Database) -> None:
+        def one(fetch: Fetch[Any]) -> DataLoader[int, Any]:
+            return _loader(db, fetch, lambda: None)
+
+        def many(fetch: Fetch[Any]) -> DataLoader[int, Any]:
+            return _loader(db, fetch, list)
+
+        self.provider = one(related.providers)
+        self.venue = one(related.venues)
+        self.locality = one(related.localities)
+        self.schedules = many(related.schedules)
+        self.breaks = many(related.breaks)
+        self.domains = many(related.domains)
+        self.languages = many(related.languages)
+        self.accessibility = many(related.accessibility)
+        self.provider_sessions = many(related.published_sessions)
+
+
+@dataclass
+class Context:
+    db: Database
+    settings: Settings
+    request: Request | None = None
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.db)

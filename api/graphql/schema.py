@@ -1,0 +1,42 @@
+"""The schema: every domain's queries merged into one Query type, with the protective
+extensions (depth, token and alias limits, error masking) and the parse/validation caches."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from api.graphql.directory.queries import DirectoryQuery
+from api.graphql.directory.types import LocalityType, ProviderType, SessionType, VenueType
+from api.graphql.errors import should_mask
+
+Query = merge_types("Query", (DirectoryQuery,))
+
+MAX_DEPTH = 10
+MAX_TOKENS = 2000
+MAX_ALIASES = 20
+
+
+def build_schema(*, production: bool) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        types=[SessionType, ProviderType, VenueType, LocalityType],
+        config=StrawberryConfig(disable_field_suggestions=production),
+        extensions=[
+            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: MaskErrors(should_mask_error=should_mask),
+            ParserCache,
+            ValidationCache,
+        ],
+    )
