@@ -83,8 +83,18 @@ def _load(db: Database, folder: Path) -> None:
 
 @app.command()
 def up(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address to listen on [env: PETUNIA_HOST; default: 127.0.0.1].", show_default=False
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port to listen on [env: PETUNIA_PORT; default: 8000].", show_default=False
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Create or upgrade the database, load the demo directory into an empty one, and serve.
@@ -104,8 +114,18 @@ def up(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address to listen on [env: PETUNIA_HOST; default: 127.0.0.1].", show_default=False
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port to listen on [env: PETUNIA_PORT; default: 8000].", show_default=False
+        ),
+    ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     data_dir: DataDir = None,
 ) -> None:
@@ -114,9 +134,10 @@ def serve(
     _serve(settings, host, port, workers=workers)
 
 
-def _serve(settings: Settings, host: str, port: int, *, workers: int) -> None:
+def _serve(settings: Settings, host: str | None, port: int | None, *, workers: int) -> None:
     import uvicorn
 
+    host, port = host or settings.host, port or settings.port
     console.print(f"Petunia on http://{host}:{port}/graphql (GraphiQL in a browser)")
     uvicorn.run(
         "api.app:create_app",

@@ -15,8 +15,10 @@ def snapshot(db: Database) -> dict[str, list[tuple]]:
     meta = MetaData()
     meta.reflect(db.engine, only=lambda name, _m: not name.startswith("sessions_fts"))
     with db.engine.connect() as conn:
-        return {name: sorted(map(tuple, conn.execute(table.select())), key=repr)
-                for name, table in meta.tables.items()}
+        return {
+            name: sorted(map(tuple, conn.execute(table.select())), key=repr)
+            for name, table in meta.tables.items()
+        }
 
 
 def test_loading_twice_changes_nothing(empty_db: Database) -> None:
@@ -93,8 +95,10 @@ def test_broken_yaml_is_reported_with_its_line(empty_db: Database, tmp_path: Pat
     folder = tmp_path / "dir"
     shutil.copytree(MINI, folder)
     (folder / "localities.yaml").write_text("- key: north\n  name: [unclosed\n")
-    with pytest.raises(LoadError, match=r"localities.yaml:\d+: not valid YAML"), \
-            empty_db.session() as db:
+    with (
+        pytest.raises(LoadError, match=r"localities.yaml:\d+: not valid YAML"),
+        empty_db.session() as db,
+    ):
         load_directory(db, folder)
 
 

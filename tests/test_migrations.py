@@ -7,8 +7,13 @@ from api.db import Base, Database
 from tests.conftest import engine_name
 
 # Full-text search structures are created by the migration on purpose and have no model.
-SEARCH_TABLES = {"sessions_fts", "sessions_fts_config", "sessions_fts_data",
-                 "sessions_fts_docsize", "sessions_fts_idx"}
+SEARCH_TABLES = {
+    "sessions_fts",
+    "sessions_fts_config",
+    "sessions_fts_data",
+    "sessions_fts_docsize",
+    "sessions_fts_idx",
+}
 
 
 def tables(db: Database) -> set[str]:
@@ -34,6 +39,10 @@ def test_migrations_match_the_models(empty_db: Database) -> None:
     """Every model change comes with a migration: autogenerate finds nothing to add."""
     with empty_db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    diff = [d for d in diff if not (d[0] == "remove_table" and d[1].name in SEARCH_TABLES)
-            and not (d[0] == "remove_index" and d[1].name == "ix_sessions_search")]
+    diff = [
+        d
+        for d in diff
+        if not (d[0] == "remove_table" and d[1].name in SEARCH_TABLES)
+        and not (d[0] == "remove_index" and d[1].name == "ix_sessions_search")
+    ]
     assert diff == [], f"models and migrations differ on {engine_name()}: {diff}"

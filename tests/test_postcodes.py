@@ -18,15 +18,23 @@ from api.directory.postcodes import (
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("at12ab", "AT1 2AB"), (" AT1  2AB ", "AT1 2AB"), ("sw1a1aa", "SW1A 1AA"),
-     ("M1 1AE", "M1 1AE"), ("b33 8th", "B33 8TH"), ("CR2 6XH", "CR2 6XH"), ("gir0aa", "GIR 0AA")],
+    [
+        ("at12ab", "AT1 2AB"),
+        (" AT1  2AB ", "AT1 2AB"),
+        ("sw1a1aa", "SW1A 1AA"),
+        ("M1 1AE", "M1 1AE"),
+        ("b33 8th", "B33 8TH"),
+        ("CR2 6XH", "CR2 6XH"),
+        ("gir0aa", "GIR 0AA"),
+    ],
 )
 def test_postcodes_are_normalised(raw: str, expected: str) -> None:
     assert normalise_postcode(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["", "hello", "AT1", "12345", "AT1 2A", "QT1 2AB", "AT1 2AC",
-                                 "<script>"])
+@pytest.mark.parametrize(
+    "raw", ["", "hello", "AT1", "12345", "AT1 2A", "QT1 2AB", "AT1 2AC", "<script>"]
+)
 def test_malformed_postcodes_are_refused_with_a_helpful_message(raw: str) -> None:
     with pytest.raises(InvalidPostcode, match="is not a UK postcode: expected something like"):
         normalise_postcode(raw)
@@ -77,6 +85,5 @@ def test_import_with_bad_rows_reports_each_line_and_loads_nothing(empty_db) -> N
 
 
 def test_import_names_the_missing_columns(empty_db) -> None:
-    with pytest.raises(PostcodeFileError, match="expected columns pcds"), \
-            empty_db.session() as db:
+    with pytest.raises(PostcodeFileError, match="expected columns pcds"), empty_db.session() as db:
         import_postcodes(db, io.StringIO("code,x,y\nAT1 1AA,1,2\n"))

@@ -26,17 +26,24 @@ def dates(rule, after=SUNDAY, count=4, breaks=()):
 def test_weekly_on_several_days() -> None:
     rule = make_rule(days=[W.MO, W.TH], opens_at=T10, closes_at=T12)
     assert rule.freq is Frequency.WEEKLY and rule.byday == "MO,TH"
-    assert dates(rule) == [dt.date(2026, 11, 23), dt.date(2026, 11, 26), dt.date(2026, 11, 30),
-                           dt.date(2026, 12, 3)]
+    assert dates(rule) == [
+        dt.date(2026, 11, 23),
+        dt.date(2026, 11, 26),
+        dt.date(2026, 11, 30),
+        dt.date(2026, 12, 3),
+    ]
     assert describe(rule) == "Every Monday and Thursday, 10:00 to 12:00"
 
 
 def test_fortnightly_counts_from_its_start_date() -> None:
     # Runs on 2026-09-07 and every other Monday after: 30 Nov is in step, 23 Nov is not.
     rule = make_rule(days=[W.MO], every_weeks=2, starts_on=dt.date(2026, 9, 7), opens_at=T10)
-    assert dates(rule, count=3) == [dt.date(2026, 11, 30), dt.date(2026, 12, 14),
-                                    dt.date(2026, 12, 28)]
-    assert describe(rule) == "Every other Monday, 10:00"
+    assert dates(rule, count=3) == [
+        dt.date(2026, 11, 30),
+        dt.date(2026, 12, 14),
+        dt.date(2026, 12, 28),
+    ]
+    assert describe(rule) == "Every other Monday, from 7 September 2026, 10:00"
 
 
 def test_fortnightly_needs_a_start_date() -> None:
@@ -47,8 +54,11 @@ def test_fortnightly_needs_a_start_date() -> None:
 def test_monthly_by_nth_weekday_and_last() -> None:
     first_and_third = make_rule(days=[W.TH], monthly=[1, 3], opens_at=T10)
     assert first_and_third.byday == "1TH,3TH"
-    assert dates(first_and_third, count=3) == [dt.date(2026, 12, 3), dt.date(2026, 12, 17),
-                                               dt.date(2027, 1, 7)]
+    assert dates(first_and_third, count=3) == [
+        dt.date(2026, 12, 3),
+        dt.date(2026, 12, 17),
+        dt.date(2027, 1, 7),
+    ]
     assert describe(first_and_third) == "First and third Thursday of the month, 10:00"
     last_friday = make_rule(days=[W.FR], monthly=[-1], opens_at=T10)
     assert dates(last_friday, count=2) == [dt.date(2026, 11, 27), dt.date(2026, 12, 25)]
@@ -66,7 +76,11 @@ def test_breaks_and_end_dates_are_respected() -> None:
     rule = make_rule(days=[W.MO], opens_at=T10, ends_on=dt.date(2026, 12, 31))
     christmas = Break(dt.date(2026, 12, 20), dt.date(2027, 1, 3))
     assert dates(rule, count=10, breaks=[christmas]) == [
-        dt.date(2026, 11, 23), dt.date(2026, 11, 30), dt.date(2026, 12, 7), dt.date(2026, 12, 14)]
+        dt.date(2026, 11, 23),
+        dt.date(2026, 11, 30),
+        dt.date(2026, 12, 7),
+        dt.date(2026, 12, 14),
+    ]
 
 
 def test_several_rules_are_merged_in_date_order() -> None:

@@ -237,7 +237,7 @@ class WhoForIn(Record):
     min_age: int | None = Field(default=None, ge=0, le=120)
     max_age: int | None = Field(default=None, ge=0, le=120)
     gender: Gender = Gender.ANY
-    carers_welcome: bool = False
+    carers_welcome: bool | None = None
     notes: Text | None = None
 
 

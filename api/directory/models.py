@@ -185,7 +185,8 @@ class Session(Timestamped, Base):
     min_age: Mapped[int | None] = mapped_column(Integer)
     max_age: Mapped[int | None] = mapped_column(Integer)
     gender: Mapped[Gender] = mapped_column(enum_column(Gender), default=Gender.ANY)
-    carers_welcome: Mapped[bool] = mapped_column(Boolean, default=False)
+    # None: the provider has not said.
+    carers_welcome: Mapped[bool | None] = mapped_column(Boolean)
     who_for_notes: Mapped[str | None] = mapped_column(String(500))
     capacity: Mapped[int | None] = mapped_column(Integer)
     contact_name: Mapped[str | None] = mapped_column(String(200))

@@ -226,6 +226,10 @@ def describe(rule: Rule) -> str:
         text = f"Every {rule.interval} weeks on {days}"
     else:
         text = f"Every {days}"
+    if rule.starts_on:
+        text += f", from {rule.starts_on.day} {rule.starts_on:%B %Y}"
+    if rule.ends_on:
+        text += f", until {rule.ends_on.day} {rule.ends_on:%B %Y}"
     return f"{text}, {times}"
 
 

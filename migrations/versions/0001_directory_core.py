@@ -232,7 +232,7 @@ def upgrade() -> None:
             sa.Enum("ANY", "WOMEN_ONLY", "MEN_ONLY", name="gender", native_enum=False, length=40),
             nullable=False,
         ),
-        sa.Column("carers_welcome", sa.Boolean(), nullable=False),
+        sa.Column("carers_welcome", sa.Boolean(), nullable=True),
         sa.Column("who_for_notes", sa.String(length=500), nullable=True),
         sa.Column("capacity", sa.Integer(), nullable=True),
         sa.Column("contact_name", sa.String(length=200), nullable=True),

@@ -139,7 +139,7 @@ class WhoFor:
     min_age: int | None
     max_age: int | None
     gender: Gender
-    carers_welcome: bool
+    carers_welcome: bool | None = strawberry.field(description="Null when not said.")
     notes: str | None
 
 
