@@ -105,13 +105,14 @@ def _published() -> ColumnElement[bool]:
     return Provider.status == ListingStatus.PUBLISHED
 
 
-def _text_match(db: orm.Session, terms: list[str]) -> tuple[Any, Any]:
-    """(a selectable of matching session ids with a rank, its rank column): best first."""
+def _text_match(db: orm.Session, terms: list[str], *, ranked: bool) -> tuple[Any, Any]:
+    """(a selectable of matching session ids with a rank, its order clause: best first)."""
     if db.get_bind().dialect.name == "sqlite":
         fts = table("sessions_fts")
         query = " ".join(f'"{term}"*' for term in terms)
+        rank = literal_column("rank") if ranked else literal_column("0")
         sub = (
-            select(literal_column("rowid").label("id"), literal_column("rank").label("rank"))
+            select(literal_column("rowid").label("id"), rank.label("rank"))
             .select_from(fts)
             .where(literal_column("sessions_fts").op("MATCH")(query))
             .subquery()
@@ -119,8 +120,9 @@ def _text_match(db: orm.Session, terms: list[str]) -> tuple[Any, Any]:
         return sub, sub.c.rank.asc()
     vector = func.to_tsvector("english", Session.search_text)
     tsquery = func.to_tsquery("english", " & ".join(f"{term}:*" for term in terms))
+    rank = func.ts_rank(vector, tsquery) if ranked else literal_column("0")
     sub = (
-        select(Session.id.label("id"), func.ts_rank(vector, tsquery).label("rank"))
+        select(Session.id.label("id"), rank.label("rank"))
         .where(vector.op("@@")(tsquery))
         .subquery()
     )
@@ -202,8 +204,10 @@ def search_sessions(db: orm.Session, q: SessionQuery, *, offset: int, limit: int
     order: list[Any] = []
     ranked = None
     if terms:
-        ranked, rank_order = _text_match(db, terms)
-        order.append(rank_order)
+        # With `near` the order is by distance: skip ranking, the costly part of the match.
+        ranked, rank_order = _text_match(db, terms, ranked=q.near is None)
+        if q.near is None:
+            order.append(rank_order)
     order += [Session.title, Session.id]
 
     def base(*columns: Any) -> Select[Any]:

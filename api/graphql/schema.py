@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -26,15 +27,29 @@ MAX_TOKENS = 2000
 MAX_ALIASES = 20
 
 
+# The limiters' rules are built once: a fresh rule class per request would change the
+# ValidationCache key and make every request validate again (about 0.9 ms each).
+_LIMIT_RULES = (
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+)
+
+
+class QueryLimits(AddValidationRules):
+    """Depth and alias limits (strawberry's own rules), cache-friendly."""
+
+    def __init__(self) -> None:
+        super().__init__(list(_LIMIT_RULES))
+
+
 def build_schema(*, production: bool) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         types=[SessionType, ProviderType, VenueType, LocalityType],
         config=StrawberryConfig(disable_field_suggestions=production),
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            QueryLimits,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
             lambda: MaskErrors(should_mask_error=should_mask),
             ParserCache,
             ValidationCache,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from sqlalchemy import orm, select
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
-from api.directory import search
+from api.directory import related, search
 from api.directory.models import DomainLabel, Locality
 from api.directory.postcodes import InvalidPostcode, UnknownPostcode, locate
 from api.graphql.context import Context
@@ -120,6 +123,24 @@ def _language(value: str | None) -> str | None:
     return code
 
 
+def node_fields(info: Info[Context], *path: str) -> set[str]:
+    """Names of the fields selected at ``path`` below this field (fragments included)."""
+
+    def names(selections: list[Any], rest: tuple[str, ...]) -> set[str]:
+        found: set[str] = set()
+        for sel in selections:
+            if isinstance(sel, SelectedField):
+                if not rest:
+                    found.add(sel.name)
+                elif sel.name == rest[0]:
+                    found |= names(sel.selections, rest[1:])
+            else:  # FragmentSpread or InlineFragment
+                found |= names(sel.selections, rest)
+        return found
+
+    return names(info.selected_fields[0].selections, path)
+
+
 def session_query(db: orm.Session, f: SessionFilter | None) -> search.SessionQuery:
     """Turn the GraphQL filter into the domain's query, checking what it can."""
     if f is None:
@@ -177,10 +198,27 @@ class DirectoryQuery:
             first, after, default=20, maximum=info.context.settings.max_page_size
         )
 
-        def read(db: orm.Session) -> search.Page:
-            return search.search_sessions(db, session_query(db, filter), offset=offset, limit=limit)
+        wanted = node_fields(info, "edges", "node")
 
-        page = await info.context.db.run_sync(read)
+        def read(db: orm.Session) -> tuple[search.Page, dict, dict]:
+            page = search.search_sessions(db, session_query(db, filter), offset=offset, limit=limit)
+            # The page's providers and venues in the same trip to the database; priming the
+            # DataLoaders with them lets the nested fields resolve without another trip.
+            providers = (
+                related.providers(db, [s.provider_id for s in page.items])
+                if "provider" in wanted
+                else {}
+            )
+            venues = (
+                related.venues(db, [s.venue_id for s in page.items if s.venue_id])
+                if "venue" in wanted
+                else {}
+            )
+            return page, providers, venues
+
+        page, providers, venues = await info.context.db.run_sync(read)
+        info.context.loaders.provider.prime_many(providers)
+        info.context.loaders.venue.prime_many(venues)
         distances = page.distances_km or [None] * len(page.items)
         edges = [
             SessionEdge(cursor=cursor, node=node, distance_km=km)  # type: ignore[arg-type]

@@ -222,15 +222,17 @@ class SessionType(Node):
 
     @strawberry.field
     @staticmethod
-    async def provider(root: Parent[models.Session], info: Info[Context]) -> ProviderType:
-        return await info.context.loaders.provider.load(root.provider_id)
+    def provider(root: Parent[models.Session], info: Info[Context]) -> ProviderType:
+        loaders = info.context.loaders
+        return loaders.now(loaders.provider, root.provider_id)
 
     @strawberry.field
     @staticmethod
-    async def venue(root: Parent[models.Session], info: Info[Context]) -> VenueType | None:
+    def venue(root: Parent[models.Session], info: Info[Context]) -> VenueType | None:
         if root.venue_id is None:
             return None
-        return await info.context.loaders.venue.load(root.venue_id)
+        loaders = info.context.loaders
+        return loaders.now(loaders.venue, root.venue_id)
 
     @strawberry.field
     @staticmethod
