@@ -33,8 +33,8 @@ practices_app = typer.Typer(help="GP practices and their named link workers.", n
 app.add_typer(db_app, name="db")
 app.add_typer(practices_app, name="practices")
 
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DataDir = Annotated[
     Path | None,

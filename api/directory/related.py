@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import orm, select
@@ -25,6 +26,35 @@ from api.directory.models import (
 
 def _by_id(db: orm.Session, model: Any, ids: Sequence[int]) -> dict[int, Any]:
     return {row.id: row for row in db.scalars(select(model).where(model.id.in_(set(ids))))}
+
+
+@dataclass
+class SessionRows:
+    """Sessions by id, with (when asked for) their providers and venues by id."""
+
+    sessions: dict[int, Session]
+    providers: dict[int, Provider] = field(default_factory=dict)
+    venues: dict[int, Venue] = field(default_factory=dict)
+
+
+def sessions(db: orm.Session, ids: Sequence[int], *, with_places: bool = False) -> SessionRows:
+    """The sessions with these ids; ``with_places`` adds their providers and venues, read in
+    the same statement (a page of search results usually shows both)."""
+    if not with_places:
+        return SessionRows(_by_id(db, Session, ids))
+    rows = SessionRows({})
+    stmt = (
+        select(Session, Provider, Venue)
+        .join(Provider, Provider.id == Session.provider_id)
+        .outerjoin(Venue, Venue.id == Session.venue_id)
+        .where(Session.id.in_(set(ids)))
+    )
+    for session, provider, venue in db.execute(stmt):
+        rows.sessions[session.id] = session
+        rows.providers[provider.id] = provider
+        if venue is not None:
+            rows.venues[venue.id] = venue
+    return rows
 
 
 def providers(db: orm.Session, ids: Sequence[int]) -> dict[int, Provider]:

@@ -197,9 +197,9 @@ def _base(columns: Sequence[Any], q: SessionQuery) -> Select[Any]:
     )
 
 
-def search_sessions(db: orm.Session, q: SessionQuery, *, offset: int, limit: int) -> Page[Session]:
-    """Published sessions matching ``q``: nearest first with ``near``, else best text match
-    first, else by title."""
+def search_sessions(db: orm.Session, q: SessionQuery, *, offset: int, limit: int) -> Page[int]:
+    """Ids of published sessions matching ``q``: nearest first with ``near``, else best text
+    match first, else by title. Fetch the rows with ``related.sessions``."""
     terms = search_terms(q.text)
     order: list[Any] = []
     ranked = None
@@ -218,8 +218,8 @@ def search_sessions(db: orm.Session, q: SessionQuery, *, offset: int, limit: int
 
     if q.near is None:
         total = db.execute(base(func.count()).order_by(None)).scalar_one()
-        rows = db.scalars(base(Session).order_by(*order).offset(offset).limit(limit)).all()
-        return Page(list(rows), total, offset)
+        ids = db.scalars(base(Session.id).order_by(*order).offset(offset).limit(limit)).all()
+        return Page(list(ids), total, offset)
 
     near = q.near
     found = []
@@ -232,15 +232,7 @@ def search_sessions(db: orm.Session, q: SessionQuery, *, offset: int, limit: int
     # Stable sort keeps the text/title order among sessions at the same place.
     found.sort(key=lambda pair: pair[0])
     page = found[offset : offset + limit]
-    by_id = {
-        s.id: s
-        for s in db.scalars(
-            select(Session).where(Session.id.in_([session_id for _km, session_id in page]))
-        )
-    }
-    return Page(
-        [by_id[i] for _km, i in page], len(found), offset, [round(km, 2) for km, _i in page]
-    )
+    return Page([i for _km, i in page], len(found), offset, [round(km, 2) for km, _i in page])
 
 
 def get_session(db: orm.Session, session_id: int) -> Session | None:

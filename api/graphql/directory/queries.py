@@ -200,31 +200,24 @@ class DirectoryQuery:
 
         wanted = node_fields(info, "edges", "node")
 
-        def read(db: orm.Session) -> tuple[search.Page, dict, dict]:
+        def read(db: orm.Session) -> tuple[search.Page[int], related.SessionRows]:
             page = search.search_sessions(db, session_query(db, filter), offset=offset, limit=limit)
-            # The page's providers and venues in the same trip to the database; priming the
-            # DataLoaders with them lets the nested fields resolve without another trip.
-            providers = (
-                related.providers(db, [s.provider_id for s in page.items])
-                if "provider" in wanted
-                else {}
+            # Providers and venues come in the same statement as the page when the query
+            # shows them; the DataLoaders are primed with them, so those fields resolve
+            # without another trip to the database.
+            rows = related.sessions(
+                db, page.items, with_places=bool({"provider", "venue"} & wanted)
             )
-            venues = (
-                related.venues(db, [s.venue_id for s in page.items if s.venue_id])
-                if "venue" in wanted
-                else {}
-            )
-            return page, providers, venues
+            return page, rows
 
-        page, providers, venues = await info.context.db.run_sync(read)
-        info.context.loaders.provider.prime_many(providers)
-        info.context.loaders.venue.prime_many(venues)
-        distances = page.distances_km or [None] * len(page.items)
+        page, rows = await info.context.db.run_sync(read)
+        info.context.loaders.provider.prime_many(rows.providers)
+        info.context.loaders.venue.prime_many(rows.venues)
+        nodes = [rows.sessions[i] for i in page.items]
+        distances = page.distances_km or [None] * len(nodes)
         edges = [
             SessionEdge(cursor=cursor, node=node, distance_km=km)  # type: ignore[arg-type]
-            for cursor, node, km in zip(
-                cursors(offset, page.items), page.items, distances, strict=True
-            )
+            for cursor, node, km in zip(cursors(offset, nodes), nodes, distances, strict=True)
         ]
         return SessionConnection(
             edges=edges, total_count=page.total, page_info=page_info(offset, len(edges), page.total)
