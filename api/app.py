@@ -13,6 +13,7 @@ from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from api.access.tokens import authenticate
 from api.config import Settings, get_settings
 from api.db import Database
 from api.graphql.context import Context
@@ -30,11 +31,25 @@ class PetuniaGraphQL(GraphQL[Context, None]):
         self.settings = settings
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context(
+        context = Context(
             db=self.db,
             settings=self.settings,
             request=request if isinstance(request, Request) else None,
         )
+        header = request.headers.get("authorization")
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                context.auth_problem = "use `Authorization: Bearer <token>`"
+            else:
+                context.principal = await self.db.run_sync_write(
+                    lambda db: authenticate(db, token.strip())
+                )
+                if context.principal is None:
+                    context.auth_problem = (
+                        "this token is not valid: it may be mistyped, rotated or revoked"
+                    )
+        return context
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:

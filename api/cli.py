@@ -14,6 +14,9 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from api import migrations
+from api.access import tokens
+from api.access.models import Role
+from api.audit.log import record
 from api.config import Settings, get_settings
 from api.db import Database
 from api.directory.loading import LoadError, load_directory
@@ -30,8 +33,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The database schema (alembic migrations).", no_args_is_help=True)
 practices_app = typer.Typer(help="GP practices and their named link workers.", no_args_is_help=True)
+clients_app = typer.Typer(help="API clients and their bearer tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(practices_app, name="practices")
+app.add_typer(clients_app, name="clients")
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -239,6 +244,83 @@ def practices_list(data_dir: DataDir = None) -> None:
     console.print(table)
     if not rows:
         console.print("No practices yet: load some with `petunia load DIR`.")
+
+
+@clients_app.command("create")
+def clients_create(
+    role: Annotated[Role, typer.Option(help="What the client may see and do.")],
+    practice: Annotated[str | None, typer.Option(help="ODS code (GP_PRACTICE).")] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="Provider key or id (LEAD_PROVIDER, PROVIDER).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="A label for listings.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an API client. Its token is printed once, on the last line: store it now."""
+    db = _database(_settings(data_dir))
+    try:
+        with db.session() as session:
+            client, token = tokens.create_client(
+                session, role=role, name=name, practice=practice, provider=provider
+            )
+            record(session, None, "client.create", "api_client", client.id, role=role.value)
+            client_id, label = client.id, client.name
+    except tokens.ClientError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"Created client {client_id} ({label}). Its token, shown only now:")
+    print(token)
+
+
+@clients_app.command("list")
+def clients_list(data_dir: DataDir = None) -> None:
+    """List API clients (tokens are never shown again: only their first characters)."""
+    db = _database(_settings(data_dir))
+    with db.session() as session:
+        rows = tokens.list_clients(session)
+        table = Table("id", "name", "role", "token starts", "created", "last used", "revoked")
+        for c in rows:
+            table.add_row(
+                str(c.id),
+                c.name,
+                c.role.value,
+                c.token_prefix + "...",
+                f"{c.created_at:%Y-%m-%d}",
+                f"{c.last_used_at:%Y-%m-%d %H:%M}" if c.last_used_at else "never",
+                f"{c.revoked_at:%Y-%m-%d}" if c.revoked_at else "",
+            )
+    console.print(table)
+
+
+@clients_app.command("rotate")
+def clients_rotate(
+    client_id: Annotated[int, typer.Argument(help="The client's id.")], data_dir: DataDir = None
+) -> None:
+    """Give a client a new token; the old one stops working at once. Prints the new token
+    on the last line."""
+    db = _database(_settings(data_dir))
+    try:
+        with db.session() as session:
+            _client, token = tokens.rotate(session, client_id)
+            record(session, None, "client.rotate", "api_client", client_id)
+    except tokens.ClientError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"New token for client {client_id}, shown only now:")
+    print(token)
+
+
+@clients_app.command("revoke")
+def clients_revoke(
+    client_id: Annotated[int, typer.Argument(help="The client's id.")], data_dir: DataDir = None
+) -> None:
+    """Revoke a client's token for good."""
+    db = _database(_settings(data_dir))
+    try:
+        with db.session() as session:
+            tokens.revoke(session, client_id)
+            record(session, None, "client.revoke", "api_client", client_id)
+    except tokens.ClientError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"Revoked client {client_id}.")
 
 
 def main() -> None:

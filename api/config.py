@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from enum import StrEnum
 from pathlib import Path
 
@@ -28,6 +29,18 @@ class Settings(BaseSettings):
     graphiql: bool = True
     # Public listings: the largest page a client may ask for.
     max_page_size: int = 100
+    # Where people reach this service: links in emails start with it.
+    public_url: str = "http://127.0.0.1:8000"
+    # Signs links in emails (and anything else that must not be forged). Required in
+    # production; in development a random one is kept in the data folder.
+    secret_key: str | None = None
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "Petunia <no-reply@petunia.invalid>"
 
     @property
     def resolved_database_url(self) -> str:
@@ -38,6 +51,27 @@ class Settings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.mode is Mode.PRODUCTION
+
+    def secret(self, name: str) -> str:
+        """A secret setting (``secret_key``...): its configured value; in development, a
+        random value kept in ``data_dir`` so it survives restarts. Production has no
+        default: a missing secret stops the service with a clear message."""
+        value = getattr(self, name)
+        if value:
+            return str(value)
+        env = f"PETUNIA_{name.upper()}"
+        if self.production:
+            raise MissingSecret(f"{env} must be set in production (PETUNIA_MODE=production)")
+        path = self.data_dir / f".{name}"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+class MissingSecret(RuntimeError):
+    pass
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -84,5 +84,13 @@ class Database:
         """Run ``fn`` with its own session in a worker thread (read-only work)."""
         return await to_thread.run_sync(self.read, fn)
 
+    def write(self, fn: Callable[[orm.Session], T]) -> T:
+        with self.session() as db:
+            return fn(db)
+
+    async def run_sync_write(self, fn: Callable[[orm.Session], T]) -> T:
+        """Run ``fn`` in a worker thread in a unit of work that commits."""
+        return await to_thread.run_sync(self.write, fn)
+
     def dispose(self) -> None:
         self.engine.dispose()

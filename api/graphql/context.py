@@ -10,9 +10,13 @@ from sqlalchemy import orm
 from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
+from api.access import policy
+from api.access.models import Role
+from api.access.tokens import Principal
 from api.config import Settings
 from api.db import Database
 from api.directory import related
+from api.graphql.errors import AccessError
 
 V = TypeVar("V")
 
@@ -64,7 +68,20 @@ class Context:
     db: Database
     settings: Settings
     request: Request | None = None
+    # Who is calling (None: anonymous), and why a presented token was refused.
+    principal: Principal | None = None
+    auth_problem: str | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.db)
+
+    def authorize(self, action: str, *roles: Role) -> Principal:
+        """The caller, if one of ``roles`` may do ``action``; a top-level error otherwise.
+        The decision is policy.require's; this only turns it into a GraphQL error."""
+        try:
+            return policy.require(self.principal, action, *roles)
+        except policy.NotAuthenticated as exc:
+            raise AccessError(self.auth_problem or str(exc), code="UNAUTHENTICATED") from None
+        except policy.NotAllowed as exc:
+            raise AccessError(str(exc), code="FORBIDDEN") from None

@@ -19,6 +19,13 @@ class UserInputError(GraphQLError):
         super().__init__(message, extensions=extensions)
 
 
+class AccessError(GraphQLError):
+    """Not signed in (UNAUTHENTICATED) or not allowed (FORBIDDEN): a top-level error."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message, extensions={"code": code})
+
+
 def should_mask(error: GraphQLError) -> bool:
     """Mask (and log) errors that came from a bug, not from the request.
 

@@ -16,11 +16,12 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from api.graphql.access.queries import AccessQuery
 from api.graphql.directory.queries import DirectoryQuery
 from api.graphql.directory.types import LocalityType, ProviderType, SessionType, VenueType
 from api.graphql.errors import should_mask
 
-Query = merge_types("Query", (DirectoryQuery,))
+Query = merge_types("Query", (DirectoryQuery, AccessQuery))
 
 MAX_DEPTH = 10
 MAX_TOKENS = 2000

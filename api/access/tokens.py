@@ -1,0 +1,147 @@
+"""Issuing, checking, rotating and revoking bearer tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import orm, select
+
+from api.access.models import ApiClient, Role
+from api.directory.enums import ProviderKind
+from api.directory.models import GpPractice, Locality, Provider, utcnow
+
+TOKEN_PREFIX = "pt_"
+# Refresh last_used_at at most this often, so reads do not become writes.
+LAST_USED_GRANULARITY = dt.timedelta(minutes=5)
+
+
+class ClientError(ValueError):
+    """A client cannot be created as asked (unknown practice, wrong binding...)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller and what it is bound to."""
+
+    client_id: int
+    name: str
+    role: Role
+    practice_id: int | None = None
+    provider_id: int | None = None
+    # For LEAD_PROVIDER: the localities whose lead it is.
+    locality_ids: frozenset[int] = frozenset()
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def _find_provider(db: orm.Session, ref: str) -> Provider | None:
+    if ref.isdigit():
+        return db.get(Provider, int(ref))
+    return db.scalars(select(Provider).where(Provider.key == ref)).first()
+
+
+def create_client(
+    db: orm.Session,
+    *,
+    role: Role,
+    name: str | None = None,
+    practice: str | None = None,
+    provider: str | None = None,
+) -> tuple[ApiClient, str]:
+    """A new client and its token (the only time the token exists in clear)."""
+    practice_row = provider_row = None
+    if role is Role.GP_PRACTICE:
+        if not practice or provider:
+            raise ClientError("a GP_PRACTICE client needs --practice ODS (and no --provider)")
+        practice_row = db.scalars(
+            select(GpPractice).where(GpPractice.ods_code == practice.strip().upper())
+        ).first()
+        if practice_row is None:
+            raise ClientError(
+                f"no GP practice with ODS code '{practice}' (see `petunia practices list`)"
+            )
+    elif role in (Role.LEAD_PROVIDER, Role.PROVIDER):
+        if not provider or practice:
+            raise ClientError(f"a {role} client needs --provider KEY-OR-ID (and no --practice)")
+        provider_row = _find_provider(db, provider)
+        if provider_row is None:
+            raise ClientError(f"no provider '{provider}'")
+        if role is Role.LEAD_PROVIDER and provider_row.kind is not ProviderKind.LEAD_NTP:
+            raise ClientError(f"'{provider_row.name}' is not a lead provider")
+    elif practice or provider:
+        raise ClientError(f"a {role} client is not bound to a practice or provider")
+    token = _new_token()
+    bound = practice_row.name if practice_row else provider_row.name if provider_row else None
+    client = ApiClient(
+        name=name or (f"{role.value.lower()} for {bound}" if bound else role.value.lower()),
+        role=role,
+        practice_id=practice_row.id if practice_row else None,
+        provider_id=provider_row.id if provider_row else None,
+        token_hash=hash_token(token),
+        token_prefix=token[:10],
+    )
+    db.add(client)
+    db.flush()
+    return client, token
+
+
+def authenticate(db: orm.Session, token: str) -> Principal | None:
+    """The principal for a bearer token, or None for an unknown or revoked one."""
+    client = db.scalars(
+        select(ApiClient).where(
+            ApiClient.token_hash == hash_token(token), ApiClient.revoked_at.is_(None)
+        )
+    ).first()
+    if client is None:
+        return None
+    now = utcnow()
+    last = client.last_used_at
+    if last is None or now - _aware(last) > LAST_USED_GRANULARITY:
+        client.last_used_at = now
+    localities: frozenset[int] = frozenset()
+    if client.role is Role.LEAD_PROVIDER and client.provider_id is not None:
+        localities = frozenset(
+            db.scalars(select(Locality.id).where(Locality.lead_provider_id == client.provider_id))
+        )
+    return Principal(
+        client.id, client.name, client.role, client.practice_id, client.provider_id, localities
+    )
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    # SQLite returns naive datetimes for timezone-aware columns; they are UTC.
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def rotate(db: orm.Session, client_id: int) -> tuple[ApiClient, str]:
+    """A new token for the client; the old one stops working at once."""
+    client = _active(db, client_id)
+    token = _new_token()
+    client.token_hash, client.token_prefix = hash_token(token), token[:10]
+    return client, token
+
+
+def revoke(db: orm.Session, client_id: int) -> ApiClient:
+    client = _active(db, client_id)
+    client.revoked_at = utcnow()
+    return client
+
+
+def _active(db: orm.Session, client_id: int) -> ApiClient:
+    client = db.get(ApiClient, client_id)
+    if client is None or client.revoked_at is not None:
+        raise ClientError(f"no active client with id {client_id}")
+    return client
+
+
+def list_clients(db: orm.Session) -> list[ApiClient]:
+    return list(db.scalars(select(ApiClient).order_by(ApiClient.id)))

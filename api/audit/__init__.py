@@ -1,0 +1,2 @@
+"""The audit log: who read or changed which protected record, and when. It holds identifiers
+and actions, never the personal data itself."""

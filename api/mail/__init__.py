@@ -1,0 +1,1 @@
+"""Sending email: through SMTP when configured, otherwise into an outbox folder (and the log)."""

@@ -1,0 +1,37 @@
+"""Every table, imported in one place so alembic and tests see the whole schema."""
+
+from api.access.models import ApiClient
+from api.audit.models import AuditEvent
+from api.directory.models import (
+    DomainLabel,
+    GpPractice,
+    LinkWorker,
+    Locality,
+    Postcode,
+    Provider,
+    Schedule,
+    Session,
+    SessionBreak,
+    SessionDomain,
+    SessionLanguage,
+    Venue,
+    VenueFeature,
+)
+
+__all__ = [
+    "ApiClient",
+    "AuditEvent",
+    "DomainLabel",
+    "GpPractice",
+    "LinkWorker",
+    "Locality",
+    "Postcode",
+    "Provider",
+    "Schedule",
+    "Session",
+    "SessionBreak",
+    "SessionDomain",
+    "SessionLanguage",
+    "Venue",
+    "VenueFeature",
+]
