@@ -91,45 +91,33 @@ def breaks(db: orm.Session, session_ids: Sequence[int]) -> dict[int, list[Sessio
     return found
 
 
-def domains(db: orm.Session, session_ids: Sequence[int]) -> dict[int, list[Domain]]:
-    found: dict[int, list[Domain]] = defaultdict(list)
-    order = {d: i for i, d in enumerate(Domain)}
-    for sid, domain in db.execute(
-        select(SessionDomain.session_id, SessionDomain.domain).where(
-            SessionDomain.session_id.in_(set(session_ids))
-        )
-    ):
-        found[sid].append(domain)
+def _grouped(
+    db: orm.Session, owner: Any, value: Any, ids: Sequence[int], order: list[Any] | None = None
+) -> dict[int, list[Any]]:
+    """``value``s grouped by ``owner`` id, in ``order`` (an enum's order) or sorted."""
+    found: dict[int, list[Any]] = defaultdict(list)
+    for owner_id, item in db.execute(select(owner, value).where(owner.in_(set(ids)))):
+        found[owner_id].append(item)
+    rank = {item: i for i, item in enumerate(order)} if order else None
     for values in found.values():
-        values.sort(key=order.__getitem__)
+        values.sort(key=rank.__getitem__ if rank else None)
     return found
+
+
+def domains(db: orm.Session, session_ids: Sequence[int]) -> dict[int, list[Domain]]:
+    return _grouped(db, SessionDomain.session_id, SessionDomain.domain, session_ids, list(Domain))
 
 
 def languages(db: orm.Session, session_ids: Sequence[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = defaultdict(list)
-    for sid, language in db.execute(
-        select(SessionLanguage.session_id, SessionLanguage.language)
-        .where(SessionLanguage.session_id.in_(set(session_ids)))
-        .order_by(SessionLanguage.session_id, SessionLanguage.language)
-    ):
-        found[sid].append(language)
-    return found
+    return _grouped(db, SessionLanguage.session_id, SessionLanguage.language, session_ids)
 
 
 def accessibility(
     db: orm.Session, venue_ids: Sequence[int]
 ) -> dict[int, list[AccessibilityFeature]]:
-    found: dict[int, list[AccessibilityFeature]] = defaultdict(list)
-    order = {f: i for i, f in enumerate(AccessibilityFeature)}
-    for vid, feature in db.execute(
-        select(VenueFeature.venue_id, VenueFeature.feature).where(
-            VenueFeature.venue_id.in_(set(venue_ids))
-        )
-    ):
-        found[vid].append(feature)
-    for values in found.values():
-        values.sort(key=order.__getitem__)
-    return found
+    return _grouped(
+        db, VenueFeature.venue_id, VenueFeature.feature, venue_ids, list(AccessibilityFeature)
+    )
 
 
 def published_sessions(db: orm.Session, provider_ids: Sequence[int]) -> dict[int, list[Session]]:

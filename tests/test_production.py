@@ -1,0 +1,47 @@
+"""Production mode: no default secrets, no field suggestions, no internals in errors."""
+
+import logging
+
+import pytest
+
+from api.config import MissingSecret, Mode, get_settings
+from api.directory import search
+from tests.conftest import GraphQLClient, client_for
+
+
+def test_secrets_have_no_default_in_production(tmp_path) -> None:
+    production = get_settings(mode=Mode.PRODUCTION, data_dir=tmp_path, secret_key=None)
+    with pytest.raises(MissingSecret, match="PETUNIA_SECRET_KEY must be set in production"):
+        production.secret("secret_key")
+    assert get_settings(mode=Mode.PRODUCTION, secret_key="s3cret").secret("secret_key") == "s3cret"
+
+
+def test_development_secret_is_kept_in_the_data_folder(tmp_path) -> None:
+    dev = get_settings(data_dir=tmp_path, secret_key=None)
+    first = dev.secret("secret_key")
+    assert len(first) >= 32 and dev.secret("secret_key") == first
+    assert (tmp_path / ".secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_production_gives_no_field_suggestions(mini_db) -> None:
+    query = "{ sesions { totalCount } }"
+    with client_for(mini_db) as client:
+        dev = GraphQLClient(client).errors(query)[0]["message"]
+    with client_for(mini_db, mode=Mode.PRODUCTION, secret_key="x") as client:
+        prod = GraphQLClient(client).errors(query)[0]["message"]
+    assert "Did you mean 'sessions'" in dev
+    assert "Cannot query field 'sesions'" in prod and "Did you mean" not in prod
+
+
+def test_unexpected_errors_are_logged_and_masked(
+    mini_api: GraphQLClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("connection string postgres://secret@db")
+
+    monkeypatch.setattr(search, "search_sessions", broken)
+    with caplog.at_level(logging.ERROR, logger="petunia.graphql"):
+        errors = mini_api.errors("{ sessions { totalCount } }")
+    assert errors[0]["message"] == "Unexpected error."
+    assert "secret" not in str(errors)
+    assert "connection string" in caplog.text
