@@ -1,0 +1,1 @@
+"""Commissioning reports: figures, disclosure control, and their HTML/CSV rendering."""
