@@ -22,6 +22,7 @@ from api.db import Database
 from api.directory.loading import LoadError, load_directory
 from api.directory.models import GpPractice, LinkWorker, Locality, Provider
 from api.directory.postcodes import PostcodeFileError, import_postcodes
+from api.referrals.loading import load_referral_data
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DATA = REPO_ROOT / "directory_data"
@@ -76,6 +77,9 @@ def _load(db: Database, folder: Path) -> None:
     try:
         with db.session() as session:
             report = load_directory(session, folder)
+            # Outcome instruments (folder/outcomes/) and, for a demo folder, synthetic
+            # referrals: in the same transaction, so a problem anywhere loads nothing.
+            load_referral_data(session, folder, get_settings(), report)
     except LoadError as exc:
         for problem in exc.problems:
             err.print(str(problem), highlight=False, markup=False)
