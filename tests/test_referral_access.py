@@ -327,3 +327,24 @@ def test_unmet_need_stays_in_ones_own_locality(world: CareWorld) -> None:
     assert gp["recordUnmetNeed"]["unmetNeed"]["locality"]["name"] == "Anytown East"
     no_place = world.api("admin").data(UNMET, i={"domain": "BEFRIENDING", "description": "z"})
     assert no_place["recordUnmetNeed"]["errors"][0]["code"] == "REQUIRED"
+
+
+def test_statements_per_page_do_not_grow_with_the_page_size(world: CareWorld) -> None:
+    """DataLoaders for every relation; the audit events of a page go in one batch."""
+    from tests.conftest import StatementCounter
+
+    for _ in range(12):
+        prepared(world)
+    query = """query($n: Int) { referrals(first: $n) { edges { node {
+      id status practice { odsCode } linkWorker { name } locality { name } domains
+      person { givenName nhsNumber } assessment { supportLevel }
+      history { status note } signposts { session { title } attendance { date } }
+      outcomes { total instrument { key } } nhsUse { period }
+    } } } }"""
+    counts = []
+    for size in (2, 12):
+        with StatementCounter(world.db) as counter:
+            page = world.api("lead").data(query, n=size)["referrals"]["edges"]
+        assert len(page) == size
+        counts.append(counter.count)
+    assert counts[0] == counts[1], counts

@@ -15,7 +15,7 @@ from api.directory.enums import ListingStatus
 from api.directory.models import Provider, Session, utcnow
 from api.referrals.enums import ReferralStatus as S
 from api.referrals.enums import SupportLevel
-from api.referrals.errors import ErrorCode, Problem, Rejected, not_found, reject
+from api.referrals.errors import ErrorCode, Problem, Rejected, reject
 from api.referrals.intake import actor_of
 from api.referrals.lifecycle import find_for_change
 from api.referrals.models import Attendance, Referral, Signpost
@@ -217,6 +217,3 @@ def record_attendance(
         attended=attended,
     )
     return attendance
-
-
-__all__ = ["AssessmentIn", "not_found", "record_assessment", "record_attendance", "signpost"]

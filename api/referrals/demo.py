@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import func, orm, select
+from sqlalchemy import orm, select
 
 from api.access.models import Role
 from api.access.tokens import Principal
@@ -280,6 +280,3 @@ def _one(
     if after_use <= limit and r.random() < 0.85:
         record_nhs_use(db, gp, NhsUseIn(referral.id, NhsUsePeriod.AFTER, r.randint(1, 10),
                        r.randint(0, 2), r.randint(0, 1), r.randint(2, 24)), now=after_use)  # type: ignore[arg-type]  # fmt: skip
-
-
-__all__ = ["DemoFile", "func", "seed_demo_referrals", "seed_from_file"]

@@ -10,7 +10,7 @@ from sqlalchemy import func, orm, select
 
 from api.access import policy
 from api.access.tokens import Principal
-from api.audit.log import record
+from api.audit.log import record, record_many
 from api.referrals.enums import ReferralStatus
 from api.referrals.models import Referral
 from api.referrals.nhs_number import InvalidNhsNumber, normalise_nhs_number
@@ -83,8 +83,7 @@ def list_referrals(
             .limit(limit)
         )
     )
-    for referral in items:
-        record(db, principal, "referral.read", "referral", referral.id)
+    record_many(db, principal, "referral.read", "referral", [r.id for r in items])
     return ReferralPage(items, total)
 
 

@@ -30,7 +30,7 @@ from api.access.tokens import Principal
 from api.audit.log import record
 from api.directory.models import utcnow
 from api.referrals.enums import WebhookDeliveryStatus
-from api.referrals.errors import ErrorCode, not_found, reject
+from api.referrals.errors import not_found, reject
 from api.referrals.models import Referral, Webhook, WebhookDelivery
 from api.referrals.protection import Protector
 
@@ -225,6 +225,3 @@ def deliver_due(
                 report.retrying += 1
             db.commit()
     return report
-
-
-__all__ = ["ErrorCode", "deliver_due", "enqueue", "register", "remove", "sign"]

@@ -10,7 +10,6 @@ from sqlalchemy import orm, select
 from strawberry.types import Info
 
 from api.access import policy
-from api.directory.models import Locality
 from api.graphql.context import Context
 from api.graphql.errors import UserInputError
 from api.graphql.referrals.types import (
@@ -130,10 +129,3 @@ class ReferralQuery:
     async def webhooks(self, info: Info[Context]) -> list[WebhookType]:
         principal = info.context.authorize("managing webhooks", *policy.MANAGE_WEBHOOKS)
         return await info.context.db.run_sync(lambda db: webhooks.practice_webhooks(db, principal))
-
-
-def locality_pk(value: strawberry.ID | None, field: str) -> int | None:
-    return expect_id(value, "Locality", field) if value else None
-
-
-__all__ = ["Locality", "ReferralQuery", "locality_pk"]
