@@ -377,3 +377,31 @@ def test_the_demo_is_deterministic(demo, new_database_url: Callable[[], str]) ->
 
     assert facts(other) == facts(demo) and len(facts(other)) == 12
     other.dispose()
+
+
+def test_nudge_and_deliver_commands(
+    world: CareWorld, monkeypatch: pytest.MonkeyPatch, tmp_path, receiver: Receiver
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", world.db.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("PETUNIA_ENCRYPTION_KEY", ENCRYPTION_KEY)
+    monkeypatch.delenv("PETUNIA_SMTP_HOST", raising=False)
+    old = _referral_at(world, dt.datetime(2025, 1, 6, 10, tzinfo=UTC))
+    runner = CliRunner()
+    done = runner.invoke(app, ["nudge", "--data-dir", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    assert "Nudged:" in done.output and "to lead providers" in done.output
+    # No SMTP server configured: the emails are in the outbox folder.
+    mails = "".join(
+        message_from_bytes(p.read_bytes(), policy=default).get_content()
+        for p in (tmp_path / "outbox").glob("*.eml")
+    )
+    assert referral_global_id(old.id) in mails
+
+    world.api("gp").data(REGISTER, url=receiver.url)
+    r = new_referral(world)
+    world.api("lead").data(SET_STATUS, id=r, status="CONTACTED")
+    sent = runner.invoke(app, ["webhooks", "deliver", "--data-dir", str(tmp_path)])
+    assert sent.exit_code == 0, sent.output
+    assert "Webhooks:" in sent.output
+    assert any(json.loads(body) == {"referralId": r, "status": "CONTACTED"}
+               for _h, body in receiver.calls)  # fmt: skip
