@@ -22,6 +22,7 @@ from api.db import Database
 from api.directory.loading import LoadError, load_directory
 from api.directory.models import GpPractice, LinkWorker, Locality, Provider
 from api.directory.postcodes import PostcodeFileError, import_postcodes
+from api.referrals.loading import load_referral_data
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DATA = REPO_ROOT / "directory_data"
@@ -76,6 +77,9 @@ def _load(db: Database, folder: Path) -> None:
     try:
         with db.session() as session:
             report = load_directory(session, folder)
+            # Outcome instruments (folder/outcomes/) and, for a demo folder, synthetic
+            # referrals: in the same transaction, so a problem anywhere loads nothing.
+            load_referral_data(session, folder, get_settings(), report)
     except LoadError as exc:
         for problem in exc.problems:
             err.print(str(problem), highlight=False, markup=False)
@@ -321,6 +325,68 @@ def clients_revoke(
     except tokens.ClientError as exc:
         raise _fail(str(exc)) from None
     console.print(f"Revoked client {client_id}.")
+
+
+webhooks_app = typer.Typer(help="Webhooks that tell GP systems of status changes.")
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@app.command()
+def nudge(data_dir: DataDir = None) -> None:
+    """Email link workers about referrals not contacted after 3 working days, and lead
+    providers about those past the 5-working-day target (each at most once)."""
+    from api.mail.outbox import send
+    from api.referrals.nudge import nudge as run_nudge
+
+    settings = _settings(data_dir)
+    db = _database(settings)
+    with db.session() as session:
+        report = run_nudge(session, settings, send)
+    console.print(f"Nudged: {report}.", highlight=False)
+
+
+@app.command()
+def purge(
+    retention_days: Annotated[
+        int | None,
+        typer.Option(
+            help="Purge referrals closed longer ago than this "
+            "[env: PETUNIA_REFERRAL_RETENTION_DAYS; default: 730].",
+            show_default=False,
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Remove personal data from referrals closed longer than the retention period, keeping
+    the anonymous facts reports need."""
+    from api.referrals.purge import purge as run_purge
+
+    settings = _settings(data_dir)
+    days = settings.referral_retention_days if retention_days is None else retention_days
+    if days < 0:
+        raise _fail("--retention-days cannot be negative")
+    db = _database(settings)
+    with db.session() as session:
+        count = run_purge(session, retention_days=days)
+    console.print(f"Purged personal data from {count} referral(s) closed over {days} days ago.")
+
+
+@webhooks_app.command("deliver")
+def webhooks_deliver(data_dir: DataDir = None) -> None:
+    """Send the webhook calls that are due (run it every minute, e.g. from cron); failed
+    calls are retried later with back-off."""
+    import httpx
+
+    from api.referrals.protection import protector
+    from api.referrals.webhooks import deliver_due
+
+    settings = _settings(data_dir)
+    db = _database(settings)
+    with httpx.Client() as http:
+        report = deliver_due(
+            db.session, protector(settings), http, max_attempts=settings.webhook_max_attempts
+        )
+    console.print(f"Webhooks: {report}.", highlight=False)
 
 
 def main() -> None:

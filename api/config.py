@@ -42,6 +42,17 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "Petunia <no-reply@petunia.invalid>"
 
+    # Referrals (api/referrals). Encrypts patients' personal data at rest and keys the
+    # NHS-number lookup hash. Required in production; in development a random one is kept in
+    # the data folder. Losing it makes stored personal data unreadable: back it up.
+    encryption_key: str | None = None
+    # `petunia purge` removes personal data from referrals closed longer than this.
+    referral_retention_days: int = 730
+    # The target for first contact with a referred person, in working days.
+    contact_target_working_days: int = 5
+    # Webhook deliveries stop after this many failed attempts.
+    webhook_max_attempts: int = 6
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

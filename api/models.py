@@ -17,6 +17,16 @@ from api.directory.models import (
     Venue,
     VenueFeature,
 )
+from api.outcomes.models import NhsUse, OutcomeInstrument, OutcomeMeasurement, UnmetNeed
+from api.referrals.models import (
+    Attendance,
+    Referral,
+    ReferralDomain,
+    ReferralEvent,
+    Signpost,
+    Webhook,
+    WebhookDelivery,
+)
 
 __all__ = [
     "ApiClient",
@@ -34,4 +44,16 @@ __all__ = [
     "SessionLanguage",
     "Venue",
     "VenueFeature",
+    # referrals and outcomes
+    "Attendance",
+    "NhsUse",
+    "OutcomeInstrument",
+    "OutcomeMeasurement",
+    "Referral",
+    "ReferralDomain",
+    "ReferralEvent",
+    "Signpost",
+    "UnmetNeed",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -7,6 +7,11 @@ Rules about records (which referrals a role may see) live here too, as SQL filte
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, and_, exists, false, select, true
+
 from api.access.models import Role
 from api.access.tokens import Principal
 
@@ -28,3 +33,112 @@ def require(principal: Principal | None, action: str, *roles: Role) -> Principal
     if principal.role not in roles:
         raise NotAllowed(action)
     return principal
+
+
+# ---------------------------------------------------------------------------------------------
+# Referrals and outcomes: who may attempt each operation (checked first, as a top-level
+# FORBIDDEN error), then which records each role reaches (SQL filters below: a record out of
+# reach is "not found", exactly like one that does not exist).
+
+READ_REFERRALS = (Role.GP_PRACTICE, Role.LEAD_PROVIDER, Role.PROVIDER, Role.ADMIN)
+CREATE_REFERRAL = (Role.GP_PRACTICE,)
+# Status changes, assessment and signposting: the link worker's work.
+CHANGE_REFERRAL = (Role.LEAD_PROVIDER, Role.ADMIN)
+RECORD_ATTENDANCE = (Role.LEAD_PROVIDER, Role.PROVIDER, Role.ADMIN)
+# A PROVIDER only when sub-contracted (see outcome_scope).
+RECORD_OUTCOME = (Role.LEAD_PROVIDER, Role.PROVIDER, Role.ADMIN)
+RECORD_NHS_USE = (Role.GP_PRACTICE, Role.ADMIN)
+RECORD_UNMET_NEED = (Role.GP_PRACTICE, Role.LEAD_PROVIDER, Role.ADMIN)
+READ_UNMET_NEED = (Role.LEAD_PROVIDER, Role.COMMISSIONER, Role.ADMIN)
+MANAGE_WEBHOOKS = (Role.GP_PRACTICE,)
+CONFIGURE_INSTRUMENTS = (Role.LEAD_PROVIDER,)
+READ_AUDIT_LOG = (Role.ADMIN,)
+READ_INSTRUMENTS = tuple(Role)  # every signed-in client: the questions are not personal
+
+
+def referral_scope(principal: Principal) -> ColumnElement[bool]:
+    """The referrals ``principal`` may read, as a condition on ``Referral``."""
+    from api.referrals.models import Referral, Signpost
+
+    if principal.role is Role.ADMIN:
+        return true()
+    if principal.role is Role.GP_PRACTICE and principal.practice_id is not None:
+        return Referral.practice_id == principal.practice_id
+    if principal.role is Role.LEAD_PROVIDER:
+        return Referral.locality_id.in_(sorted(principal.locality_ids))
+    if principal.role is Role.PROVIDER and principal.provider_id is not None:
+        return Referral.id.in_(
+            select(Signpost.referral_id).where(Signpost.provider_id == principal.provider_id)
+        )
+    return false()  # COMMISSIONER: aggregates only, never a referral
+
+
+def change_scope(principal: Principal) -> ColumnElement[bool]:
+    """The referrals whose status, assessment and signposting ``principal`` may change."""
+    if principal.role in CHANGE_REFERRAL:
+        return referral_scope(principal)
+    return false()
+
+
+def nhs_use_scope(principal: Principal) -> ColumnElement[bool]:
+    """The referrals whose NHS use ``principal`` may record: the practice's own."""
+    if principal.role in RECORD_NHS_USE:
+        return referral_scope(principal)
+    return false()
+
+
+def outcome_scope(principal: Principal) -> ColumnElement[bool]:
+    """The referrals ``principal`` may record outcomes for. A provider: those signposted to
+    it, and only while it is sub-contracted (informal providers do not report outcomes)."""
+    from api.directory.enums import Relationship
+    from api.directory.models import Provider
+
+    if principal.role is Role.PROVIDER:
+        subcontracted = exists().where(
+            Provider.id == principal.provider_id,
+            Provider.relationship == Relationship.SUB_CONTRACTED,
+        )
+        return and_(referral_scope(principal), subcontracted)
+    if principal.role in RECORD_OUTCOME:
+        return referral_scope(principal)
+    return false()
+
+
+def signpost_scope(principal: Principal) -> ColumnElement[bool]:
+    """The signposts ``principal`` may record attendance on: a provider, its own sessions';
+    the care team, those of referrals it may change."""
+    from api.referrals.models import Referral, Signpost
+
+    if principal.role is Role.PROVIDER:
+        return Signpost.provider_id == principal.provider_id
+    if principal.role in RECORD_ATTENDANCE:
+        return Signpost.referral_id.in_(select(Referral.id).where(change_scope(principal)))
+    return false()
+
+
+class PersonDetail(StrEnum):
+    FULL = "FULL"  # NHS number, name, date of birth, contact details
+    MINIMAL = "MINIMAL"  # given name, preferred language, interpreter: enough to welcome them
+
+
+@dataclass(frozen=True)
+class ReferralView:
+    """Which parts of a referral (in reach) a role sees; the rest reads as null."""
+
+    person: PersonDetail | None
+    referral_text: bool  # the practice's reason, what matters to the person, notes
+    care: bool  # assessment, goals, action plan, notes on status changes
+    outcomes: bool
+    nhs_use: bool
+
+
+def referral_view(principal: Principal, *, consent_share_outcomes: bool) -> ReferralView:
+    role = principal.role
+    if role in (Role.ADMIN, Role.LEAD_PROVIDER):
+        return ReferralView(PersonDetail.FULL, True, True, True, True)
+    if role is Role.GP_PRACTICE:
+        # The practice's own patient; outcomes only with the person's consent.
+        return ReferralView(PersonDetail.FULL, True, False, consent_share_outcomes, True)
+    if role is Role.PROVIDER:
+        return ReferralView(PersonDetail.MINIMAL, False, False, False, False)
+    return ReferralView(None, False, False, False, False)

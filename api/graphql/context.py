@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import orm
 from starlette.requests import Request
@@ -17,6 +17,9 @@ from api.config import Settings
 from api.db import Database
 from api.directory import related
 from api.graphql.errors import AccessError
+
+if TYPE_CHECKING:
+    from api.graphql.referrals.loaders import ReferralLoaders
 
 V = TypeVar("V")
 
@@ -72,9 +75,13 @@ class Context:
     principal: Principal | None = None
     auth_problem: str | None = None
     loaders: Loaders = field(init=False)
+    referral_loaders: ReferralLoaders = field(init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.db)
+        from api.graphql.referrals.loaders import ReferralLoaders
+
+        self.referral_loaders = ReferralLoaders(self.db)
 
     def authorize(self, action: str, *roles: Role) -> Principal:
         """The caller, if one of ``roles`` may do ``action``; a top-level error otherwise.

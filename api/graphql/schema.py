@@ -17,11 +17,16 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from api.graphql.access.queries import AccessQuery
+from api.graphql.audit.queries import AuditQueryType
 from api.graphql.directory.queries import DirectoryQuery
 from api.graphql.directory.types import LocalityType, ProviderType, SessionType, VenueType
 from api.graphql.errors import should_mask
+from api.graphql.referrals.mutations import ReferralMutation
+from api.graphql.referrals.queries import ReferralQuery
+from api.graphql.referrals.types import ReferralType
 
-Query = merge_types("Query", (DirectoryQuery, AccessQuery))
+Query = merge_types("Query", (DirectoryQuery, AccessQuery, ReferralQuery, AuditQueryType))
+Mutation = merge_types("Mutation", (ReferralMutation,))
 
 MAX_DEPTH = 10
 MAX_TOKENS = 2000
@@ -46,7 +51,8 @@ class QueryLimits(AddValidationRules):
 def build_schema(*, production: bool) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
-        types=[SessionType, ProviderType, VenueType, LocalityType],
+        mutation=Mutation,
+        types=[SessionType, ProviderType, VenueType, LocalityType, ReferralType],
         config=StrawberryConfig(disable_field_suggestions=production),
         extensions=[
             QueryLimits,

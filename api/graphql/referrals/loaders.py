@@ -1,0 +1,33 @@
+"""DataLoaders for referral relations, made fresh for each request (see Context)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from api.db import Database
+from api.directory import related as directory_related
+from api.referrals import related
+
+
+class ReferralLoaders:
+    def __init__(self, db: Database) -> None:
+        from api.graphql.context import _loader
+
+        def one(fetch: Any) -> DataLoader[int, Any]:
+            return _loader(db, fetch, lambda: None)
+
+        def many(fetch: Any) -> DataLoader[int, Any]:
+            return _loader(db, fetch, list)
+
+        self.practice = one(related.practices)
+        self.link_worker = one(related.link_workers)
+        self.instrument = one(related.instruments)
+        self.events = many(related.events)
+        self.signposts = many(related.signposts)
+        self.attendance = many(related.attendance)
+        self.outcomes = many(related.outcomes)
+        self.nhs_use = many(related.nhs_use)
+        self.domains = many(related.domains)
+        self.session = one(lambda db, ids: directory_related.sessions(db, ids).sessions)

@@ -1,0 +1,592 @@
+"""GraphQL types of referrals and outcomes. What each role sees of a referral is decided by
+api/access/policy.py (``referral_view``); these resolvers only apply it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+from strawberry import Parent
+from strawberry.types import Info
+
+from api.access import policy
+from api.graphql.context import Context
+from api.graphql.directory.types import Domain, LocalityType, Node, SessionType
+from api.graphql.relay import PageInfo, to_global_id
+from api.outcomes import enums as outcome_enums
+from api.outcomes import models as outcome_models
+from api.referrals import enums, models
+from api.referrals.errors import ErrorCode
+from api.referrals.message_back import build_message_back
+from api.referrals.nhs_number import format_nhs_number
+from api.referrals.protection import protector
+from api.referrals.working_days import local_date
+
+ReferralStatus = strawberry.enum(enums.ReferralStatus)
+Urgency = strawberry.enum(enums.Urgency)
+ContactMethod = strawberry.enum(enums.ContactMethod)
+SupportLevel = strawberry.enum(
+    enums.SupportLevel, description="The support a person needs, from the assessment."
+)
+TimePoint = strawberry.enum(outcome_enums.TimePoint)
+Direction = strawberry.enum(outcome_enums.Direction, description="Which way is better.")
+NhsUsePeriod = strawberry.enum(
+    outcome_enums.NhsUsePeriod, description="The 6 months before or after the intervention."
+)
+ReferralErrorCode = strawberry.enum(ErrorCode, name="ReferralErrorCode")
+
+
+@strawberry.type(description="An expected failure: the input it is about and what to do.")
+class ReferralError:
+    field: str | None
+    message: str
+    code: ReferralErrorCode
+
+
+def view(info: Info[Context], root: models.Referral) -> policy.ReferralView:
+    principal = info.context.principal
+    assert principal is not None  # every path to a referral is authorised first
+    return policy.referral_view(
+        principal, consent_share_outcomes=root.consent_share_outcomes_at is not None
+    )
+
+
+def _person(info: Info[Context], root: models.Referral) -> dict | None:
+    if root.person_enc is None:
+        return None
+    return protector(info.context.settings).decrypt_json("person", root.person_enc)
+
+
+@strawberry.type
+class GpPractice:
+    ods_code: str
+    name: str
+
+
+@strawberry.type
+class LinkWorker:
+    name: str
+
+
+@strawberry.type(description="How to reach the person.")
+class PersonContact:
+    preferred_method: ContactMethod
+    phone: str | None
+    email: str | None
+    address: str | None
+    postcode: str | None
+
+
+@strawberry.type(
+    description="The person referred. Roles with minimal detail (a provider) see only the "
+    "given name, language and interpreter need; the rest is null."
+)
+class Person:
+    given_name: str
+    family_name: str | None
+    nhs_number: str | None = strawberry.field(description="As 999 123 4567.")
+    date_of_birth: dt.date | None
+    contact: PersonContact | None
+    preferred_language: str
+    needs_interpreter: bool
+
+
+@strawberry.type
+class Consent:
+    to_be_referred_at: dt.datetime
+    to_share_outcomes_at: dt.datetime | None = strawberry.field(
+        description="When the person agreed to outcomes going back to the practice; null: "
+        "they did not, and the practice sees no outcomes."
+    )
+
+
+@strawberry.type
+class AssessmentFactors:
+    co_morbidities: int
+    mental_health_need: bool
+    mobility_need: bool
+    missed_appointments: int
+
+
+@strawberry.type
+class Assessment:
+    support_level: SupportLevel
+    factors: AssessmentFactors
+    goals: list[str]
+    action_plan: str
+    assessed_at: dt.datetime
+
+
+@strawberry.type
+class ReferralStatusChange:
+    from_status: ReferralStatus | None
+    status: ReferralStatus
+    at: dt.datetime
+    by: str
+    note: str | None = strawberry.field(description="Shown to the care team only.")
+
+
+@strawberry.type
+class AttendanceRecord:
+    date: dt.date
+    attended: bool
+
+
+@strawberry.type(description="A session the person was signposted to.")
+class Signpost:
+    signpost_id: strawberry.Private[int]
+    session_id: strawberry.Private[int]
+    signposted_at: dt.datetime
+
+    @strawberry.field
+    async def session(self, info: Info[Context]) -> SessionType | None:
+        return await info.context.referral_loaders.session.load(self.session_id)
+
+    @strawberry.field
+    async def attendance(self, info: Info[Context]) -> list[AttendanceRecord]:
+        rows = await info.context.referral_loaders.attendance.load(self.signpost_id)
+        return [AttendanceRecord(date=r.on_date, attended=r.attended) for r in rows]
+
+
+@strawberry.type
+class InstrumentItem:
+    key: str
+    text: str
+    direction: Direction
+
+
+@strawberry.type
+class ScaleLabel:
+    value: int
+    label: str
+
+
+@strawberry.type(
+    name="OutcomeInstrument", description="A questionnaire outcomes are measured with."
+)
+class OutcomeInstrumentType:
+    key: str
+    name: str
+    description: str
+    scale_min: int
+    scale_max: int
+    direction: Direction
+    configurable: bool
+
+    @strawberry.field
+    @staticmethod
+    def items(root: Parent[outcome_models.OutcomeInstrument]) -> list[InstrumentItem]:
+        return [
+            InstrumentItem(
+                key=i["key"], text=i["text"], direction=outcome_enums.Direction(i["direction"])
+            )
+            for i in root.items
+        ]
+
+    @strawberry.field
+    @staticmethod
+    def scale_labels(root: Parent[outcome_models.OutcomeInstrument]) -> list[ScaleLabel]:
+        return [ScaleLabel(value=int(k), label=v) for k, v in (root.scale_labels or {}).items()]
+
+
+@strawberry.type
+class ItemScore:
+    item: str
+    score: int
+
+
+@strawberry.type(name="OutcomeMeasurement")
+class OutcomeMeasurementType:
+    time_point: TimePoint
+    taken_on: dt.date
+    recorded_at: dt.datetime
+
+    @strawberry.field
+    @staticmethod
+    def id(root: Parent[outcome_models.OutcomeMeasurement]) -> strawberry.ID:
+        return to_global_id("OutcomeMeasurement", root.id)
+
+    @strawberry.field(description="For FOLLOW_UP: months after the end.")
+    @staticmethod
+    def follow_up_months(root: Parent[outcome_models.OutcomeMeasurement]) -> int | None:
+        return root.follow_up_months or None
+
+    @strawberry.field
+    @staticmethod
+    async def instrument(
+        root: Parent[outcome_models.OutcomeMeasurement], info: Info[Context]
+    ) -> OutcomeInstrumentType:
+        return await info.context.referral_loaders.instrument.load(root.instrument_id)
+
+    @strawberry.field
+    @staticmethod
+    def scores(root: Parent[outcome_models.OutcomeMeasurement]) -> list[ItemScore]:
+        return [ItemScore(item=k, score=v) for k, v in root.scores.items()]
+
+    @strawberry.field
+    @staticmethod
+    def total(root: Parent[outcome_models.OutcomeMeasurement]) -> int:
+        return sum(root.scores.values())
+
+
+@strawberry.type(name="NhsUse", description="NHS use over 6 months, recorded by the practice.")
+class NhsUseType:
+    period: NhsUsePeriod
+    gp_appointments: int
+    ae_attendances: int
+    unplanned_admissions: int
+    prescriptions: int
+    recorded_at: dt.datetime
+
+
+@strawberry.type(description="A coded entry for the GP record (SNOMED CT).")
+class CodedEntry:
+    system: str
+    code: str
+    display: str
+    date: dt.date
+
+
+@strawberry.type
+class Activity:
+    session_id: strawberry.ID
+    session_title: str
+    provider_name: str
+    signposted_on: dt.date
+    sessions_attended: int
+    sessions_missed: int
+
+
+@strawberry.type
+class ItemChange:
+    item: str
+    text: str
+    baseline: int | None
+    latest: int | None
+    change: int | None
+    improved: bool | None
+
+
+@strawberry.type
+class OutcomeSummary:
+    instrument_key: str
+    instrument_name: str
+    baseline_on: dt.date | None
+    latest_on: dt.date | None
+    latest_time_point: TimePoint | None
+    items: list[ItemChange]
+
+
+@strawberry.type(
+    description="The Social Prescribing Information Standard's message back to GP and "
+    "referrer: status, activities referred to, and outcomes when the person consented."
+)
+class GpMessageBack:
+    referral_id: strawberry.ID
+    practice_ods_code: str
+    status: ReferralStatus
+    received_on: dt.date
+    first_contact_on: dt.date | None
+    status_since: dt.date
+    activities: list[Activity]
+    outcomes: list[OutcomeSummary] | None
+    outcomes_withheld: bool = strawberry.field(
+        description="True when the person did not consent to outcomes being shared."
+    )
+    codes: list[CodedEntry]
+
+
+@strawberry.type(name="Referral", description="A person referred by their GP practice.")
+class ReferralType(Node):
+    status: ReferralStatus
+    urgency: Urgency
+    received_at: dt.datetime
+    status_changed_at: dt.datetime
+    contact_due_on: dt.date = strawberry.field(
+        description="First contact is due by this date (5 working days, England and Wales)."
+    )
+    contacted_at: dt.datetime | None
+    contact_working_days: int | None = strawberry.field(
+        description="Working days from receipt to first contact."
+    )
+    closed_at: dt.datetime | None
+    preferred_language: str
+    needs_interpreter: bool
+    purged_at: dt.datetime | None = strawberry.field(
+        description="When personal data was removed (after the retention period)."
+    )
+
+    @classmethod
+    def is_type_of(cls, obj: object, _info: Info) -> bool:
+        return isinstance(obj, models.Referral)
+
+    @strawberry.field
+    @staticmethod
+    def id(root: Parent[models.Referral]) -> strawberry.ID:
+        return to_global_id("Referral", root.id)
+
+    @strawberry.field(description="Contacted within the target: null while still in time.")
+    @staticmethod
+    def contact_target_met(root: Parent[models.Referral]) -> bool | None:
+        if root.contacted_at is not None:
+            return local_date(root.contacted_at) <= root.contact_due_on
+        if root.status is not enums.ReferralStatus.RECEIVED:
+            return None  # closed or declined before contact
+        return False if local_date(dt.datetime.now(dt.UTC)) > root.contact_due_on else None
+
+    @strawberry.field
+    @staticmethod
+    async def practice(root: Parent[models.Referral], info: Info[Context]) -> GpPractice:
+        row = await info.context.referral_loaders.practice.load(root.practice_id)
+        return GpPractice(ods_code=row.ods_code, name=row.name)
+
+    @strawberry.field
+    @staticmethod
+    async def locality(root: Parent[models.Referral], info: Info[Context]) -> LocalityType | None:
+        return await info.context.loaders.locality.load(root.locality_id)
+
+    @strawberry.field
+    @staticmethod
+    async def link_worker(root: Parent[models.Referral], info: Info[Context]) -> LinkWorker | None:
+        if root.link_worker_id is None:
+            return None
+        row = await info.context.referral_loaders.link_worker.load(root.link_worker_id)
+        return LinkWorker(name=row.name) if row else None
+
+    @strawberry.field
+    @staticmethod
+    async def domains(root: Parent[models.Referral], info: Info[Context]) -> list[Domain]:
+        return await info.context.referral_loaders.domains.load(root.id)
+
+    @strawberry.field
+    @staticmethod
+    def consent(root: Parent[models.Referral]) -> Consent:
+        return Consent(
+            to_be_referred_at=root.consent_to_refer_at,
+            to_share_outcomes_at=root.consent_share_outcomes_at,
+        )
+
+    @strawberry.field
+    @staticmethod
+    def age_at_referral(root: Parent[models.Referral], info: Info[Context]) -> int | None:
+        return root.age_at_referral if view(info, root).person is policy.PersonDetail.FULL else None
+
+    @strawberry.field(description="Null for roles that may not see the person, or once purged.")
+    @staticmethod
+    def person(root: Parent[models.Referral], info: Info[Context]) -> Person | None:
+        detail = view(info, root).person
+        data = _person(info, root) if detail else None
+        if data is None:
+            return None
+        if detail is policy.PersonDetail.MINIMAL:
+            return Person(
+                given_name=data["givenName"],
+                family_name=None,
+                nhs_number=None,
+                date_of_birth=None,
+                contact=None,
+                preferred_language=root.preferred_language,
+                needs_interpreter=root.needs_interpreter,
+            )
+        nhs = protector(info.context.settings).decrypt("nhs_number", root.nhs_number_enc or "")
+        return Person(
+            given_name=data["givenName"],
+            family_name=data["familyName"],
+            nhs_number=format_nhs_number(nhs),
+            date_of_birth=dt.date.fromisoformat(data["dateOfBirth"]),
+            contact=PersonContact(
+                preferred_method=enums.ContactMethod(data["preferredContactMethod"]),
+                phone=data["phone"],
+                email=data["email"],
+                address=data["address"],
+                postcode=data["postcode"],
+            ),
+            preferred_language=root.preferred_language,
+            needs_interpreter=root.needs_interpreter,
+        )
+
+    @strawberry.field(description="Why the practice referred.")
+    @staticmethod
+    def reason(root: Parent[models.Referral], info: Info[Context]) -> str | None:
+        data = _person(info, root) if view(info, root).referral_text else None
+        return data["reason"] if data else None
+
+    @strawberry.field(description="What matters to the person.")
+    @staticmethod
+    def what_matters(root: Parent[models.Referral], info: Info[Context]) -> str | None:
+        data = _person(info, root) if view(info, root).referral_text else None
+        return data["whatMatters"] if data else None
+
+    @strawberry.field
+    @staticmethod
+    def notes(root: Parent[models.Referral], info: Info[Context]) -> str | None:
+        data = _person(info, root) if view(info, root).referral_text else None
+        return data["notes"] if data else None
+
+    @strawberry.field(description="The link worker's assessment (care team only).")
+    @staticmethod
+    def assessment(root: Parent[models.Referral], info: Info[Context]) -> Assessment | None:
+        if root.assessed_at is None or root.support_level is None or not view(info, root).care:
+            return None
+        plan = protector(info.context.settings).decrypt_json("plan", root.plan_enc) or {
+            "goals": [],
+            "actionPlan": "",
+        }
+        f = root.support_factors or {}
+        return Assessment(
+            support_level=root.support_level,
+            factors=AssessmentFactors(
+                co_morbidities=f.get("coMorbidities", 0),
+                mental_health_need=f.get("mentalHealthNeed", False),
+                mobility_need=f.get("mobilityNeed", False),
+                missed_appointments=f.get("missedAppointments", 0),
+            ),
+            goals=plan["goals"],
+            action_plan=plan["actionPlan"],
+            assessed_at=root.assessed_at,
+        )
+
+    @strawberry.field(description="Every status change, oldest first.")
+    @staticmethod
+    async def history(
+        root: Parent[models.Referral], info: Info[Context]
+    ) -> list[ReferralStatusChange]:
+        rows = await info.context.referral_loaders.events.load(root.id)
+        care = view(info, root).care
+        guard = protector(info.context.settings)
+        return [
+            ReferralStatusChange(
+                from_status=e.from_status,
+                status=e.to_status,
+                at=e.at,
+                by=e.actor,
+                note=guard.decrypt("note", e.note_enc) if care and e.note_enc else None,
+            )
+            for e in rows
+        ]
+
+    @strawberry.field
+    @staticmethod
+    async def signposts(root: Parent[models.Referral], info: Info[Context]) -> list[Signpost]:
+        rows = await info.context.referral_loaders.signposts.load(root.id)
+        principal = info.context.principal
+        if principal is not None and principal.role.value == "PROVIDER":
+            # A provider sees only what was signposted to it.
+            rows = [r for r in rows if r.provider_id == principal.provider_id]
+        return [
+            Signpost(signpost_id=r.id, session_id=r.session_id, signposted_at=r.signposted_at)
+            for r in rows
+        ]
+
+    @strawberry.field(
+        description="Null for roles that may not see them (a practice: without "
+        "the person's consent)."
+    )
+    @staticmethod
+    async def outcomes(
+        root: Parent[models.Referral], info: Info[Context]
+    ) -> list[OutcomeMeasurementType] | None:
+        if not view(info, root).outcomes:
+            return None
+        return await info.context.referral_loaders.outcomes.load(root.id)
+
+    @strawberry.field
+    @staticmethod
+    async def nhs_use(
+        root: Parent[models.Referral], info: Info[Context]
+    ) -> list[NhsUseType] | None:
+        if not view(info, root).nhs_use:
+            return None
+        return await info.context.referral_loaders.nhs_use.load(root.id)
+
+    @strawberry.field(
+        description="What goes back to the GP system, coded with SNOMED CT (null for roles "
+        "that are not the practice or the care team). Meant for one referral at a time."
+    )
+    @staticmethod
+    async def message_back(
+        root: Parent[models.Referral], info: Info[Context]
+    ) -> GpMessageBack | None:
+        v = view(info, root)
+        if not v.referral_text:
+            return None
+        m = await info.context.db.run_sync(lambda db: build_message_back(db, root))
+        if not v.outcomes:
+            m.outcomes, m.outcomes_withheld = None, True
+        return GpMessageBack(
+            referral_id=to_global_id("Referral", m.referral_id),
+            practice_ods_code=m.practice_ods_code,
+            status=m.status,
+            received_on=m.received_on,
+            first_contact_on=m.first_contact_on,
+            status_since=m.status_since,
+            activities=[
+                Activity(
+                    session_id=to_global_id("Session", a.session_id),
+                    session_title=a.session_title,
+                    provider_name=a.provider_name,
+                    signposted_on=a.signposted_on,
+                    sessions_attended=a.sessions_attended,
+                    sessions_missed=a.sessions_missed,
+                )
+                for a in m.activities
+            ],
+            outcomes=None
+            if m.outcomes is None
+            else [
+                OutcomeSummary(
+                    instrument_key=s.instrument_key,
+                    instrument_name=s.instrument_name,
+                    baseline_on=s.baseline_on,
+                    latest_on=s.latest_on,
+                    latest_time_point=s.latest_time_point,
+                    items=[ItemChange(**vars(i)) for i in s.items],
+                )
+                for s in m.outcomes
+            ],
+            outcomes_withheld=m.outcomes_withheld,
+            codes=[CodedEntry(**vars(c)) for c in m.codes],
+        )
+
+
+@strawberry.type
+class ReferralEdge:
+    cursor: str
+    node: ReferralType
+
+
+@strawberry.type
+class ReferralConnection:
+    edges: list[ReferralEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type(name="UnmetNeed", description="A need nothing in the directory meets.")
+class UnmetNeedType:
+    domain: Domain
+    description: str
+    recorded_at: dt.datetime
+
+    @strawberry.field
+    @staticmethod
+    def id(root: Parent[outcome_models.UnmetNeed]) -> strawberry.ID:
+        return to_global_id("UnmetNeed", root.id)
+
+    @strawberry.field
+    @staticmethod
+    async def locality(
+        root: Parent[outcome_models.UnmetNeed], info: Info[Context]
+    ) -> LocalityType | None:
+        return await info.context.loaders.locality.load(root.locality_id)
+
+
+@strawberry.type(name="Webhook", description="A URL told of your referrals' status changes.")
+class WebhookType:
+    url: str
+    created_at: dt.datetime
+
+    @strawberry.field
+    @staticmethod
+    def id(root: Parent[models.Webhook]) -> strawberry.ID:
+        return to_global_id("Webhook", root.id)

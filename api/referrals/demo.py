@@ -1,0 +1,282 @@
+"""Synthetic demo referrals (directory_data/demo_referrals.yaml): clearly fictional people,
+NHS numbers from the reserved 999 test range, every status, assessments, signposts,
+attendance, outcomes and NHS use. Deterministic (a fixed seed) and idempotent: each has the
+idempotency key ``demo-NNNN``, so loading again creates nothing.
+
+They are made through the same domain functions the API uses, so they obey every rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import orm, select
+
+from api.access.models import Role
+from api.access.tokens import Principal
+from api.config import Settings
+from api.directory.enums import Domain, ListingStatus
+from api.directory.loading import LoadError, LoadReport, Problem
+from api.directory.models import GpPractice, Locality, Provider, Session
+from api.outcomes.enums import NhsUsePeriod, TimePoint
+from api.outcomes.models import OutcomeInstrument
+from api.outcomes.recording import NhsUseIn, OutcomeIn, record_nhs_use, record_outcome
+from api.referrals import care, intake, lifecycle
+from api.referrals.enums import ContactMethod, SupportLevel, Urgency
+from api.referrals.enums import ReferralStatus as S
+from api.referrals.models import Referral
+from api.referrals.nhs_number import check_digit
+from api.referrals.protection import Protector, protector
+from api.referrals.working_days import LONDON, add_working_days, is_working_day
+
+GIVEN = [
+    "Ada", "Bilal", "Ceri", "Dorota", "Eben", "Fatima", "Gwen", "Hamza", "Iris", "Jomo",
+    "Kasia", "Lemuel", "Mirela", "Nuala", "Obi", "Parveen", "Quentin", "Rukhsana", "Sefton",
+    "Tamsin", "Umar", "Vesna", "Wilf", "Yusuf", "Zainab",
+]  # fmt: skip
+FAMILY = [
+    "Testworth", "Sampleton", "Fictional", "Demoford", "Exampleby", "Madeup", "Pretendle",
+    "Notreal", "Mockridge", "Dummett",
+]  # fmt: skip
+REASONS = [
+    "Type 2 diabetes; lonely since moving to the area.",
+    "COPD; wants to be more active but worried about breathlessness.",
+    "Low mood after retiring; would like something to do.",
+    "Arthritis; struggling with benefits paperwork.",
+    "Heart failure; cares for a partner and rarely gets out.",
+]
+GOALS = ["Get out of the house twice a week", "Walk to the shops again", "Meet new people",
+         "Sort out money worries", "Cook healthier meals"]  # fmt: skip
+LANGUAGES = ["en"] * 7 + ["bn", "so", "pl", "ur", "pa"]
+
+
+class DemoFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    seed: int
+    count: int = Field(ge=0, le=5000)
+    start: dt.date = Field(alias="from")
+    until: dt.date
+
+
+def _nhs_numbers(rng: random.Random) -> list[str]:
+    found = []
+    for n in rng.sample(range(1, 999_999), 6000):
+        nine = f"999{n:06d}"
+        digit = check_digit(nine)
+        if digit is not None:
+            found.append(nine + str(digit))
+    return found
+
+
+def _at(day: dt.date, rng: random.Random) -> dt.datetime:
+    moment = dt.datetime.combine(day, dt.time(rng.randint(9, 16), rng.randint(0, 59)), LONDON)
+    return moment.astimezone(dt.UTC)
+
+
+def _target(rng: random.Random) -> S:
+    return rng.choices(
+        [S.RECEIVED, S.CONTACTED, S.ASSESSED, S.ACTIVE, S.COMPLETED, S.DID_NOT_ATTEND,
+         S.DECLINED, S.CLOSED],
+        weights=[8, 8, 8, 20, 34, 6, 9, 7],
+    )[0]  # fmt: skip
+
+
+def seed_from_file(db: orm.Session, path: Path, settings: Settings, report: LoadReport) -> None:
+    try:
+        spec = DemoFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (ValidationError, yaml.YAMLError) as exc:
+        raise LoadError([Problem(path.name, 1, f"demo referrals: {exc}")]) from None
+    if spec.until < spec.start:
+        raise LoadError([Problem(path.name, 1, "demo referrals: `until` is before `from`")])
+    seed_demo_referrals(db, spec, settings, report)
+
+
+def seed_demo_referrals(
+    db: orm.Session, spec: DemoFile, settings: Settings, report: LoadReport
+) -> None:
+    guard = protector(settings)
+    rng = random.Random(spec.seed)
+    numbers = _nhs_numbers(rng)
+    practices = list(db.scalars(select(GpPractice).order_by(GpPractice.ods_code)))
+    instruments = {i.key: i for i in db.scalars(select(OutcomeInstrument))}
+    sessions = list(
+        db.scalars(
+            select(Session)
+            .join(Provider, Provider.id == Session.provider_id)
+            .where(Provider.status == ListingStatus.PUBLISHED)
+            .order_by(Session.id)
+        )
+    )
+    if not practices or not sessions:
+        return
+    leads = {loc.id: loc.lead_provider_id for loc in db.scalars(select(Locality))}
+    locality_ids: dict[int, frozenset[int]] = {}
+    for loc_id, lead_id in leads.items():
+        if lead_id is not None:
+            locality_ids[lead_id] = locality_ids.get(lead_id, frozenset()) | {loc_id}
+    existing = set(
+        db.scalars(select(Referral.idempotency_key).where(Referral.idempotency_key.like("demo-%")))
+    )
+    span = (spec.until - spec.start).days
+    for i in range(spec.count):
+        # Draw everything for this referral first, so skipping one on reload leaves the
+        # rest identical.
+        r = random.Random(rng.random())
+        key = f"demo-{i + 1:04d}"
+        practice = practices[i % len(practices)]
+        day = spec.start + dt.timedelta(days=r.randint(0, span))
+        while not is_working_day(day):
+            day += dt.timedelta(days=1)
+        if key in existing or day > spec.until:
+            report.count("demo referral", "unchanged")
+            continue
+        _one(db, r, key, numbers[i], practice, day, spec.until, guard, leads, locality_ids,
+             instruments, sessions, settings)  # fmt: skip
+        report.count("demo referral", "created")
+
+
+def _one(
+    db: orm.Session,
+    r: random.Random,
+    key: str,
+    number: str,
+    practice: GpPractice,
+    day: dt.date,
+    until: dt.date,
+    guard: Protector,
+    leads: dict[int, int | None],
+    locality_ids: dict[int, frozenset[int]],
+    instruments: dict[str, OutcomeInstrument],
+    sessions: list[Session],
+    settings: Settings,
+) -> None:
+    # Demo actors: principals with no API client behind them (client_id None; the audit
+    # log names them "demo data").
+    gp = Principal(None, "demo data", Role.GP_PRACTICE, practice_id=practice.id)  # type: ignore[arg-type]
+    lead_id = leads.get(practice.locality_id)
+    lead = Principal(
+        None, "demo data", Role.LEAD_PROVIDER, provider_id=lead_id,  # type: ignore[arg-type]
+        locality_ids=locality_ids.get(lead_id or -1, frozenset()),
+    )  # fmt: skip
+    given, family = r.choice(GIVEN), r.choice(FAMILY)
+    born = dt.date(r.randint(1935, 1995), r.randint(1, 12), r.randint(1, 28))
+    method = r.choice([ContactMethod.PHONE, ContactMethod.PHONE, ContactMethod.TEXT_MESSAGE])
+    data = intake.ReferralIn(
+        person=intake.PersonIn(
+            nhs_number=number,
+            given_name=given,
+            family_name=family,
+            date_of_birth=born,
+            contact=intake.ContactIn(method, phone=f"07700 900{r.randint(0, 999):03d}"),
+            preferred_language=r.choice(LANGUAGES),
+            needs_interpreter=r.random() < 0.1,
+        ),
+        reason=r.choice(REASONS),
+        what_matters=r.choice(GOALS),
+        domains=tuple(sorted(set(r.sample(list(Domain), r.randint(1, 2))))),
+        consent_to_refer=True,
+        consent_share_outcomes=r.random() < 0.8,
+        urgency=Urgency.URGENT if r.random() < 0.1 else Urgency.ROUTINE,
+    )
+    received = _at(day, r)
+    referral, _ = intake.create_referral(
+        db, gp, data, key, guard, now=received,  # type: ignore[arg-type]
+        contact_target_days=settings.contact_target_working_days,
+    )  # fmt: skip
+    target = _target(r)
+    if target is S.RECEIVED:
+        return
+    limit = dt.datetime.combine(until, dt.time(17), LONDON).astimezone(dt.UTC)
+
+    def when(after: dt.datetime, working_days: int) -> dt.datetime | None:
+        moment = _at(add_working_days(after.astimezone(LONDON).date(), working_days), r)
+        return moment if moment <= limit else None
+
+    def go(status: S, at: dt.datetime | None) -> bool:
+        if at is None:
+            return False
+        lifecycle.change_status(db, lead, referral, status, guard, now=at)  # type: ignore[arg-type]
+        return True
+
+    if target in (S.DECLINED, S.CLOSED) and r.random() < 0.5:
+        go(target, when(received, r.randint(2, 8)))
+        return
+    contacted = when(received, r.choices([1, 2, 3, 4, 5, 6, 8], [10, 20, 20, 15, 15, 10, 10])[0])
+    if not go(S.CONTACTED, contacted):
+        return
+    assert contacted is not None
+    if target in (S.DECLINED, S.CLOSED, S.DID_NOT_ATTEND) and r.random() < 0.5:
+        go(target, when(contacted, r.randint(3, 10)))
+        return
+    if target is S.CONTACTED:
+        return
+    assessed = when(contacted, r.randint(2, 8))
+    if assessed is None:
+        return
+    level = r.choices(list(SupportLevel), [40, 40, 20])[0]
+    care.record_assessment(
+        db, lead, referral.id,  # type: ignore[arg-type]
+        care.AssessmentIn(level, tuple(r.sample(GOALS, 2)), "Agreed steps with the link worker.",
+                          co_morbidities=r.randint(1, 4), mental_health_need=r.random() < 0.4,
+                          mobility_need=r.random() < 0.3, missed_appointments=r.randint(0, 3)),
+        guard, now=assessed,  # type: ignore[arg-type]
+    )  # fmt: skip
+    go(S.ASSESSED, assessed)
+    baseline = {k: {} for k in ("ons4", "ltc6") if k in instruments}
+    for k, inst in instruments.items():
+        if k in baseline:
+            for item in inst.items:
+                baseline[k][item["key"]] = r.randint(
+                    inst.scale_min, (inst.scale_min + inst.scale_max) // 2
+                )
+    for k, scores in baseline.items():
+        record_outcome(db, lead, OutcomeIn(referral.id, k, TimePoint.BASELINE,
+                       assessed.astimezone(LONDON).date(), scores), now=assessed)  # type: ignore[arg-type]  # fmt: skip
+    if r.random() < 0.85:
+        record_nhs_use(db, gp, NhsUseIn(referral.id, NhsUsePeriod.BEFORE, r.randint(3, 14),
+                       r.randint(0, 3), r.randint(0, 2), r.randint(4, 30)), now=assessed)  # type: ignore[arg-type]  # fmt: skip
+    if target in (S.ASSESSED,):
+        return
+    if target in (S.DECLINED, S.CLOSED, S.DID_NOT_ATTEND):
+        go(target, when(assessed, r.randint(3, 10)))
+        return
+    active = when(assessed, r.randint(2, 6))
+    if active is None:
+        return
+    chosen = r.sample(sessions, r.randint(1, 3))
+    care.signpost(db, lead, referral.id, [s.id for s in chosen], now=active)  # type: ignore[arg-type]
+    go(S.ACTIVE, active)
+    for week in range(1, r.randint(2, 8)):
+        on = (active + dt.timedelta(weeks=week)).astimezone(LONDON).date()
+        if on > until:
+            break
+        care.record_attendance(db, lead, referral.id, chosen[0].id, on, r.random() < 0.8,  # type: ignore[arg-type]
+                               now=_at(on, r))  # fmt: skip
+    if target is S.ACTIVE:
+        return
+    ended = when(active, r.randint(40, 70))
+    if not go(S.COMPLETED, ended):
+        return
+    assert ended is not None
+    for k, scores in baseline.items():
+        inst = instruments[k]
+        after = {}
+        for item in inst.items:
+            better = 1 if item["direction"] == "HIGHER_IS_BETTER" else -1
+            value = scores[item["key"]] + better * r.randint(-1, 3)
+            after[item["key"]] = max(inst.scale_min, min(inst.scale_max, value))
+        record_outcome(db, lead, OutcomeIn(referral.id, k, TimePoint.END,
+                       ended.astimezone(LONDON).date(), after), now=ended)  # type: ignore[arg-type]  # fmt: skip
+        follow = ended + dt.timedelta(days=183)
+        if follow <= limit:
+            record_outcome(db, lead, OutcomeIn(referral.id, k, TimePoint.FOLLOW_UP,
+                           follow.astimezone(LONDON).date(), after, follow_up_months=6),
+                           now=follow)  # type: ignore[arg-type]  # fmt: skip
+    after_use = ended + dt.timedelta(days=183)
+    if after_use <= limit and r.random() < 0.85:
+        record_nhs_use(db, gp, NhsUseIn(referral.id, NhsUsePeriod.AFTER, r.randint(1, 10),
+                       r.randint(0, 2), r.randint(0, 1), r.randint(2, 24)), now=after_use)  # type: ignore[arg-type]  # fmt: skip

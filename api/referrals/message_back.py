@@ -1,0 +1,185 @@
+"""What goes back to the GP: the Social Prescribing Information Standard's "message back to
+GP and referrer" (status, activities referred to, outcomes with consent), carrying the
+SNOMED CT concepts GP systems record for social prescribing so practice systems can code it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import orm, select
+
+from api.directory.models import GpPractice, Provider, Session
+from api.outcomes.enums import Direction, TimePoint
+from api.outcomes.models import OutcomeInstrument, OutcomeMeasurement
+from api.referrals.enums import ReferralStatus
+from api.referrals.models import Attendance, Referral, ReferralEvent, Signpost
+from api.referrals.working_days import local_date
+
+SNOMED = "http://snomed.info/sct"
+REFERRAL_TO_SOCIAL_PRESCRIBING = ("871731000000106", "Referral to social prescribing service")
+SOCIAL_PRESCRIBING_DECLINED = ("871711000000103", "Social prescribing declined")
+
+
+@dataclass(frozen=True)
+class CodedEntry:
+    system: str
+    code: str
+    display: str
+    date: dt.date
+
+
+@dataclass(frozen=True)
+class Activity:
+    session_id: int
+    session_title: str
+    provider_name: str
+    signposted_on: dt.date
+    sessions_attended: int
+    sessions_missed: int
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    item: str
+    text: str
+    baseline: int | None
+    latest: int | None
+    change: int | None
+    improved: bool | None  # None: no change, or nothing to compare
+
+
+@dataclass(frozen=True)
+class OutcomeSummary:
+    instrument_key: str
+    instrument_name: str
+    baseline_on: dt.date | None
+    latest_on: dt.date | None
+    latest_time_point: TimePoint | None
+    items: list[ItemChange]
+
+
+@dataclass
+class MessageBack:
+    referral_id: int
+    practice_ods_code: str
+    status: ReferralStatus
+    received_on: dt.date
+    first_contact_on: dt.date | None
+    status_since: dt.date
+    activities: list[Activity] = field(default_factory=list)
+    # None when the person did not consent to outcomes going back to the practice.
+    outcomes: list[OutcomeSummary] | None = None
+    outcomes_withheld: bool = False
+    codes: list[CodedEntry] = field(default_factory=list)
+
+
+def _summaries(
+    measurements: list[OutcomeMeasurement], instruments: dict[int, OutcomeInstrument]
+) -> list[OutcomeSummary]:
+    order = {TimePoint.BASELINE: 0, TimePoint.END: 1, TimePoint.FOLLOW_UP: 2}
+    by_instrument: dict[int, list[OutcomeMeasurement]] = {}
+    for m in measurements:
+        by_instrument.setdefault(m.instrument_id, []).append(m)
+    found = []
+    for instrument_id, rows in by_instrument.items():
+        instrument = instruments[instrument_id]
+        rows.sort(key=lambda m: (order[m.time_point], m.follow_up_months, m.taken_on))
+        baseline = next((m for m in rows if m.time_point is TimePoint.BASELINE), None)
+        later = [m for m in rows if m.time_point is not TimePoint.BASELINE]
+        latest = later[-1] if later else None
+        items = []
+        for item in instrument.items:
+            before = baseline.scores.get(item["key"]) if baseline else None
+            after = latest.scores.get(item["key"]) if latest else None
+            change = after - before if before is not None and after is not None else None
+            better = None
+            if change:
+                higher = Direction(item["direction"]) is Direction.HIGHER_IS_BETTER
+                better = change > 0 if higher else change < 0
+            items.append(ItemChange(item["key"], item["text"], before, after, change, better))
+        found.append(
+            OutcomeSummary(
+                instrument.key,
+                instrument.name,
+                baseline.taken_on if baseline else None,
+                latest.taken_on if latest else None,
+                latest.time_point if latest else None,
+                items,
+            )
+        )
+    return sorted(found, key=lambda s: s.instrument_name)
+
+
+def build_message_back(db: orm.Session, referral: Referral) -> MessageBack:
+    practice = db.get(GpPractice, referral.practice_id)
+    assert practice is not None
+    received = local_date(referral.received_at)
+    message = MessageBack(
+        referral_id=referral.id,
+        practice_ods_code=practice.ods_code,
+        status=referral.status,
+        received_on=received,
+        first_contact_on=local_date(referral.contacted_at) if referral.contacted_at else None,
+        status_since=local_date(referral.status_changed_at),
+    )
+    rows = db.execute(
+        select(Signpost, Session.title, Provider.name)
+        .join(Session, Session.id == Signpost.session_id)
+        .join(Provider, Provider.id == Signpost.provider_id)
+        .where(Signpost.referral_id == referral.id)
+        .order_by(Signpost.id)
+    ).all()
+    attendance: dict[int, list[bool]] = {}
+    for signpost_id, attended in db.execute(
+        select(Attendance.signpost_id, Attendance.attended).where(
+            Attendance.signpost_id.in_([s.id for s, _t, _p in rows])
+        )
+    ):
+        attendance.setdefault(signpost_id, []).append(attended)
+    for signpost, title, provider in rows:
+        marks = attendance.get(signpost.id, [])
+        message.activities.append(
+            Activity(
+                signpost.session_id,
+                title,
+                provider,
+                local_date(signpost.signposted_at),
+                sum(marks),
+                len(marks) - sum(marks),
+            )
+        )
+    if referral.consent_share_outcomes_at is None:
+        message.outcomes_withheld = True
+    else:
+        measurements = list(
+            db.scalars(
+                select(OutcomeMeasurement).where(OutcomeMeasurement.referral_id == referral.id)
+            )
+        )
+        instruments = {
+            i.id: i
+            for i in db.scalars(
+                select(OutcomeInstrument).where(
+                    OutcomeInstrument.id.in_({m.instrument_id for m in measurements})
+                )
+            )
+        }
+        message.outcomes = _summaries(measurements, instruments)
+    code, display = REFERRAL_TO_SOCIAL_PRESCRIBING
+    message.codes.append(CodedEntry(SNOMED, code, display, received))
+    if referral.status is ReferralStatus.DECLINED:
+        declined_at = db.scalar(
+            select(ReferralEvent.at)
+            .where(
+                ReferralEvent.referral_id == referral.id,
+                ReferralEvent.to_status == ReferralStatus.DECLINED,
+            )
+            .order_by(ReferralEvent.id.desc())
+        )
+        code, display = SOCIAL_PRESCRIBING_DECLINED
+        message.codes.append(
+            CodedEntry(SNOMED, code, display, local_date(declined_at or referral.status_changed_at))
+        )
+    return message

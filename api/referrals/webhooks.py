@@ -1,0 +1,227 @@
+"""Webhooks: a GP system registers an HTTPS URL and is told when its practice's referrals
+change status.
+
+A status change queues one delivery per webhook in the same transaction (nothing is lost if
+the process stops); ``deliver_due`` sends what is due. Each call is a POST of
+``{"referralId": ..., "status": ...}`` and nothing more, signed with HMAC-SHA256 of
+``"<timestamp>.<body>"`` under the webhook's secret (header ``Petunia-Signature:
+t=<unix seconds>,v1=<hex>``). A failed call is retried with exponential back-off (1, 4, 16,
+64 minutes, ...) up to ``PETUNIA_WEBHOOK_MAX_ATTEMPTS`` attempts, then marked FAILED.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import json
+import secrets
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import orm, select
+
+from api.access.tokens import Principal
+from api.audit.log import record
+from api.directory.models import utcnow
+from api.referrals.enums import WebhookDeliveryStatus
+from api.referrals.errors import not_found, reject
+from api.referrals.models import Referral, Webhook, WebhookDelivery
+from api.referrals.protection import Protector
+
+FIRST_RETRY = dt.timedelta(minutes=1)
+MAX_BACKOFF = dt.timedelta(hours=6)
+TIMEOUT_SECONDS = 10.0
+SIGNATURE_HEADER = "Petunia-Signature"
+
+
+def referral_global_id(referral_id: int) -> str:
+    # The same global ID the GraphQL API gives the referral (api/graphql/relay.py).
+    return base64.b64encode(f"Referral:{referral_id}".encode()).decode()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, *, production: bool) -> str:
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if len(url) > 2000 or not parts.hostname or parts.scheme not in ("https", "http"):
+        raise reject("url", "give a full URL, like https://gp-system.example/petunia-hook")
+    if parts.username or parts.password:
+        raise reject("url", "do not put a user name or password in the URL")
+    if parts.scheme == "http" and (production or not _is_loopback(parts.hostname)):
+        raise reject(
+            "url",
+            "webhook URLs must use HTTPS (plain http is allowed only for 127.0.0.1 or "
+            "localhost outside production, for testing)",
+        )
+    return url
+
+
+def register(
+    db: orm.Session, principal: Principal, url: str, protector: Protector, *, production: bool
+) -> tuple[Webhook, str]:
+    """A new webhook for the principal's practice, and its signing secret (shown once)."""
+    if principal.practice_id is None:
+        raise reject(None, "only a GP practice's token can register webhooks")
+    clean = check_url(url, production=production)
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    hook = Webhook(
+        practice_id=principal.practice_id,
+        client_id=principal.client_id,
+        url=clean,
+        secret_enc=protector.encrypt("webhook_secret", secret),
+    )
+    db.add(hook)
+    db.flush()
+    record(db, principal, "webhook.register", "webhook", hook.id)
+    return hook, secret
+
+
+def practice_webhooks(db: orm.Session, principal: Principal) -> list[Webhook]:
+    return list(
+        db.scalars(
+            select(Webhook)
+            .where(Webhook.practice_id == principal.practice_id, Webhook.removed_at.is_(None))
+            .order_by(Webhook.id)
+        )
+    )
+
+
+def remove(db: orm.Session, principal: Principal, webhook_id: int) -> Webhook:
+    hook = db.get(Webhook, webhook_id)
+    if hook is None or hook.practice_id != principal.practice_id or hook.removed_at is not None:
+        raise not_found("id", "webhook")
+    hook.removed_at = utcnow()
+    record(db, principal, "webhook.remove", "webhook", hook.id)
+    return hook
+
+
+def enqueue(db: orm.Session, referral: Referral, *, now: dt.datetime | None = None) -> int:
+    """Queue a call to each of the practice's webhooks about ``referral``'s new status."""
+    now = now or utcnow()
+    hooks = db.scalars(
+        select(Webhook.id).where(
+            Webhook.practice_id == referral.practice_id, Webhook.removed_at.is_(None)
+        )
+    ).all()
+    for hook_id in hooks:
+        db.add(
+            WebhookDelivery(
+                webhook_id=hook_id,
+                referral_id=referral.id,
+                payload={
+                    "referralId": referral_global_id(referral.id),
+                    "status": referral.status.value,
+                },
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    return len(hooks)
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """The wait after the ``attempts``-th failed attempt: 1, 4, 16, 64 minutes... at most 6 h."""
+    return min(FIRST_RETRY * 4 ** (attempts - 1), MAX_BACKOFF)
+
+
+@dataclass
+class DeliveryReport:
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.delivered} delivered, {self.retrying} to retry later, {self.failed} given up"
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def deliver_due(
+    session: Callable[[], AbstractContextManager[orm.Session]],
+    protector: Protector,
+    http: httpx.Client,
+    *,
+    now: dt.datetime | None = None,
+    max_attempts: int = 6,
+) -> DeliveryReport:
+    """Send every delivery due at ``now`` (each in its own transaction, so one slow or
+    failing endpoint does not hold the others back). ``session`` makes a new unit of work."""
+    now = now or utcnow()
+    report = DeliveryReport()
+    with session() as db:
+        due = db.scalars(
+            select(WebhookDelivery.id)
+            .where(
+                WebhookDelivery.status == WebhookDeliveryStatus.PENDING,
+                WebhookDelivery.next_attempt_at <= now,
+            )
+            .order_by(WebhookDelivery.id)
+        ).all()
+    for delivery_id in due:
+        with session() as db:
+            delivery = db.get(WebhookDelivery, delivery_id)
+            hook = db.get(Webhook, delivery.webhook_id) if delivery else None
+            if delivery is None or hook is None:
+                continue
+            if hook.removed_at is not None:
+                delivery.status = WebhookDeliveryStatus.FAILED
+                delivery.last_error = "the webhook was removed"
+                db.commit()
+                report.failed += 1
+                continue
+            body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+            secret = protector.decrypt("webhook_secret", hook.secret_enc)
+            error: str | None = None
+            try:
+                response = http.post(
+                    hook.url,
+                    content=body,
+                    headers={
+                        "Content-Type": "application/json",
+                        SIGNATURE_HEADER: sign(secret, int(now.timestamp()), body),
+                        "Petunia-Delivery": str(delivery.id),
+                    },
+                    timeout=TIMEOUT_SECONDS,
+                    follow_redirects=False,
+                )
+                if not 200 <= response.status_code < 300:
+                    error = f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"[:500]
+            delivery.attempts += 1
+            if error is None:
+                delivery.status = WebhookDeliveryStatus.DELIVERED
+                delivery.delivered_at = now
+                delivery.last_error = None
+                report.delivered += 1
+            elif delivery.attempts >= max_attempts:
+                delivery.status = WebhookDeliveryStatus.FAILED
+                delivery.last_error = error
+                report.failed += 1
+            else:
+                delivery.next_attempt_at = now + backoff(delivery.attempts)
+                delivery.last_error = error
+                report.retrying += 1
+            db.commit()
+    return report
