@@ -52,8 +52,15 @@ class PetuniaGraphQL(GraphQL[Context, None]):
         return context
 
 
+# Secrets the service cannot run without in production: checked at start, not first use.
+REQUIRED_SECRETS = ("secret_key", "encryption_key")
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
     settings = settings or get_settings()
+    if settings.production:
+        for name in REQUIRED_SECRETS:
+            settings.secret(name)  # raises MissingSecret naming the variable to set
     db = db or Database.from_url(settings.resolved_database_url)
 
     async def healthz(_request: Request) -> Response:

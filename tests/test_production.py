@@ -16,6 +16,18 @@ def test_secrets_have_no_default_in_production(tmp_path) -> None:
     assert get_settings(mode=Mode.PRODUCTION, secret_key="s3cret").secret("secret_key") == "s3cret"
 
 
+def test_production_refuses_to_start_without_its_secrets(mini_db) -> None:
+    from api.app import create_app
+
+    with pytest.raises(MissingSecret, match="PETUNIA_ENCRYPTION_KEY must be set"):
+        create_app(
+            get_settings(mode=Mode.PRODUCTION, secret_key="x", encryption_key=None), db=mini_db
+        )
+    create_app(
+        get_settings(mode=Mode.PRODUCTION, secret_key="x", encryption_key="y" * 32), db=mini_db
+    )
+
+
 def test_development_secret_is_kept_in_the_data_folder(tmp_path) -> None:
     dev = get_settings(data_dir=tmp_path, secret_key=None)
     first = dev.secret("secret_key")
@@ -27,7 +39,9 @@ def test_production_gives_no_field_suggestions(mini_db) -> None:
     query = "{ sesions { totalCount } }"
     with client_for(mini_db) as client:
         dev = GraphQLClient(client).errors(query)[0]["message"]
-    with client_for(mini_db, mode=Mode.PRODUCTION, secret_key="x") as client:
+    with client_for(
+        mini_db, mode=Mode.PRODUCTION, secret_key="x", encryption_key="y" * 32
+    ) as client:
         prod = GraphQLClient(client).errors(query)[0]["message"]
     assert "Did you mean 'sessions'" in dev
     assert "Cannot query field 'sesions'" in prod and "Did you mean" not in prod
