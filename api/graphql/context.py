@@ -34,16 +34,26 @@ def _loader(db: Database, fetch: Fetch[Any], missing: Callable[[], Any]) -> Data
     return DataLoader(load_fn=load)
 
 
+def one_loader(db: Database, fetch: Fetch[Any]) -> DataLoader[int, Any]:
+    """A loader of one row per key (None when there is none)."""
+    return _loader(db, fetch, lambda: None)
+
+
+def many_loader(db: Database, fetch: Fetch[Any]) -> DataLoader[int, Any]:
+    """A loader of a list of rows per key (empty when there are none)."""
+    return _loader(db, fetch, list)
+
+
 class Loaders:
     """One DataLoader per relation, made fresh for each request (their caches are per
     request: a change made by one request is never hidden from the next)."""
 
     def __init__(self, db: Database) -> None:
         def one(fetch: Fetch[Any]) -> DataLoader[int, Any]:
-            return _loader(db, fetch, lambda: None)
+            return one_loader(db, fetch)
 
         def many(fetch: Fetch[Any]) -> DataLoader[int, Any]:
-            return _loader(db, fetch, list)
+            return many_loader(db, fetch)
 
         self.provider = one(related.providers)
         self.venue = one(related.venues)

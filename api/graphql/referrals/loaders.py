@@ -13,13 +13,13 @@ from api.referrals import related
 
 class ReferralLoaders:
     def __init__(self, db: Database) -> None:
-        from api.graphql.context import _loader
+        from api.graphql.context import many_loader, one_loader
 
         def one(fetch: Any) -> DataLoader[int, Any]:
-            return _loader(db, fetch, lambda: None)
+            return one_loader(db, fetch)
 
         def many(fetch: Any) -> DataLoader[int, Any]:
-            return _loader(db, fetch, list)
+            return many_loader(db, fetch)
 
         self.practice = one(related.practices)
         self.link_worker = one(related.link_workers)
