@@ -17,6 +17,15 @@ from api.directory.models import (
     Venue,
     VenueFeature,
 )
+from api.registration.models import (
+    FormAttempt,
+    ListingContact,
+    ListingEvent,
+    PrizeDraw,
+    ProblemReport,
+    Registration,
+    Reminder,
+)
 
 __all__ = [
     "ApiClient",
@@ -34,4 +43,11 @@ __all__ = [
     "SessionLanguage",
     "Venue",
     "VenueFeature",
+    "FormAttempt",
+    "ListingContact",
+    "ListingEvent",
+    "PrizeDraw",
+    "ProblemReport",
+    "Registration",
+    "Reminder",
 ]
