@@ -42,6 +42,17 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "Petunia <no-reply@petunia.invalid>"
 
+    # Registration and listing upkeep (api/registration/).
+    # How long the emailed "confirm your listing" link works, and the "edit your listing" link.
+    confirm_link_days: int = 7
+    edit_link_days: int = 400
+    # Submissions of a public form (register, report a problem) per address per hour; 0: off.
+    form_rate_limit: int = 10
+    # `petunia remind`: listings not confirmed for this many days get a "still right?" email,
+    # at most one per provider in each period of remind_every_days.
+    remind_after_days: int = 300
+    remind_every_days: int = 30
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

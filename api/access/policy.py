@@ -7,6 +7,10 @@ Rules about records (which referrals a role may see) live here too, as SQL filte
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, or_, true
+
 from api.access.models import Role
 from api.access.tokens import Principal
 
@@ -28,3 +32,17 @@ def require(principal: Principal | None, action: str, *roles: Role) -> Principal
     if principal.role not in roles:
         raise NotAllowed(action)
     return principal
+
+
+# Moderation of self-registrations and problem reports (api/registration/).
+MODERATORS = (Role.LEAD_PROVIDER, Role.ADMIN)
+
+
+def moderation_filter(principal: Principal, locality_column: Any) -> ColumnElement[bool]:
+    """What a moderator may see, as a filter on a locality column: a lead provider, its own
+    localities and anything whose place is unknown (no locality yet); an admin, everything."""
+    if principal.role is Role.ADMIN:
+        return true()
+    if principal.role is Role.LEAD_PROVIDER:
+        return or_(locality_column.in_(sorted(principal.locality_ids)), locality_column.is_(None))
+    return false()

@@ -7,7 +7,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base
@@ -52,9 +52,7 @@ class Registration(Base):
     # twice (a double click, a retry after a timeout) is stored once.
     submission_key: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[RegistrationKind] = mapped_column(enum_column(RegistrationKind))
-    status: Mapped[RegistrationStatus] = mapped_column(
-        enum_column(RegistrationStatus), index=True
-    )
+    status: Mapped[RegistrationStatus] = mapped_column(enum_column(RegistrationStatus), index=True)
     # UPDATE: the listing it changes (and the session, or None for a new offer). NEW: set on
     # approval to the provider it created.
     provider_id: Mapped[int | None] = mapped_column(
@@ -152,7 +150,7 @@ class PrizeDraw(Base):
 
 
 class ProblemReport(Base):
-    """"Report a problem with this listing", from the public."""
+    """ "Report a problem with this listing", from the public."""
 
     __tablename__ = "problem_reports"
 
