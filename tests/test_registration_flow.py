@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from api.access import tokens
@@ -134,3 +134,87 @@ def test_the_whole_flow_by_html(app: TestClient, db: Database, mailbox: Mailbox)
     with db.session() as s:
         actions = s.scalars(select(AuditEvent.action)).all()
     assert "registration.approve" in actions
+
+
+REGISTER = """
+mutation($input: RegisterProviderInput!) {
+  registerProvider(input: $input) {
+    registration { id status organisation title }
+    errors { field message code }
+  }
+}"""
+QUEUE = "{ moderationQueue { totalCount edges { node { id organisation status answers } } } }"
+APPROVE = """mutation($id: ID!) { approveRegistration(id: $id) {
+  registration { id status provider { name verification } } errors { field message code } } }"""
+SHELTER_INPUT = {
+    "organisation": "Southfield Dog Rescue",
+    "title": "Dog walking",
+    "description": "Walk a rescue dog with us.",
+    "domains": ["PHYSICAL_ACTIVITY"],
+    "where": "VENUE",
+    "venueName": "The Kennels",
+    "postcode": "AT2 1AA",
+    "when": "TIMES",
+    "days": ["WEDNESDAY"],
+    "startsAt": "2pm",
+    "endsAt": "3:30pm",
+    "email": "woof@southfield.example",
+    "showEmail": True,
+    "submissionKey": "gql-1",
+}
+
+
+def gql(app: TestClient, query: str, token: str | None = None, **variables: object) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = app.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_the_same_flow_through_graphql(app: TestClient, db: Database, mailbox: Mailbox) -> None:  # noqa: F811
+    bad = gql(app, REGISTER, input={**SHELTER_INPUT, "postcode": "not one", "startsAt": "teatime"})
+    errors = bad["data"]["registerProvider"]["errors"]
+    assert {(e["field"], e["code"]) for e in errors} == {
+        ("input.postcode", "INVALID"),
+        ("input.startsAt", "INVALID"),
+    }
+    assert bad["data"]["registerProvider"]["registration"] is None
+
+    done = gql(app, REGISTER, input=SHELTER_INPUT)["data"]["registerProvider"]
+    assert done["errors"] == [] and done["registration"]["status"] == "AWAITING_CONFIRMATION"
+    again = gql(app, REGISTER, input=SHELTER_INPUT)["data"]["registerProvider"]
+    assert again["registration"]["id"] == done["registration"]["id"]  # a retry is stored once
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Registration)) == 1
+
+    # Moderation needs a moderator's token, and shows nothing before confirmation.
+    anonymous = gql(app, QUEUE)
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    with db.session() as s:
+        _c, provider_token = tokens.create_client(s, role=Role.PROVIDER, provider="shelter")
+    assert gql(app, QUEUE, provider_token)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    token = lead_token(db)
+    assert gql(app, QUEUE, token)["data"]["moderationQueue"]["totalCount"] == 0
+
+    confirm = mailbox.link(mailbox.last("woof@southfield.example"), "/register/confirm/")
+    assert app.get(path_of(confirm)).status_code == 200
+    queue = gql(app, QUEUE, token)["data"]["moderationQueue"]
+    assert queue["totalCount"] == 1
+    node = queue["edges"][0]["node"]
+    assert node["answers"]["venue_name"] == "The Kennels"
+
+    approved = gql(app, APPROVE, token, id=node["id"])["data"]["approveRegistration"]
+    assert approved["errors"] == []
+    assert approved["registration"]["provider"] == {
+        "name": "Southfield Dog Rescue",
+        "verification": "VERIFIED",
+    }
+    twice = gql(app, APPROVE, token, id=node["id"])["data"]["approveRegistration"]
+    assert twice["errors"][0]["code"] == "INVALID_STATE"
+    found = GraphQLClient(app).data(
+        '{ sessions(filter: {text: "dog", daysOfWeek: [WEDNESDAY]}) '
+        "{ edges { node { title provider { name } } } } }"
+    )
+    assert {"title": "Dog walking", "provider": {"name": "Southfield Dog Rescue"}} in [
+        e["node"] for e in found["sessions"]["edges"]
+    ]

@@ -20,8 +20,11 @@ from api.graphql.access.queries import AccessQuery
 from api.graphql.directory.queries import DirectoryQuery
 from api.graphql.directory.types import LocalityType, ProviderType, SessionType, VenueType
 from api.graphql.errors import should_mask
+from api.graphql.registration.mutations import RegistrationMutation
+from api.graphql.registration.queries import RegistrationQuery
 
-Query = merge_types("Query", (DirectoryQuery, AccessQuery))
+Query = merge_types("Query", (DirectoryQuery, AccessQuery, RegistrationQuery))
+Mutation = merge_types("Mutation", (RegistrationMutation,))
 
 MAX_DEPTH = 10
 MAX_TOKENS = 2000
@@ -46,6 +49,7 @@ class QueryLimits(AddValidationRules):
 def build_schema(*, production: bool) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
         types=[SessionType, ProviderType, VenueType, LocalityType],
         config=StrawberryConfig(disable_field_suggestions=production),
         extensions=[
