@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 
-import pytest
 from aiosmtpd.controller import Controller
 
 
@@ -65,8 +64,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture()
-def mailbox() -> Iterator[Mailbox]:
+def running_mailbox() -> Iterator[Mailbox]:
+    """For a fixture: ``yield from running_mailbox()``."""
     box = Mailbox()
     box.port = _free_port()
     controller = Controller(box, hostname=box.host, port=box.port)

@@ -21,11 +21,11 @@ from tests.conftest import MINI
 runner = CliRunner()
 HEADER = "organisation,title,domains,schedule,times,venue,postcode,delivery,cost,languages,email"
 GOOD = [
-    "Greenway Growers,Community gardening,Getting active; Volunteering,Tuesdays 10-12,,Greenway Allotments,AT1 2AB,,free,,grow@greenway.example",
-    "Greenway Growers,Seed swap,HEALTHY_EATING,1st and 3rd Thursday 2pm-4pm,,Greenway Allotments,AT1 2AB,,,English; Polish,",
-    "Chatty Cafe,Coffee and chat,Friendship and company,every other Monday,10-11.30,,,online,1.50,,",
+    "Greenway Growers,Community gardening,Getting active; Volunteering,Tuesdays 10-12,,Greenway Allotments,AT1 2AB,,free,,grow@greenway.example",  # noqa: E501
+    "Greenway Growers,Seed swap,HEALTHY_EATING,1st and 3rd Thursday 2pm-4pm,,Greenway Allotments,AT1 2AB,,,English; Polish,",  # noqa: E501
+    "Chatty Cafe,Coffee and chat,Friendship and company,every other Monday,10-11.30,,,online,1.50,,",  # noqa: E501
     '"Walk & Talk",Health walk,PHYSICAL_ACTIVITY,"Mon & Wed 10am-12",,Town Square,AT2 1AA,,,,',
-    "Knitters United,Knit and natter,ARTS_FOR_HEALTH,last Friday of the month 7-9pm,,North Hall,AT1 1AA,,,,",
+    "Knitters United,Knit and natter,ARTS_FOR_HEALTH,last Friday of the month 7-9pm,,North Hall,AT1 1AA,,,,",  # noqa: E501
 ]
 
 
@@ -99,7 +99,7 @@ def test_every_bad_row_is_reported_and_nothing_changes(db: Database, tmp_path: P
             "No Domain,Chess,,Fridays 2-4,,Hall,AT1 2AB,,,,",
             "Bad Postcode,Choir,ARTS_FOR_HEALTH,Mondays 7-9pm,,Hall,ZZZ,,,,",
             "Knitting,Knit,KNITTING,Mondays 7-9pm,,Hall,AT1 2AB,,,,",
-            "Greenway Growers,Community gardening,VOLUNTEERING,Wednesdays 10-12,,Greenway Allotments,AT1 2AB,,,,",
+            "Greenway Growers,Community gardening,VOLUNTEERING,Wednesdays 10-12,,Greenway Allotments,AT1 2AB,,,,",  # noqa: E501
         ],
     )
     before = snapshot(db)

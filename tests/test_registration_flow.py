@@ -17,7 +17,7 @@ from api.db import Database
 from api.directory.loading import load_directory
 from api.registration.models import Registration, RegistrationStatus
 from tests.conftest import MINI, GraphQLClient, client_for
-from tests.mailbox import Mailbox, mailbox  # noqa: F401 - the fixture
+from tests.mailbox import Mailbox, running_mailbox
 
 SHELTER = {
     "organisation": "Northfield Cat & Dog Rescue",
@@ -37,6 +37,11 @@ SHELTER = {
 
 
 @pytest.fixture()
+def mailbox() -> Iterator[Mailbox]:
+    yield from running_mailbox()
+
+
+@pytest.fixture()
 def db(empty_db: Database) -> Database:
     with empty_db.session() as session:
         load_directory(session, MINI)
@@ -44,7 +49,7 @@ def db(empty_db: Database) -> Database:
 
 
 @pytest.fixture()
-def app(db: Database, mailbox: Mailbox, tmp_path) -> Iterator[TestClient]:  # noqa: F811
+def app(db: Database, mailbox: Mailbox, tmp_path) -> Iterator[TestClient]:
     with client_for(
         db,
         data_dir=tmp_path,
@@ -79,7 +84,7 @@ def path_of(url: str) -> str:
     return url.removeprefix("http://petunia.test")
 
 
-def test_the_whole_flow_by_html(app: TestClient, db: Database, mailbox: Mailbox) -> None:  # noqa: F811
+def test_the_whole_flow_by_html(app: TestClient, db: Database, mailbox: Mailbox) -> None:
     sent = register(app, SHELTER)
     assert sent.status_code == 200, sent.text
     assert "Check your email" in sent.text
@@ -171,7 +176,7 @@ def gql(app: TestClient, query: str, token: str | None = None, **variables: obje
     return response.json()
 
 
-def test_the_same_flow_through_graphql(app: TestClient, db: Database, mailbox: Mailbox) -> None:  # noqa: F811
+def test_the_same_flow_through_graphql(app: TestClient, db: Database, mailbox: Mailbox) -> None:
     bad = gql(app, REGISTER, input={**SHELTER_INPUT, "postcode": "not one", "startsAt": "teatime"})
     errors = bad["data"]["registerProvider"]["errors"]
     assert {(e["field"], e["code"]) for e in errors} == {

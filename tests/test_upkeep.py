@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import orm, select
@@ -17,10 +18,15 @@ from api.directory.models import Provider
 from api.registration.models import ListingEvent, ListingEventKind, PrizeDraw, Reminder
 from api.registration.upkeep import DrawError, pick, prize_draw, send_reminders
 from tests.conftest import MINI, client_for
-from tests.mailbox import Mailbox, mailbox  # noqa: F401
+from tests.mailbox import Mailbox, running_mailbox
 
 runner = CliRunner()
 TODAY = dt.date(2026, 11, 22)
+
+
+@pytest.fixture()
+def mailbox() -> Iterator[Mailbox]:
+    yield from running_mailbox()
 
 
 @pytest.fixture()
@@ -37,7 +43,7 @@ def opener(db: Database):
 def test_remind_emails_stale_listings_once_a_period(
     db: Database,
     mailbox: Mailbox,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ) -> None:
     settings = get_settings(
         data_dir=tmp_path,
