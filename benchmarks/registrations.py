@@ -126,7 +126,7 @@ class LoadResult:
 
 def form(client: int, n: int) -> dict[str, str | list[str]]:
     return {
-        "organisation": f"Load Test Group {client}-{n}",
+        "organisation": f"Load Test Group c{client} n{n}",
         "title": "Dog walking",
         "description": "Walk a dog with us.",
         "domains": "PHYSICAL_ACTIVITY",
