@@ -162,4 +162,25 @@ def test_the_cat_and_dog_shelter_lists_itself(
         assert ours[0]["provider"]["provenance"].startswith(
             "Listed by the organisation; checked by Better Services Testtown on"
         )
-        assert "Your listing is live" in mailbox.last("walks@shelter.example")["Subject"]
+        live = mailbox.last("walks@shelter.example")
+        assert "Your listing is live" in live["Subject"]
+
+        # Later: the shelter opens its edit link; a member of the public reports a problem.
+        later = browser.new_context(
+            java_script_enabled=False, viewport={"width": 375, "height": 740}
+        )
+        page = later.new_page()
+        page.goto(mailbox.link(live, "/listing/"))
+        assert page.get_by_role(
+            "heading", name="Your listing: Anytown Cat and Dog Shelter"
+        ).is_visible()
+        accessible(page)
+        fits_a_phone(page)
+        page.goto(
+            f"{base}/report-a-problem?provider=anytown-cat-and-dog-shelter&session=dog-walking"
+        )
+        accessible(page)
+        page.get_by_label("The day or time is wrong").check()
+        page.get_by_role("button", name="Send the report").click()
+        assert page.get_by_role("heading", name="Thank you for telling us").is_visible()
+        later.close()

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy import func, or_, orm, select
+from sqlalchemy import delete, func, or_, orm, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from api.access import policy
@@ -121,6 +121,8 @@ def rate_limited(db: orm.Session, settings: Settings, form: str, address: str) -
     db.add(FormAttempt(form=form, address_hash=hashed))
     db.flush()
     since = utcnow() - dt.timedelta(hours=1)
+    # Attempts older than the window count for nothing: keep the table small.
+    db.execute(delete(FormAttempt).where(FormAttempt.at < since - dt.timedelta(hours=1)))
     count = db.scalar(
         select(func.count())
         .select_from(FormAttempt)

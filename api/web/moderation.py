@@ -123,6 +123,7 @@ async def queue(request: Request) -> Response:
                 "about": listing.about,
                 "what": reporting.KIND_LABELS[report.kind],
                 "details": report.details,
+                "reply_to": report.reporter_email,
                 "created": f"{report.created_at:%-d %b %Y}",
             }
             for report, listing in reporting.open_reports(db, principal)
