@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -76,8 +77,17 @@ class Settings(BaseSettings):
         path = self.data_dir / f".{name}"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(32))
-            path.chmod(0o600)
+            # Several worker processes may start at once: write aside, then link into
+            # place (atomic, and refused if another got there first), so all share one.
+            spare = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            spare.write_text(secrets.token_urlsafe(32))
+            spare.chmod(0o600)
+            try:
+                os.link(spare, path)
+            except FileExistsError:
+                pass
+            finally:
+                spare.unlink()
         return path.read_text().strip()
 
 
