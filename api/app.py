@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -18,6 +20,7 @@ from api.config import Settings, get_settings
 from api.db import Database
 from api.graphql.context import Context
 from api.graphql.schema import build_schema
+from api.web import routes as web_routes
 
 
 class PetuniaGraphQL(GraphQL[Context, None]):
@@ -80,6 +83,18 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
+            *web_routes(),
+        ],
+        middleware=[
+            # Signed cookie for signed-in HTML pages (moderation); public pages set none.
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret("secret_key"),
+                session_cookie="petunia_session",
+                max_age=12 * 60 * 60,
+                same_site="lax",
+                https_only=settings.public_url.startswith("https://"),
+            )
         ],
         lifespan=lifespan,
     )

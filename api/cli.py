@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import func, orm, select
 
 from api import migrations
 from api.access import tokens
@@ -387,6 +387,122 @@ def webhooks_deliver(data_dir: DataDir = None) -> None:
             db.session, protector(settings), http, max_attempts=settings.webhook_max_attempts
         )
     console.print(f"Webhooks: {report}.", highlight=False)
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A .csv or .xlsx file, one session a row. Columns (header names, any order): "
+            "organisation, title, domains, schedule (required); description, venue, postcode, "
+            "address, delivery, times, starts, email, phone, website, cost, concessions, "
+            "languages, who_for, how_to_join, accessibility, locality, provider_key, "
+            "session_key, organisation_description. See the README.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and report; change nothing.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Import providers and sessions from a spreadsheet. All or nothing: every row that
+    cannot be read is reported with its line number and the reason, and nothing changes
+    until there are none. Importing the same file twice creates no duplicates."""
+    from api.registration.importing import ImportProblems, import_file
+
+    db = _database(_settings(data_dir))
+    session = orm.Session(db.engine, expire_on_commit=False)
+    try:
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("Importing", total=None)
+            report = import_file(
+                session, file, on_progress=lambda n: progress.update(task, completed=n)
+            )
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    except ImportProblems as exc:
+        session.rollback()
+        for problem in exc.problems:
+            err.print(f"{file.name}: {problem}", highlight=False, markup=False)
+        raise _fail(f"{len(exc.problems)} problem(s) in {file}; nothing was imported") from None
+    finally:
+        session.close()
+    for note in report.notes:
+        console.print(f"note: {note}", highlight=False, markup=False)
+    prefix = "Dry run, nothing changed. It would import: " if dry_run else "Imported "
+    console.print(prefix + report.summary(), highlight=False)
+
+
+@app.command()
+def remind(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List who would be emailed; send nothing.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Email every listing not confirmed for PETUNIA_REMIND_AFTER_DAYS a one-click "still
+    right" link and its edit link; nobody is emailed twice in PETUNIA_REMIND_EVERY_DAYS.
+    Each email sent is recorded."""
+    from api.registration.answers import today
+    from api.registration.upkeep import send_reminders
+
+    settings = _settings(data_dir)
+    db = _database(settings)
+    report = send_reminders(
+        lambda: orm.Session(db.engine, expire_on_commit=False),
+        settings,
+        today=today(),
+        dry_run=dry_run,
+    )
+    verb = "Would email" if dry_run else "Emailed"
+    console.print(f"{verb} {len(report.sent)} provider(s).", highlight=False)
+    for name in report.sent:
+        console.print(f"  {name}", highlight=False, markup=False)
+    if report.skipped_recent:
+        console.print(f"{report.skipped_recent} already reminded in this period: skipped.")
+    for name in report.no_address:
+        err.print(f"no email address for {name}: not reminded", highlight=False, markup=False)
+    for name in report.failed:
+        err.print(f"could not email {name}: will try again next run", highlight=False, markup=False)
+    if report.failed:
+        raise typer.Exit(code=1)
+
+
+@app.command("prize-draw")
+def prize_draw_command(
+    month: Annotated[str, typer.Option("--month", help="The month, YYYY-MM.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Draw the month's prize among the providers that confirmed or updated their entry
+    that month. Drawn once, from a recorded random seed (audited); run again, it shows
+    the recorded draw and checks that the seed reproduces it."""
+    from api.registration.upkeep import DrawError, prize_draw
+
+    db = _database(_settings(data_dir))
+    try:
+        with db.session() as session:
+            result = prize_draw(session, month)
+    except DrawError as exc:
+        raise _fail(str(exc)) from None
+    state = "Drawn now" if result.new else f"Drawn on {result.drawn_at:%Y-%m-%d %H:%M}"
+    console.print(f"Prize draw for {result.month}: {state}.", highlight=False)
+    console.print(f"Entrants: {len(result.entrants)} (provider ids {result.entrants})")
+    console.print(f"Seed: {result.seed}")
+    console.print(
+        f"Winner: {result.winner_name} (provider {result.winner_id})"
+        if result.winner_id
+        else "No entrants: no winner.",
+        highlight=False,
+    )
+    if not result.reproduced:
+        raise _fail("the recorded seed does not give the recorded winner: the record was changed")
+    if not result.new:
+        console.print("Checked: the recorded seed and entrants give the same winner.")
 
 
 def main() -> None:

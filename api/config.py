@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -52,6 +53,16 @@ class Settings(BaseSettings):
     contact_target_working_days: int = 5
     # Webhook deliveries stop after this many failed attempts.
     webhook_max_attempts: int = 6
+    # Registration and listing upkeep (api/registration/).
+    # How long the emailed "confirm your listing" link works, and the "edit your listing" link.
+    confirm_link_days: int = 7
+    edit_link_days: int = 400
+    # Submissions of a public form (register, report a problem) per address per hour; 0: off.
+    form_rate_limit: int = 10
+    # `petunia remind`: listings not confirmed for this many days get a "still right?" email,
+    # at most one per provider in each period of remind_every_days.
+    remind_after_days: int = 300
+    remind_every_days: int = 30
 
     @property
     def resolved_database_url(self) -> str:
@@ -76,8 +87,17 @@ class Settings(BaseSettings):
         path = self.data_dir / f".{name}"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(32))
-            path.chmod(0o600)
+            # Several worker processes may start at once: write aside, then link into
+            # place (atomic, and refused if another got there first), so all share one.
+            spare = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            spare.write_text(secrets.token_urlsafe(32))
+            spare.chmod(0o600)
+            try:
+                os.link(spare, path)
+            except FileExistsError:
+                pass
+            finally:
+                spare.unlink()
         return path.read_text().strip()
 
 

@@ -27,6 +27,15 @@ from api.referrals.models import (
     Webhook,
     WebhookDelivery,
 )
+from api.registration.models import (
+    FormAttempt,
+    ListingContact,
+    ListingEvent,
+    PrizeDraw,
+    ProblemReport,
+    Registration,
+    Reminder,
+)
 
 __all__ = [
     "ApiClient",
@@ -56,4 +65,11 @@ __all__ = [
     "UnmetNeed",
     "Webhook",
     "WebhookDelivery",
+    "FormAttempt",
+    "ListingContact",
+    "ListingEvent",
+    "PrizeDraw",
+    "ProblemReport",
+    "Registration",
+    "Reminder",
 ]

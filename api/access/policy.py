@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
 from api.access.models import Role
 from api.access.tokens import Principal
@@ -142,3 +143,18 @@ def referral_view(principal: Principal, *, consent_share_outcomes: bool) -> Refe
     if role is Role.PROVIDER:
         return ReferralView(PersonDetail.MINIMAL, False, False, False, False)
     return ReferralView(None, False, False, False, False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Moderation of self-registrations and problem reports (api/registration/).
+MODERATORS = (Role.LEAD_PROVIDER, Role.ADMIN)
+
+
+def moderation_filter(principal: Principal, locality_column: Any) -> ColumnElement[bool]:
+    """What a moderator may see, as a filter on a locality column: a lead provider, its own
+    localities and anything whose place is unknown (no locality yet); an admin, everything."""
+    if principal.role is Role.ADMIN:
+        return true()
+    if principal.role is Role.LEAD_PROVIDER:
+        return or_(locality_column.in_(sorted(principal.locality_ids)), locality_column.is_(None))
+    return false()

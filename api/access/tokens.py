@@ -96,10 +96,13 @@ def create_client(
 
 def authenticate(db: orm.Session, token: str) -> Principal | None:
     """The principal for a bearer token, or None for an unknown or revoked one."""
+    return authenticate_hash(db, hash_token(token))
+
+
+def authenticate_hash(db: orm.Session, token_hash: str) -> Principal | None:
+    """As ``authenticate``, from the token's hash (what a signed-in page session keeps)."""
     client = db.scalars(
-        select(ApiClient).where(
-            ApiClient.token_hash == hash_token(token), ApiClient.revoked_at.is_(None)
-        )
+        select(ApiClient).where(ApiClient.token_hash == token_hash, ApiClient.revoked_at.is_(None))
     ).first()
     if client is None:
         return None

@@ -47,6 +47,8 @@ class Delivery(StrEnum):
     AT_VENUE = "AT_VENUE"
     ONLINE = "ONLINE"
     AT_HOME = "AT_HOME"
+    # Self-registered groups that meet in different places (walks from changing spots).
+    VARIOUS_PLACES = "VARIOUS_PLACES"
 
 
 class HowToJoin(StrEnum):

@@ -24,9 +24,13 @@ from api.graphql.errors import should_mask
 from api.graphql.referrals.mutations import ReferralMutation
 from api.graphql.referrals.queries import ReferralQuery
 from api.graphql.referrals.types import ReferralType
+from api.graphql.registration.mutations import RegistrationMutation
+from api.graphql.registration.queries import RegistrationQuery
 
-Query = merge_types("Query", (DirectoryQuery, AccessQuery, ReferralQuery, AuditQueryType))
-Mutation = merge_types("Mutation", (ReferralMutation,))
+Query = merge_types(
+    "Query", (DirectoryQuery, AccessQuery, ReferralQuery, AuditQueryType, RegistrationQuery)
+)
+Mutation = merge_types("Mutation", (ReferralMutation, RegistrationMutation))
 
 MAX_DEPTH = 10
 MAX_TOKENS = 2000

@@ -344,6 +344,23 @@ class ProviderType(Node):
             return None
         return await info.context.loaders.provider.load(root.verified_by_id)
 
+    @strawberry.field(
+        description="How the listing came to be and who checked it, in words for the public: "
+        "'Listed by the organisation; checked by <lead provider> on 14 September 2026'."
+    )
+    @staticmethod
+    async def provenance(root: Parent[models.Provider], info: Info[Context]) -> str:
+        from api.directory.provenance import provenance
+
+        checker = (
+            await info.context.loaders.provider.load(root.verified_by_id)
+            if root.verified_by_id
+            else None
+        )
+        return provenance(
+            root.listed_by, root.verification, root.verified_at, checker.name if checker else None
+        )
+
     @strawberry.field
     @staticmethod
     async def sessions(root: Parent[models.Provider], info: Info[Context]) -> list[SessionType]:

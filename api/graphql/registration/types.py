@@ -1,0 +1,162 @@
+"""GraphQL types of registration, moderation and problem reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+import strawberry
+from strawberry import Parent
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.graphql.context import Context
+from api.graphql.directory.types import Node, ProviderType, SessionType
+from api.graphql.relay import PageInfo, to_global_id
+from api.registration import answers, models
+from api.registration.reports import KIND_LABELS
+
+RegistrationStatus = strawberry.enum(
+    models.RegistrationStatus,
+    description="AWAITING_CONFIRMATION until the emailed link is followed, then "
+    "PENDING_REVIEW in the lead provider's queue, then APPROVED, CHANGES_REQUESTED or REJECTED.",
+)
+RegistrationKind = strawberry.enum(
+    models.RegistrationKind, description="NEW organisation, or an UPDATE to a listed one."
+)
+ProblemKind = strawberry.enum(models.ReportKind, description="What is wrong with a listing.")
+ProblemStatus = strawberry.enum(models.ReportStatus)
+RegistrationErrorCode = strawberry.enum(answers.ErrorCode)
+
+
+@strawberry.enum(description="Where the activity happens.")
+class PlaceKind(Enum):
+    VENUE = "VENUE"
+    ONLINE = "ONLINE"
+    HOME = "HOME"
+    VARIOUS = "VARIOUS"
+
+
+@strawberry.enum(description="When it happens: set days and times, or 'ask us'.")
+class TimesKind(Enum):
+    TIMES = "TIMES"
+    ASK = "ASK"
+
+
+HowOften = strawberry.enum(answers.HowOften)
+
+
+@strawberry.type(description="A problem with one input field, or with the request.")
+class RegistrationError:
+    field: str | None = strawberry.field(description="The input path, e.g. 'input.postcode'.")
+    message: str = strawberry.field(description="What to do, for a person.")
+    code: RegistrationErrorCode
+
+
+@strawberry.type(name="Registration", description="What a provider sent, until it is decided.")
+class RegistrationType(Node):
+    kind: RegistrationKind
+    status: RegistrationStatus
+    organisation: str
+    postcode: str | None
+    created_at: dt.datetime
+    confirmed_at: dt.datetime | None
+    decided_at: dt.datetime | None
+    decision_note: str | None = strawberry.field(
+        description="The note of 'request changes' or the reason of a rejection."
+    )
+
+    @classmethod
+    def is_type_of(cls, obj: object, _info: Info) -> bool:
+        return isinstance(obj, models.Registration)
+
+    @strawberry.field
+    @staticmethod
+    def id(root: Parent[models.Registration]) -> strawberry.ID:
+        return to_global_id("Registration", root.id)
+
+    @strawberry.field(description="The offer's title, as typed.")
+    @staticmethod
+    def title(root: Parent[models.Registration]) -> str:
+        return str(root.answers.get("title", ""))
+
+    @strawberry.field(
+        description="Every answer exactly as typed (form field names): what approval publishes."
+    )
+    @staticmethod
+    def answers(root: Parent[models.Registration]) -> JSON:
+        return dict(root.answers)
+
+    @strawberry.field(description="The listing it updates, or the one its approval created.")
+    @staticmethod
+    async def provider(
+        root: Parent[models.Registration], info: Info[Context]
+    ) -> ProviderType | None:
+        if root.provider_id is None:
+            return None
+        return await info.context.loaders.provider.load(root.provider_id)
+
+    @strawberry.field
+    @staticmethod
+    async def session(root: Parent[models.Registration], info: Info[Context]) -> SessionType | None:
+        if root.session_id is None:
+            return None
+        from api.directory import related
+
+        found = await info.context.db.run_sync(lambda db: related.sessions(db, [root.session_id]))
+        return found.sessions.get(root.session_id)
+
+
+@strawberry.type
+class RegistrationEdge:
+    cursor: str
+    node: RegistrationType
+
+
+@strawberry.type
+class RegistrationConnection:
+    edges: list[RegistrationEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type(name="ProblemReport", description="A problem reported with a listing.")
+class ProblemReportType(Node):
+    kind: ProblemKind
+    details: str
+    status: ProblemStatus
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None
+    resolution_note: str | None
+
+    @classmethod
+    def is_type_of(cls, obj: object, _info: Info) -> bool:
+        return isinstance(obj, models.ProblemReport)
+
+    @strawberry.field
+    @staticmethod
+    def id(root: Parent[models.ProblemReport]) -> strawberry.ID:
+        return to_global_id("ProblemReport", root.id)
+
+    @strawberry.field(description="The kind in plain words.")
+    @staticmethod
+    def label(root: Parent[models.ProblemReport]) -> str:
+        return KIND_LABELS[root.kind]
+
+    @strawberry.field
+    @staticmethod
+    async def provider(root: Parent[models.ProblemReport], info: Info[Context]) -> ProviderType:
+        return await info.context.loaders.provider.load(root.provider_id)
+
+
+@strawberry.type
+class ProblemReportEdge:
+    cursor: str
+    node: ProblemReportType
+
+
+@strawberry.type
+class ProblemReportConnection:
+    edges: list[ProblemReportEdge]
+    page_info: PageInfo
+    total_count: int

@@ -1,0 +1,554 @@
+"""Bulk import of providers and sessions from a lead provider's spreadsheet (CSV or .xlsx).
+
+One row is one session; rows with the same organisation make one provider. Columns are
+documented in the README (`petunia import`). Importing is all or nothing: every row is read
+and checked first, every bad row is reported with its line number and the reason, and the
+database changes only when there are none. Providers are matched by key or by name, and
+sessions by key or title within their provider, so importing the same file twice creates
+nothing new.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, orm, select
+
+from api.directory import schedules as sched
+from api.directory.enums import (
+    AccessibilityFeature,
+    Delivery,
+    Domain,
+    HowToJoin,
+    ListedBy,
+    ListingStatus,
+    ProviderKind,
+    Relationship,
+)
+from api.directory.models import DomainLabel, Locality, Provider, Schedule, Session
+from api.directory.phrases import parse_schedule
+from api.directory.postcodes import InvalidPostcode, normalise_postcode
+from api.directory.writing import (
+    SessionFields,
+    VenueFields,
+    find_or_create_venue,
+    locality_near,
+    slug,
+    unique_key,
+    write_session,
+)
+from api.registration.answers import LANGUAGES, name_key
+
+REQUIRED = ("organisation", "title", "domains", "schedule")
+OPTIONAL = (
+    "description",
+    "venue",
+    "postcode",
+    "address",
+    "delivery",
+    "times",
+    "starts",
+    "email",
+    "phone",
+    "website",
+    "cost",
+    "concessions",
+    "languages",
+    "who_for",
+    "how_to_join",
+    "accessibility",
+    "locality",
+    "provider_key",
+    "session_key",
+    "organisation_description",
+)
+LIMITS = {"organisation": 200, "title": 200, "description": 5000, "venue": 200, "address": 500}
+_DELIVERY = {
+    "": None,
+    "venue": Delivery.AT_VENUE,
+    "at venue": Delivery.AT_VENUE,
+    "online": Delivery.ONLINE,
+    "home": Delivery.AT_HOME,
+    "at home": Delivery.AT_HOME,
+    "phone": Delivery.AT_HOME,
+    "various": Delivery.VARIOUS_PLACES,
+    "various places": Delivery.VARIOUS_PLACES,
+}
+_JOIN = {
+    "": HowToJoin.DROP_IN,
+    "drop in": HowToJoin.DROP_IN,
+    "drop-in": HowToJoin.DROP_IN,
+    "book": HowToJoin.BOOK_FIRST,
+    "book first": HowToJoin.BOOK_FIRST,
+    "booking": HowToJoin.BOOK_FIRST,
+    "referral": HowToJoin.REFERRAL_ONLY,
+    "referral only": HowToJoin.REFERRAL_ONLY,
+}
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+class ImportProblems(ValueError):
+    def __init__(self, problems: list[RowProblem]) -> None:
+        self.problems = sorted(problems, key=lambda p: p.line)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass
+class Row:
+    line: int
+    organisation: str
+    provider_key: str | None
+    organisation_description: str | None
+    email: str | None
+    phone: str | None
+    website: str | None
+    locality_key: str | None
+    session_key: str | None
+    fields: SessionFields
+    venue: VenueFields | None
+    rules: list[sched.Rule]
+    assumed_start: bool
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    providers_created: int = 0
+    providers_matched: int = 0
+    sessions_created: int = 0
+    sessions_matched: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{self.rows} rows: providers {self.providers_created} created, "
+            f"{self.providers_matched} already listed (updated where different); sessions "
+            f"{self.sessions_created} created, {self.sessions_matched} already listed "
+            "(updated where different)"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the file
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, dt.time):
+        return f"{value:%H:%M}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, {column: text}) for each non-empty row; the header is line 1."""
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds
+            raise ImportProblems([RowProblem(1, f"not a readable .xlsx file ({exc})")]) from None
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = [_cell(c).lower() for c in next(rows, ())]
+        for number, values in enumerate(rows, start=2):
+            row = {h: _cell(v) for h, v in zip(header, values, strict=False) if h}
+            if any(row.values()):
+                yield number, row
+        book.close()
+        return
+    if suffix != ".csv":
+        raise ImportProblems([RowProblem(1, "give a .csv or .xlsx file")])
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportProblems(
+            [RowProblem(1, "not UTF-8 text: save the file as CSV UTF-8")]
+        ) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if reader.fieldnames:
+        reader.fieldnames = [h.strip().lower() for h in reader.fieldnames]
+    for row in reader:
+        values = {k: (v or "").strip() for k, v in row.items() if k}
+        if any(values.values()):
+            yield reader.line_num, values
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking rows
+
+
+def _domains(text: str, labels: dict[str, Domain]) -> list[Domain]:
+    found = []
+    for part in re.split(r"[;,]", text):
+        name = part.strip()
+        if not name:
+            continue
+        key = name.upper().replace(" ", "_").replace("-", "_")
+        if key in Domain.__members__:
+            found.append(Domain(key))
+        elif name.lower() in labels:
+            found.append(labels[name.lower()])
+        else:
+            known = ", ".join(
+                sorted({label.title() for label in labels}) or [d.value for d in Domain]
+            )
+            raise ValueError(f"'{name}' is not one of the six domains ({known})")
+    if not found:
+        raise ValueError("give at least one domain")
+    return list(dict.fromkeys(found))
+
+
+def _languages(text: str) -> list[str]:
+    codes = []
+    for part in re.split(r"[;,/]", text):
+        name = part.strip().lower()
+        if not name:
+            continue
+        if name in LANGUAGES:
+            codes.append(LANGUAGES[name])
+        elif re.fullmatch(r"[a-z]{2,3}", name):
+            codes.append(name)
+        else:
+            raise ValueError(f"unknown language '{part.strip()}': use its English name or code")
+    return list(dict.fromkeys(codes)) or ["en"]
+
+
+def _accessibility(text: str) -> list[AccessibilityFeature]:
+    found = []
+    for part in re.split(r"[;,]", text):
+        name = part.strip().upper().replace(" ", "_").replace("-", "_")
+        if not name:
+            continue
+        if name not in AccessibilityFeature.__members__:
+            raise ValueError(
+                f"unknown accessibility feature '{part.strip()}' "
+                f"(use: {', '.join(f.value for f in AccessibilityFeature)})"
+            )
+        found.append(AccessibilityFeature(name))
+    return found
+
+
+def _cost(text: str) -> tuple[bool, Decimal | None]:
+    value = text.strip().lower().replace("£", "")
+    if value in ("", "free", "0", "0.00", "none", "no"):
+        return True, None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"cost '{text}' is not 'free' or an amount like 2.50") from None
+    if not amount.is_finite() or amount < 0 or amount > 10000:
+        raise ValueError(f"cost '{text}' is out of range")
+    return False, amount.quantize(Decimal("0.01"))
+
+
+def check_rows(
+    db: orm.Session, rows: list[tuple[int, dict[str, str]]], *, today: dt.date
+) -> list[Row]:
+    """Every row checked; raise ImportProblems listing every problem found."""
+    problems: list[RowProblem] = []
+    if not rows:
+        raise ImportProblems([RowProblem(1, "the file has no rows under its header")])
+    missing = [c for c in REQUIRED if c not in rows[0][1]]
+    if missing:
+        raise ImportProblems(
+            [
+                RowProblem(
+                    1, f"missing column(s): {', '.join(missing)} (see `petunia import --help`)"
+                )
+            ]
+        )
+    labels = {row.label.lower(): row.domain for row in db.scalars(select(DomainLabel))}
+    localities = set(db.scalars(select(Locality.key)))
+    checked = []
+    seen: dict[tuple[str, str], int] = {}
+    for line, values in rows:
+        row_problems: list[str] = []
+
+        def get(name: str, values: dict[str, str] = values) -> str:
+            return values.get(name, "").strip()
+
+        for name in REQUIRED:
+            if name != "schedule" and not get(name):
+                row_problems.append(f"{name} is empty")
+        for name, limit in LIMITS.items():
+            if len(get(name)) > limit:
+                row_problems.append(f"{name} is longer than {limit} characters")
+        domains: list[Domain] = []
+        try:
+            domains = _domains(get("domains"), labels) if get("domains") else []
+        except ValueError as exc:
+            row_problems.append(str(exc))
+        postcode = None
+        if get("postcode"):
+            try:
+                postcode = normalise_postcode(get("postcode"))
+            except InvalidPostcode as exc:
+                row_problems.append(str(exc))
+        delivery_text = get("delivery").lower()
+        if delivery_text not in _DELIVERY:
+            row_problems.append(
+                f"delivery '{get('delivery')}' is not one of: venue, online, home, various"
+            )
+            delivery = Delivery.AT_VENUE
+        else:
+            delivery = _DELIVERY[delivery_text] or (
+                Delivery.AT_VENUE if get("venue") else Delivery.VARIOUS_PLACES
+            )
+        if delivery is Delivery.AT_VENUE and not (get("venue") and postcode):
+            if not get("venue"):
+                row_problems.append("give the venue's name (or delivery: online, home, various)")
+            elif not get("postcode") or postcode is None and not row_problems:
+                row_problems.append("give the venue's postcode")
+        join_text = get("how_to_join").lower()
+        if join_text not in _JOIN:
+            row_problems.append(
+                f"how_to_join '{get('how_to_join')}' is not drop in, book or referral"
+            )
+        rules: list[sched.Rule] = []
+        notes: list[str] = []
+        try:
+            text = get("schedule")
+            if get("starts") and text:
+                text = f"{text} from {get('starts')}"
+            parsed = parse_schedule(text, today=today, times=get("times") or None)
+            rules, notes = parsed.rules, [f"line {line}: {n}" for n in parsed.notes]
+        except sched.InvalidSchedule as exc:
+            row_problems.append(f"schedule: {exc}")
+        is_free, amount = True, None
+        try:
+            is_free, amount = _cost(get("cost"))
+        except ValueError as exc:
+            row_problems.append(str(exc))
+        languages = ["en"]
+        try:
+            languages = _languages(get("languages"))
+        except ValueError as exc:
+            row_problems.append(str(exc))
+        accessibility: list[AccessibilityFeature] = []
+        try:
+            accessibility = _accessibility(get("accessibility"))
+        except ValueError as exc:
+            row_problems.append(str(exc))
+        if get("locality") and get("locality") not in localities:
+            row_problems.append(f"unknown locality '{get('locality')}'")
+        key = (name_key(get("organisation")), (get("session_key") or slug(get("title"))))
+        if key in seen and get("organisation"):
+            row_problems.append(
+                f"'{get('title')}' of {get('organisation')} is already on line {seen[key]}"
+            )
+        seen.setdefault(key, line)
+        if row_problems:
+            problems += [RowProblem(line, p) for p in row_problems]
+            continue
+        checked.append(
+            Row(
+                line=line,
+                organisation=get("organisation"),
+                provider_key=get("provider_key") or None,
+                organisation_description=get("organisation_description") or None,
+                email=get("email") or None,
+                phone=get("phone") or None,
+                website=get("website") or None,
+                locality_key=get("locality") or None,
+                session_key=get("session_key") or None,
+                fields=SessionFields(
+                    title=get("title"),
+                    description=get("description"),
+                    domains=domains,
+                    delivery=delivery,
+                    venue_id=None,
+                    is_free=is_free,
+                    cost_amount=amount,
+                    cost_concessions=get("concessions") or None,
+                    how_to_join=_JOIN.get(join_text, HowToJoin.DROP_IN),
+                    who_for_notes=get("who_for") or None,
+                    languages=languages,
+                    contact_email=get("email") or None,
+                    contact_phone=get("phone") or None,
+                ),
+                venue=VenueFields(
+                    name=get("venue"),
+                    postcode=postcode,
+                    address=get("address"),
+                    accessibility=accessibility,
+                )
+                if delivery is Delivery.AT_VENUE
+                else None,
+                rules=rules,
+                assumed_start=bool(parsed.notes) if rules else False,
+                notes=notes,
+            )
+        )
+    if problems:
+        raise ImportProblems(problems)
+    return checked
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def _keep_fortnight_start(
+    db: orm.Session, session: Session | None, rules: list[sched.Rule]
+) -> list[sched.Rule]:
+    """A fortnightly rule whose start was assumed keeps the start already stored for the
+    same rule, so importing the file again (on another day) changes nothing."""
+    if session is None:
+        return rules
+    stored = [
+        sched.rule_from(r)
+        for r in db.scalars(select(Schedule).where(Schedule.session_id == session.id))
+    ]
+    kept = []
+    for rule in rules:
+        same = next(
+            (
+                s
+                for s in stored
+                if rule.interval > 1
+                and (s.freq, s.byday, s.interval, s.opens_at, s.closes_at, s.ends_on)
+                == (
+                    rule.freq,
+                    rule.byday,
+                    rule.interval,
+                    rule.opens_at,
+                    rule.closes_at,
+                    rule.ends_on,
+                )
+            ),
+            None,
+        )
+        if same is not None and same.starts_on is not None:
+            rule = sched.Rule(
+                rule.freq,
+                rule.byday,
+                rule.opens_at,
+                rule.closes_at,
+                rule.interval,
+                same.starts_on,
+                rule.ends_on,
+                rule.note,
+            )
+        kept.append(rule)
+    return kept
+
+
+def apply_rows(
+    db: orm.Session,
+    rows: list[Row],
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    report = ImportReport(rows=len(rows))
+    localities = {loc.key: loc.id for loc in db.scalars(select(Locality))}
+    by_key = {p.key: p for p in db.scalars(select(Provider))}
+    by_name = {name_key(p.name): p for p in by_key.values()}
+    done: dict[str, Provider] = {}
+    for n, row in enumerate(rows, start=1):
+        org = name_key(row.organisation)
+        provider = done.get(row.provider_key or org)
+        if provider is None:
+            provider = by_key.get(row.provider_key) if row.provider_key else None
+            provider = provider or by_name.get(org)
+            locality_id = (
+                localities[row.locality_key]
+                if row.locality_key
+                else locality_near(db, row.venue.postcode if row.venue else None)
+            )
+            if provider is None:
+                provider = Provider(
+                    key=row.provider_key or unique_key(db, Provider.key, slug(row.organisation)),
+                    name=row.organisation,
+                    description=row.organisation_description or "",
+                    kind=ProviderKind.NTP,
+                    relationship=Relationship.INFORMAL,
+                    locality_id=locality_id,
+                    email=row.email,
+                    phone=row.phone,
+                    website=row.website,
+                    listed_by=ListedBy.ADDED_BY_LEAD,
+                    status=ListingStatus.PUBLISHED,
+                )
+                db.add(provider)
+                db.flush()
+                report.providers_created += 1
+            else:
+                report.providers_matched += 1
+                for name, value in (
+                    ("name", row.organisation),
+                    ("description", row.organisation_description),
+                    ("email", row.email),
+                    ("phone", row.phone),
+                    ("website", row.website),
+                ):
+                    if value is not None and getattr(provider, name) != value:
+                        setattr(provider, name, value)
+                if provider.locality_id is None and locality_id is not None:
+                    provider.locality_id = locality_id
+            done[row.provider_key or org] = provider
+        session_key = row.session_key or slug(row.fields.title)
+        session = db.scalars(
+            select(Session).where(Session.provider_id == provider.id, Session.key == session_key)
+        ).first()
+        if session is None and row.session_key is None:
+            # Listed before under another key (from the files, or a registration).
+            session = db.scalars(
+                select(Session).where(
+                    Session.provider_id == provider.id,
+                    func.lower(Session.title) == row.fields.title.lower(),
+                )
+            ).first()
+        if session is not None:
+            session_key = session.key
+        if row.venue is not None:
+            row.venue.locality_id = provider.locality_id
+            row.fields.venue_id = find_or_create_venue(db, row.venue).id
+        rules = _keep_fortnight_start(db, session, row.rules) if row.assumed_start else row.rules
+        if session is None:
+            report.sessions_created += 1
+        else:
+            report.sessions_matched += 1
+        write_session(db, provider, session, row.fields, rules, key=session_key)
+        report.notes += row.notes
+        if on_progress:
+            on_progress(n)
+    return report
+
+
+def import_file(
+    db: orm.Session,
+    path: Path,
+    *,
+    today: dt.date | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Read, check and apply ``path`` in the caller's transaction (roll it back for a dry
+    run). Raises ImportProblems with every bad row."""
+    rows = list(read_rows(Path(path)))
+    checked = check_rows(db, rows, today=today or dt.date.today())
+    return apply_rows(db, checked, on_progress)

@@ -1,0 +1,172 @@
+"""The emails of registration and upkeep. Each is a few paragraphs and links, rendered as
+plain text and as HTML (jinja2 with autoescape: names and notes people typed are escaped)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from jinja2 import Environment, select_autoescape
+
+from api.config import Settings
+from api.mail.outbox import Email, send
+
+log = logging.getLogger("petunia.registration")
+
+_HTML = Environment(
+    autoescape=select_autoescape(default=True, default_for_string=True)
+).from_string(
+    """<!doctype html>
+<html lang="en"><body style="font-family: Arial, sans-serif; font-size: 16px; line-height: 1.5">
+{% for p in paragraphs %}<p>{{ p }}</p>
+{% endfor %}{% for label, href in links %}<p><a href="{{ href }}">{{ label }}</a></p>
+{% endfor %}<p style="color:#505a5f">{{ footer }}</p>
+</body></html>"""
+)
+FOOTER = "Petunia, the local directory of community support."
+
+
+@dataclass
+class Message:
+    to: str
+    subject: str
+    paragraphs: list[str]
+    links: list[tuple[str, str]] = field(default_factory=list)
+
+    def email(self) -> Email:
+        text = "\n\n".join(
+            [*self.paragraphs, *(f"{label}:\n{href}" for label, href in self.links), FOOTER]
+        )
+        html = _HTML.render(paragraphs=self.paragraphs, links=self.links, footer=FOOTER)
+        return Email(to=self.to, subject=_subject(self.subject), text=text + "\n", html=html)
+
+
+def _subject(text: str) -> str:
+    # A name typed into a form must not break the header: no line breaks, a sane length.
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()[:150]
+
+
+def deliver(settings: Settings, messages: list[Message]) -> list[str]:
+    """Send each message; returns the problems (an address each, no contents) so the caller
+    can tell the person. A failed email never undoes the change that caused it."""
+    problems = []
+    for message in messages:
+        try:
+            send(settings, message.email())
+        except Exception:  # noqa: BLE001 - report, carry on with the others
+            log.exception("could not send the email %r", _subject(message.subject))
+            problems.append(message.to)
+    return problems
+
+
+def confirm_registration(
+    to: str, organisation: str, confirm_link: str, edit_link: str, days: int
+) -> Message:
+    return Message(
+        to,
+        f"Confirm your listing: {organisation}",
+        [
+            f"Thank you for listing {organisation}.",
+            f"Please confirm your email address with the link below (it works for {days} days). "
+            "Your listing then goes to the local lead provider, who checks it before it "
+            "appears in the directory.",
+            "Keep this email: the second link lets you change your listing at any time, "
+            "without a password.",
+            "If you did not ask to be listed, ignore this email and nothing will happen.",
+        ],
+        [("Confirm your listing", confirm_link), ("Edit your listing", edit_link)],
+    )
+
+
+def new_in_queue(to: str, organisation: str, queue_link: str) -> Message:
+    return Message(
+        to,
+        f"New listing to check: {organisation}",
+        [f"{organisation} has confirmed a listing and it is waiting in your moderation queue."],
+        [("Open the moderation queue", queue_link)],
+    )
+
+
+def approved(to: str, organisation: str, lead: str, edit_link: str) -> Message:
+    return Message(
+        to,
+        f"Your listing is live: {organisation}",
+        [
+            f"{lead} has checked your listing for {organisation}: it is now in the directory.",
+            "Please keep it up to date: use the link below whenever something changes.",
+        ],
+        [("Edit your listing", edit_link)],
+    )
+
+
+def changes_requested(to: str, organisation: str, lead: str, note: str, edit_link: str) -> Message:
+    return Message(
+        to,
+        f"Please change your listing: {organisation}",
+        [
+            f"{lead} has looked at your listing for {organisation} and asks for a change "
+            "before it goes into the directory:",
+            note,
+            "Use the link below to change it; it comes back to them when you save it.",
+        ],
+        [("Edit your listing", edit_link)],
+    )
+
+
+def rejected(to: str, organisation: str, lead: str, reason: str) -> Message:
+    return Message(
+        to,
+        f"Your listing was not accepted: {organisation}",
+        [
+            f"{lead} has looked at your listing for {organisation} and cannot add it to "
+            "the directory, for this reason:",
+            reason,
+            "If you think this is a mistake, reply to them or register again.",
+        ],
+    )
+
+
+def edit_links(to: str, listings: list[tuple[str, str]]) -> Message:
+    return Message(
+        to,
+        "Your link to edit your listing",
+        [
+            "You asked for a link to edit your listing. Each link below works without a "
+            "password; keep this email.",
+            "If you did not ask for this, ignore this email.",
+        ],
+        [(f"Edit: {name}", link) for name, link in listings],
+    )
+
+
+def reminder(to: str, organisation: str, last: str, still_right: str, edit_link: str) -> Message:
+    return Message(
+        to,
+        f"Is your listing still right? {organisation}",
+        [
+            f"Your listing for {organisation} in the local directory was last confirmed "
+            f"{last}. Listings nobody has checked for a long time stop being trusted.",
+            "If everything is still right, one click on the first link is all it takes. "
+            "If something has changed, use the second link to change it.",
+            "Every organisation that confirms or updates its listing in a month is entered "
+            "into that month's prize draw.",
+        ],
+        [("Yes, it is still right", still_right), ("Change my listing", edit_link)],
+    )
+
+
+def problem_reported(
+    to: str, organisation: str, what: str, session: str | None, details: str, link: str, label: str
+) -> Message:
+    about = f"{organisation}: {session}" if session else organisation
+    return Message(
+        to,
+        f"Problem reported with a listing: {organisation}",
+        [
+            f"Someone using the directory reported a problem with {about}.",
+            f"What is wrong: {what}.",
+            *([f"They said: {details}"] if details else []),
+        ],
+        [(label, link)],
+    )

@@ -1,0 +1,18 @@
+"""Server-rendered HTML pages: registration, listing upkeep and moderation. They work with
+JavaScript off and follow the GOV.UK Design System's patterns; the logic is in the domains."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from api.web import moderation, registration
+from api.web.common import HERE
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        *registration.routes(),
+        *moderation.routes(),
+        Mount("/assets", StaticFiles(directory=HERE / "static"), name="assets"),
+    ]

@@ -1,0 +1,309 @@
+"""The lead provider's moderation pages (/moderation). Staff sign in once by pasting their
+LEAD_PROVIDER (or ADMIN) API token; the signed session cookie keeps only the token's hash,
+checked again on every request, so a rotated or revoked token signs them out at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import orm, select
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from api.access import policy
+from api.access.tokens import Principal, authenticate_hash, hash_token
+from api.directory import schedules as sched
+from api.directory.enums import Domain
+from api.directory.models import DomainLabel, Locality, Provider, Session
+from api.registration import flow
+from api.registration import reports as reporting
+from api.registration.answers import (
+    ACCESSIBILITY_LABELS,
+    HOW_TO_JOIN_LABELS,
+    ErrorCode,
+    FieldError,
+    check,
+)
+from api.registration.models import Registration, RegistrationStatus
+from api.web.common import (
+    FormTooLarge,
+    csrf_ok,
+    csrf_token,
+    deliver,
+    message_page,
+    read,
+    read_form,
+    render,
+    settings_of,
+    too_large,
+    write,
+)
+
+SESSION_HOURS = 12
+
+
+async def moderator(request: Request) -> Principal | None:
+    token_hash = request.session.get("moderator")
+    if not token_hash:
+        return None
+    principal = await write(request, lambda db: authenticate_hash(db, token_hash))
+    if principal is None or principal.role not in policy.MODERATORS:
+        request.session.pop("moderator", None)
+        return None
+    return principal
+
+
+def _to_sign_in() -> Response:
+    return RedirectResponse("/moderation/sign-in", 303)
+
+
+def _refused() -> Response:
+    return message_page(
+        "This form has expired",
+        ["For your security the form has expired. Go back, reload the page and try again."],
+        status=403,
+    )
+
+
+async def sign_in_page(request: Request) -> Response:
+    return render("moderation/sign_in.html", csrf=csrf_token(request), hours=SESSION_HOURS)
+
+
+async def sign_in(request: Request) -> Response:
+    try:
+        form = await read_form(request)
+    except FormTooLarge:
+        return too_large()
+    if not csrf_ok(request, form):
+        return _refused()
+    token = str(form.get("token", "")).strip()
+    principal = None
+    if token:
+        principal = await write(request, lambda db: authenticate_hash(db, hash_token(token)))
+    if principal is None or principal.role not in policy.MODERATORS:
+        message = (
+            "Paste your API token"
+            if not token
+            else "This token is not valid: it may be mistyped, rotated or revoked"
+            if principal is None
+            else "This token cannot moderate listings: use a LEAD_PROVIDER token"
+        )
+        return render(
+            "moderation/sign_in.html",
+            401,
+            csrf=csrf_token(request),
+            hours=SESSION_HOURS,
+            errors=[FieldError("token", message, ErrorCode.INVALID)],
+        )
+    request.session["moderator"] = hash_token(token)
+    return RedirectResponse("/moderation", 303)
+
+
+async def sign_out(request: Request) -> Response:
+    try:
+        form = await read_form(request)
+    except FormTooLarge:
+        return too_large()
+    if csrf_ok(request, form):
+        request.session.clear()
+    return RedirectResponse("/moderation/sign-in", 303)
+
+
+async def queue(request: Request) -> Response:
+    principal = await moderator(request)
+    if principal is None:
+        return _to_sign_in()
+
+    def load(db: orm.Session) -> tuple[list[Registration], list[dict[str, Any]]]:
+        registrations = flow.moderation_queue(db, principal)
+        reports = [
+            {
+                "id": report.id,
+                "about": listing.about,
+                "what": reporting.KIND_LABELS[report.kind],
+                "details": report.details,
+                "reply_to": report.reporter_email,
+                "created": f"{report.created_at:%-d %b %Y}",
+            }
+            for report, listing in reporting.open_reports(db, principal)
+        ]
+        return registrations, reports
+
+    registrations, reports = await read(request, load)
+    flash = request.session.pop("flash", None)
+    return render(
+        "moderation/queue.html",
+        principal=principal,
+        registrations=registrations,
+        reports=reports,
+        csrf=csrf_token(request),
+        notice=[flash] if flash else None,
+    )
+
+
+def summary_rows(db: orm.Session, registration: Registration) -> list[tuple[str, str]]:
+    """The answers as a moderator reads them, plus where the listing will be filed."""
+    raw = registration.answers
+    answers, errors = check(raw, allow_keep=registration.session_id is not None)
+    labels = {row.domain: row.label for row in db.scalars(select(DomainLabel))}
+    rows: list[tuple[str, str]] = [("Organisation", registration.organisation)]
+    if registration.provider_id:
+        provider = db.get(Provider, registration.provider_id)
+        if provider:
+            rows.append(("Changes the listing of", provider.name))
+    if registration.session_id:
+        session = db.get(Session, registration.session_id)
+        if session:
+            rows.append(("Changes the activity", session.title))
+    if answers is None:
+        rows += [(k, str(v)) for k, v in raw.items() if v]
+        rows.append(("Problems", "; ".join(e.message for e in errors)))
+        return rows
+    where = {
+        "AT_VENUE": ", ".join(
+            part for part in (answers.venue_name, answers.address, answers.postcode) if part
+        ),
+        "ONLINE": "Online",
+        "AT_HOME": "In people's homes or by phone",
+        "VARIOUS_PLACES": "In various places",
+    }[answers.delivery.value]
+    when = (
+        "Unchanged"
+        if answers.rules is None
+        else "; ".join(sched.describe(r) for r in answers.rules) or "Ask us"
+    )
+    locality = db.get(Locality, registration.locality_id) if registration.locality_id else None
+    rows += [
+        ("Activity", answers.title),
+        ("Description", answers.description),
+        ("Kinds of activity", ", ".join(labels.get(d, Domain(d).value) for d in answers.domains)),
+        ("Where", where),
+        ("Locality", locality.name if locality else "Not known from the postcode"),
+        ("When", when),
+        (
+            "Email",
+            answers.email + (" (shown on the listing)" if answers.show_email else " (private)"),
+        ),
+        ("Phone", answers.phone or "None"),
+        ("Website", answers.website or "None"),
+        (
+            "Cost",
+            "Free"
+            if answers.is_free
+            else f"£{answers.cost_amount}"
+            + (f" ({answers.concessions})" if answers.concessions else ""),
+        ),
+        (
+            "Accessibility",
+            ", ".join(ACCESSIBILITY_LABELS[f] for f in answers.accessibility) or "None given",
+        ),
+        ("Languages", ", ".join(answers.languages)),
+        ("Who it is for", answers.who_for or "Anyone"),
+        ("How to join", HOW_TO_JOIN_LABELS[answers.how_to_join]),
+    ]
+    return rows
+
+
+async def registration_page(
+    request: Request, *, errors: list[FieldError] | None = None, v: dict[str, str] | None = None
+) -> Response:
+    principal = await moderator(request)
+    if principal is None:
+        return _to_sign_in()
+    registration_id = int(request.path_params["id"])
+
+    def load(db: orm.Session) -> tuple[Registration | None, list[tuple[str, str]]]:
+        registration = flow.get_registration(db, principal, registration_id)
+        return registration, summary_rows(db, registration) if registration else []
+
+    registration, rows = await read(request, load)
+    if registration is None:
+        return message_page(
+            "Not found", ["There is no such registration in your queue."], status=404
+        )
+    return render(
+        "moderation/registration.html",
+        400 if errors else 200,
+        r=registration,
+        rows=rows,
+        state=registration.status.value.replace("_", " ").capitalize(),
+        decidable=registration.status is RegistrationStatus.PENDING_REVIEW,
+        csrf=csrf_token(request),
+        errors=errors or [],
+        v=v or {},
+    )
+
+
+async def decide(request: Request) -> Response:
+    principal = await moderator(request)
+    if principal is None:
+        return _to_sign_in()
+    try:
+        form = await read_form(request)
+    except FormTooLarge:
+        return too_large()
+    if not csrf_ok(request, form):
+        return _refused()
+    settings = settings_of(request)
+    registration_id = int(request.path_params["id"])
+    action = form.get("action")
+    note, reason = str(form.get("note", "")), str(form.get("reason", ""))
+
+    def work(db: orm.Session) -> flow.Outcome:
+        if action == "approve":
+            return flow.approve(db, settings, principal, registration_id)
+        if action == "changes":
+            return flow.request_changes(db, settings, principal, registration_id, note)
+        if action == "reject":
+            return flow.reject(db, settings, principal, registration_id, reason)
+        return flow.Outcome(errors=[FieldError("action", "Choose what to do", ErrorCode.INVALID)])
+
+    outcome = await write(request, work)
+    if outcome.errors:
+        return await registration_page(
+            request, errors=outcome.errors, v={"note": note, "reason": reason}
+        )
+    problems = await deliver(request, outcome.messages)
+    registration = outcome.registration
+    assert registration is not None
+    done = {
+        "approve": f"{registration.organisation} is approved and in the directory.",
+        "changes": f"{registration.organisation} is sent back with your note.",
+        "reject": f"{registration.organisation} is rejected.",
+    }[str(action)]
+    if problems:
+        done += " The email to the provider could not be sent: please contact them yourself."
+    request.session["flash"] = done
+    return RedirectResponse("/moderation", 303)
+
+
+async def resolve_report(request: Request) -> Response:
+    principal = await moderator(request)
+    if principal is None:
+        return _to_sign_in()
+    try:
+        form = await read_form(request)
+    except FormTooLarge:
+        return too_large()
+    if not csrf_ok(request, form):
+        return _refused()
+    report_id = int(request.path_params["id"])
+    note = str(form.get("note", ""))
+    _report, errors = await write(
+        request, lambda db: reporting.resolve(db, principal, report_id, note)
+    )
+    request.session["flash"] = errors[0].message if errors else "The report is resolved."
+    return RedirectResponse("/moderation", 303)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/moderation", queue, methods=["GET"]),
+        Route("/moderation/sign-in", sign_in_page, methods=["GET"]),
+        Route("/moderation/sign-in", sign_in, methods=["POST"]),
+        Route("/moderation/sign-out", sign_out, methods=["POST"]),
+        Route("/moderation/registrations/{id:int}", registration_page, methods=["GET"]),
+        Route("/moderation/registrations/{id:int}", decide, methods=["POST"]),
+        Route("/moderation/reports/{id:int}/resolve", resolve_report, methods=["POST"]),
+    ]

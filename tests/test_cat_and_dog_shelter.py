@@ -1,0 +1,186 @@
+"""The cat and dog shelter test, end to end in real Chromium with JavaScript off: the
+shelter fills in only the required fields, confirms by the emailed link (a real SMTP
+server), a lead provider signs in and approves it, and the dog walking session is found by
+the GraphQL `sessions` search for "dog". Every page passes axe-core's checks.
+
+After the static site is merged, one more step belongs here: rebuild the site and find the
+dog walking on it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from api.access import tokens
+from api.access.models import Role
+from api.db import Database
+from benchmarks.registrations import prepare, serve
+from tests.mailbox import Mailbox, running_mailbox
+
+CHROMIUM = os.environ.get("PETUNIA_CHROMIUM", "/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (scripts/test installs it)"
+)
+
+
+@pytest.fixture()
+def mailbox() -> Iterator[Mailbox]:
+    yield from running_mailbox()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def accessible(page: Page) -> None:
+    """axe-core's checks on what ``page`` shows. The person's browser runs with JavaScript
+    off, so axe runs in a second page (JavaScript on) given the same HTML at the same URL."""
+    checker = page.context.browser.new_page()  # type: ignore[union-attr]
+    try:
+        checker.route(
+            "**/*",
+            lambda route: (
+                route.fulfill(body=page.content(), content_type="text/html")
+                if route.request.url == page.url
+                else route.continue_()
+            ),
+        )
+        checker.goto(page.url)
+        results = Axe().run(checker)
+    finally:
+        checker.close()
+    assert results.violations_count == 0, results.generate_report()
+
+
+def fits_a_phone(page: Page) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow}px wider than the screen"
+
+
+def test_the_cat_and_dog_shelter_lists_itself(
+    browser: Browser, mailbox: Mailbox, new_database_url: Callable[[], str], tmp_path: Path
+) -> None:
+    url = new_database_url()
+    prepare(url)
+    smtp = {"PETUNIA_SMTP_HOST": mailbox.host, "PETUNIA_SMTP_PORT": str(mailbox.port)}
+    with serve(url, tmp_path, workers=1, env=smtp) as (base, _log):
+        # A phone, JavaScript off.
+        shelter = browser.new_context(
+            java_script_enabled=False, viewport={"width": 375, "height": 740}
+        )
+        page = shelter.new_page()
+        page.goto(f"{base}/register")
+        accessible(page)
+        fits_a_phone(page)
+
+        # Sending it empty shows every problem, linked from the summary.
+        page.get_by_role("button", name="Send").click()
+        assert page.title().startswith("Error:")
+        summary = page.locator(".error-summary")
+        assert summary.get_by_role("link", name="Enter the name of your organisation").count() == 1
+        accessible(page)
+
+        # Only the required questions.
+        page.get_by_label("Name of your organisation or group").fill("Anytown Cat and Dog Shelter")
+        page.get_by_label("What is it called?").fill("Dog walking")
+        page.get_by_label("Describe it in a few sentences").fill(
+            "Walk one of our dogs around the fields with a volunteer."
+        )
+        page.get_by_label("Getting active").check()
+        page.get_by_label("At a place").check()
+        page.get_by_label("Name of the place").fill("Cat and Dog Shelter")
+        page.get_by_label("Postcode").fill("at2 1aa")
+        page.get_by_label("On set days and times").check()
+        page.get_by_label("Saturday").check()
+        page.get_by_label("Sunday").check()
+        page.get_by_label("Start time").fill("10am")
+        page.get_by_label("Email address").fill("walks@shelter.example")
+        page.get_by_role("button", name="Send").click()
+        assert page.get_by_role("heading", name="Check your email").is_visible()
+        accessible(page)
+
+        # The emailed link confirms it.
+        confirm = mailbox.link(mailbox.last("walks@shelter.example"), "/register/confirm/")
+        assert confirm.startswith(base)
+        page.goto(confirm)
+        assert page.get_by_role("heading", name="Your listing is confirmed").is_visible()
+        accessible(page)
+        shelter.close()
+
+        # Not public yet.
+        search = (
+            '{ sessions(filter: {text: "dog"}) '
+            "{ edges { node { title provider { name provenance } } } } }"
+        )
+
+        def found() -> list[dict]:
+            body = httpx.post(f"{base}/graphql", json={"query": search}).json()
+            return [e["node"] for e in body["data"]["sessions"]["edges"]]
+
+        assert not any(n["provider"]["name"] == "Anytown Cat and Dog Shelter" for n in found())
+
+        # A lead provider approves it.
+        db = Database.from_url(url)
+        with db.session() as s:
+            _client, token = tokens.create_client(s, role=Role.LEAD_PROVIDER, provider="lead-north")
+        db.dispose()
+        staff = browser.new_context(java_script_enabled=False)
+        page = staff.new_page()
+        page.goto(f"{base}/moderation")
+        accessible(page)
+        page.get_by_label("API token").fill(token)
+        page.get_by_role("button", name="Sign in").click()
+        accessible(page)
+        page.get_by_role("link", name="Anytown Cat and Dog Shelter").click()
+        assert page.get_by_text("Every Saturday and Sunday, 10:00").is_visible()
+        accessible(page)
+        page.get_by_role("button", name="Approve and publish").click()
+        assert page.get_by_text("is approved and in the directory").is_visible()
+        staff.close()
+
+        # In the API at once.
+        ours = [n for n in found() if n["provider"]["name"] == "Anytown Cat and Dog Shelter"]
+        assert [n["title"] for n in ours] == ["Dog walking"]
+        assert ours[0]["provider"]["provenance"].startswith(
+            "Listed by the organisation; checked by Better Services Testtown on"
+        )
+        live = mailbox.last("walks@shelter.example")
+        assert "Your listing is live" in live["Subject"]
+
+        # Later: the shelter opens its edit link; a member of the public reports a problem.
+        later = browser.new_context(
+            java_script_enabled=False, viewport={"width": 375, "height": 740}
+        )
+        page = later.new_page()
+        page.goto(mailbox.link(live, "/listing/"))
+        assert page.get_by_role(
+            "heading", name="Your listing: Anytown Cat and Dog Shelter"
+        ).is_visible()
+        accessible(page)
+        fits_a_phone(page)
+        page.goto(
+            f"{base}/report-a-problem?provider=anytown-cat-and-dog-shelter&session=dog-walking"
+        )
+        accessible(page)
+        page.get_by_label("The day or time is wrong").check()
+        page.get_by_role("button", name="Send the report").click()
+        assert page.get_by_role("heading", name="Thank you for telling us").is_visible()
+        later.close()
