@@ -266,13 +266,15 @@ class Release:
         if equation:
             self._equations.append(equation)
 
-    def sum(self, parts: Iterable[Hashable], total: Hashable) -> None:
-        """total == sum(parts)."""
+    def sum(self, parts: Iterable[Hashable], total: Hashable, *, is_total: bool = True) -> None:
+        """total == sum(parts). A table's total is hidden only when nothing else will do;
+        ``is_total=False`` for a count that merely is a sum of latent cells."""
         terms: dict[Hashable, float | Fraction] = {}
         for key in parts:
             terms[key] = terms.get(key, 0) + 1
         terms[total] = terms.get(total, 0) - 1
-        self._totals.add(total)
+        if is_total:
+            self._totals.add(total)
         self.equation(terms)
 
     def group(self, key: Hashable, terms: dict[Hashable, float | Fraction]) -> None:
@@ -350,31 +352,40 @@ class Release:
                     hidden.add(key)
                     changed = True
 
+    def _preference(self, key: Hashable) -> tuple:
+        """Which shown figure to hide first: a non-zero one before a zero (hiding a zero
+        protects little), a table's cell before its total, the smallest first."""
+        value = self._figures[key].value
+        return (value == 0, key in self._totals, abs(value), repr(key))
+
     def _hide_partner(self, vector: Vector, hidden: set[Hashable], latent: set[Hashable]) -> None:
-        """Hide one more shown figure so that ``vector`` is no longer pinned: from the
-        equation through it with the fewest unknowns, its smallest non-zero figure that is
-        not a total (a zero or a total only when nothing else is left). When every equation
-        through it is all unknowns, look one equation further out (breadth first)."""
+        """Hide one more shown figure so that ``vector`` is no longer pinned.
+
+        Candidates are the shown figures of the equations through ``vector``, then of the
+        equations one step further out (breadth first). The first candidate, in order of
+        preference, whose hiding alone un-pins ``vector`` is hidden; when none does, the most
+        preferred candidate of the nearest equations is hidden and the caller looks again."""
         seen, frontier = set(vector), set(vector)
+        fallback: Hashable | None = None
         while frontier:
             through = [e for e in self._equations if any(k in e for k in frontier)]
-            through.sort(key=lambda e: (sum(k in hidden or k in latent for k in e), len(e)))
-            for equation in through:
-                shown = [k for k in equation if k not in hidden and k not in latent]
-                if shown:
-                    shown.sort(
-                        key=lambda k: (
-                            self._figures[k].value == 0,
-                            k in self._totals,
-                            abs(self._figures[k].value),
-                            repr(k),
-                        )
-                    )
-                    hidden.add(shown[0])
+            candidates = sorted(
+                {k for e in through for k in e if k not in hidden and k not in latent},
+                key=self._preference,
+            )
+            for key in candidates:
+                unknown = hidden | latent | {key}
+                basis = _Basis([_restrict(e, unknown) for e in self._equations])
+                if not basis.contains(_restrict(vector, unknown)):
+                    hidden.add(key)
                     return
+            if fallback is None and candidates:
+                fallback = candidates[0]
             frontier = {k for e in through for k in e} - seen
             seen |= frontier
-        raise AssertionError(f"nothing left to hide that would protect {vector!r}")
+        if fallback is None:
+            raise AssertionError(f"nothing left to hide that would protect {vector!r}")
+        hidden.add(fallback)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ every column read here, so they count like any other.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -301,7 +300,7 @@ class InstrumentOutcomes:
 
 
 def instruments(db: orm.Session, scope: Scope) -> list[OutcomeInstrument]:
-    """The shipped instruments, and any other with a baseline among the referrals."""
+    """The instruments with a baseline score among the referrals, by name."""
     used = (
         select(OutcomeMeasurement.instrument_id)
         .join(Referral, Referral.id == OutcomeMeasurement.referral_id)
@@ -311,7 +310,7 @@ def instruments(db: orm.Session, scope: Scope) -> list[OutcomeInstrument]:
     return list(
         db.scalars(
             select(OutcomeInstrument)
-            .where(OutcomeInstrument.owner_provider_id.is_(None) | OutcomeInstrument.id.in_(used))
+            .where(OutcomeInstrument.id.in_(used))
             .order_by(OutcomeInstrument.name, OutcomeInstrument.id)
         )
     )
@@ -550,7 +549,3 @@ def mean_interval(
     variance = max((square - total * total / n) / (n - 1), 0.0)
     half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * (variance / n) ** 0.5
     return mean, mean - half, mean + half
-
-
-def sequence_sum(values: Sequence[int]) -> int:
-    return sum(values)
