@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     # Webhook deliveries stop after this many failed attempts.
     webhook_max_attempts: int = 6
 
+    # Commissioning reports (api/reports): the tariff and NHS unit-cost files; unset, the
+    # defaults in directory_data/reports/.
+    report_tariff_file: Path | None = None
+    report_unit_costs_file: Path | None = None
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -24,8 +24,11 @@ from api.graphql.errors import should_mask
 from api.graphql.referrals.mutations import ReferralMutation
 from api.graphql.referrals.queries import ReferralQuery
 from api.graphql.referrals.types import ReferralType
+from api.graphql.reports.queries import ReportQuery
 
-Query = merge_types("Query", (DirectoryQuery, AccessQuery, ReferralQuery, AuditQueryType))
+Query = merge_types(
+    "Query", (DirectoryQuery, AccessQuery, ReferralQuery, AuditQueryType, ReportQuery)
+)
 Mutation = merge_types("Mutation", (ReferralMutation,))
 
 MAX_DEPTH = 10

@@ -392,15 +392,17 @@ def build_report(
 
 def _snapshot(db: orm.Session) -> None:
     """Read every figure from one consistent snapshot, so the same people add up the same
-    way in every table (the disclosure equations are checked against the true values)."""
+    way in every table (the disclosure equations are checked against the true values).
+    Only possible before the session's first query: callers pass a fresh session."""
     connection = db.connection()
+    driver = connection.connection.driver_connection
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-    elif (
+        import psycopg
+
+        if driver.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:  # type: ignore[union-attr]
+            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    elif connection.dialect.name == "sqlite" and not driver.in_transaction:  # type: ignore[union-attr]
         # pysqlite starts a transaction only before a write; reads need an explicit one.
-        connection.dialect.name == "sqlite"
-        and not connection.connection.driver_connection.in_transaction  # type: ignore[union-attr]
-    ):
         connection.exec_driver_sql("BEGIN")
 
 
@@ -895,6 +897,8 @@ class _Builder:
             "months before and the 6 months after their support; means per person, and the "
             "cost of the difference at the unit costs shown (positive: less use after).",
             Column("unit_cost", "Unit cost", Unit.MONEY, 2),
+            Column("total_before", "Total before", Unit.COUNT),
+            Column("total_after", "Total after", Unit.COUNT),
             Column("before", "Mean before", Unit.NUMBER, 2),
             Column("after", "Mean after", Unit.NUMBER, 2),
             Column("change", "Change", Unit.NUMBER, 2, signed=True),
@@ -911,6 +915,8 @@ class _Builder:
                 c,
                 NHS_LABELS[c],
                 _Plain(costs.costs[c]),
+                _Fig(before),
+                _Fig(after),
                 _Derived(_ratio(use.before[c], use.n), (n_key, before)),
                 _Derived(_ratio(use.after[c], use.n), (n_key, after)),
                 _Derived(_ratio(-diff, use.n), (n_key, before, after)),
