@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import statistics
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import numpy as np
+import pytest
 from dateutil.relativedelta import relativedelta
 from scipy import stats
 from sqlalchemy import select
@@ -38,6 +40,7 @@ from api.directory.models import (
     Venue,
 )
 from api.outcomes.enums import NhsUsePeriod, TimePoint
+from api.outcomes.instruments import load_instruments
 from api.outcomes.recording import (
     NhsUseIn,
     OutcomeIn,
@@ -803,3 +806,19 @@ def expected(
         cells["directory_by_domain", f"{d.value}:all", "providers"] = Plain(len(providers))
         cells["directory_by_domain", f"{d.value}:all", "sessions"] = Plain(sessions_in(d, "any"))
     return cells, sets
+
+
+@pytest.fixture(scope="module")
+def report_world(
+    new_database_url: Callable[[], str],
+) -> Iterator[tuple[Database, World, list, list]]:
+    """The mini directory with the outcome instruments and this data set, seeded."""
+    from tests.conftest import DEMO, MINI, _loaded
+
+    db = _loaded(new_database_url(), MINI)
+    with db.session() as s:
+        load_instruments(s, DEMO / "outcomes")
+    people, needs = make_people()
+    seed(db, people, needs)
+    yield db, read_world(db), people, needs
+    db.dispose()

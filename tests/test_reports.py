@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `report_world` fixture is imported, then used as an argument)
 """The commissioning report on a small fixed data set (tests/report_data.py): every figure
 against an independent calculation, disclosure control that the published totals cannot
 undo, and the same figures through GraphQL and the CLI's CSV files."""
@@ -5,7 +6,7 @@ undo, and the same figures through GraphQL and the CLI's CSV files."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -13,24 +14,12 @@ from sqlalchemy import select
 
 from api.db import Database
 from api.directory.models import Locality
-from api.outcomes.instruments import load_instruments
 from api.reports.costs import load_tariff, load_unit_costs
 from api.reports.report import Report, ReportRequest, build_report
 from tests import report_data as data
-from tests.conftest import DEMO, MINI, _loaded
+from tests.report_data import report_world  # noqa: F401 (a fixture)
 
 Key = tuple[str, str, str]
-
-
-@pytest.fixture(scope="module")
-def world(new_database_url: Callable[[], str]) -> Iterator[tuple[Database, data.World, list, list]]:
-    db = _loaded(new_database_url(), MINI)
-    with db.session() as s:
-        load_instruments(s, DEMO / "outcomes")
-    people, needs = data.make_people()
-    data.seed(db, people, needs)
-    yield db, data.read_world(db), people, needs
-    db.dispose()
 
 
 def build(db: Database, localities: list[str] | None = None) -> Report:
@@ -102,8 +91,8 @@ def check_figures(report: Report, expected: dict[Key, data.Expect]) -> dict[str,
     return tally
 
 
-def test_every_figure_matches_an_independent_calculation(world: tuple) -> None:
-    db, w, people, needs = world
+def test_every_figure_matches_an_independent_calculation(report_world: tuple) -> None:
+    db, w, people, needs = report_world
     report = build(db)
     expected, _sets = data.expected(people, needs, w)
     tally = check_figures(report, expected)
@@ -118,8 +107,8 @@ def test_every_figure_matches_an_independent_calculation(world: tuple) -> None:
     )
 
 
-def test_a_locality_report_counts_only_that_locality(world: tuple) -> None:
-    db, w, people, needs = world
+def test_a_locality_report_counts_only_that_locality(report_world: tuple) -> None:
+    db, w, people, needs = report_world
     report = build(db, ["south"])
     expected, _sets = data.expected(people, needs, w, localities=["south"])
     check_figures(report, expected)
@@ -296,9 +285,9 @@ def worked_out(
 
 @pytest.mark.parametrize("localities", [None, ["south"], ["north"]])
 def test_suppressed_values_cannot_be_recovered_from_the_totals(
-    world: tuple, localities: list[str] | None
+    report_world: tuple, localities: list[str] | None
 ) -> None:
-    db, w, people, needs = world
+    db, w, people, needs = report_world
     report = build(db, localities)
     expected, sets = data.expected(people, needs, w, localities=localities)
     truth = {k: float(v.value) for k, v in expected.items()
@@ -321,12 +310,12 @@ def test_suppressed_values_cannot_be_recovered_from_the_totals(
     assert worked_out(report, truth, targets) == []
 
 
-def test_the_check_can_fail(world: tuple) -> None:
+def test_the_check_can_fail(report_world: tuple) -> None:
     """Show the figures hidden only to protect others ("[c]") and the independent check
     works small counts out: the protection is needed, and the check would notice."""
     import dataclasses
 
-    db, w, people, needs = world
+    db, w, people, needs = report_world
     report = build(db)
     expected, _sets = data.expected(people, needs, w)
     truth = {k: float(v.value) for k, v in expected.items()
