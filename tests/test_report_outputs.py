@@ -308,3 +308,50 @@ def test_the_report_in_chromium_is_self_contained_and_prints_on_a4(
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert pdf.startswith(b"%PDF") and pages >= len(report.sections()) + 1, pages
     assert (tmp_path / "report.png").stat().st_size > 50_000
+
+
+# ---------------------------------------------------------------------------------------------
+# The demo
+
+
+def test_the_demo_report(new_database_url, tmp_path: Path) -> None:
+    """The shipped demo (directory, instruments, 120 synthetic referrals): every section has
+    figures, the totals agree, and no count of people from 1 to 4 is shown."""
+    from api.config import get_settings
+    from api.directory.loading import load_directory
+    from api.referrals.loading import load_referral_data
+    from tests.conftest import DEMO
+
+    db = Database.from_url(new_database_url())
+    from api import migrations
+
+    migrations.upgrade(db.engine)
+    with db.session() as s:
+        loaded = load_directory(s, DEMO)
+        load_referral_data(s, DEMO, get_settings(encryption_key=data.ENCRYPTION_KEY,
+                                                 data_dir=tmp_path), loaded)  # fmt: skip
+    try:
+        with db.session() as s:
+            report = build_report(
+                s,
+                ReportRequest(
+                    dt.date(2025, 11, 1), dt.date(2026, 10, 31), as_of=dt.date(2026, 11, 22)
+                ),
+                tariff=load_tariff(),
+                unit_costs=load_unit_costs(),
+            )
+    finally:
+        db.dispose()
+    assert report.table("referrals_by_month").cell("total", "referrals").value == 120
+    localities = report.table("referrals_by_locality")
+    assert sum(r.cells[0].value for r in localities.rows if not r.total) == 120
+    assert report.table("unmet_need_vs_supply").cell("total", "unmet").value > 20
+    assert {r.key for r in report.table("outcomes").rows} == {"ons4", "ltc6"}
+    assert report.table("support_levels").cell("total", "due").value > 5000
+    for table in report.tables:
+        for row in table.rows:
+            for cell, column in zip(row.cells, table.columns, strict=True):
+                if cell.controlled and not cell.suppressed and column.unit.value == "COUNT":
+                    assert cell.value == 0 or cell.value >= 5, (table.key, row.key, column.key)
+    html = render_html(report)
+    assert html.count("<svg") >= 10 and "Key figures" in html

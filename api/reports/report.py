@@ -98,6 +98,9 @@ class Cell:
     value: float | None  # None: hidden, or nothing to show
     display: str
     suppressed: bool
+    # Under disclosure control (a figure about people, or derived from one); False for
+    # figures about organisations or settings (sessions listed, a tariff).
+    controlled: bool = True
 
 
 @dataclass(frozen=True)
@@ -250,8 +253,8 @@ def _finish(draft: _Draft, released: Released) -> Table:
                 return Cell(None, "–", False)
             return Cell(float(spec.value), _format(float(spec.value), column), False)
         if spec.value is None:
-            return Cell(None, "–", False)
-        return Cell(float(spec.value), _format(float(spec.value), column), False)
+            return Cell(None, "–", False, controlled=False)
+        return Cell(float(spec.value), _format(float(spec.value), column), False, controlled=False)
 
     rows = tuple(
         Row(key, label, tuple(cell(s, c) for s, c in zip(specs, draft.columns, strict=True)),
