@@ -407,17 +407,19 @@ def report(
     ] = None,
     tariff: Annotated[
         Path | None,
-        typer.Option(help="Tariff file [default: directory_data/reports/tariff.yaml]."),
+        typer.Option(help="Tariff file (default: directory_data/reports/tariff.yaml)."),
     ] = None,
     unit_costs: Annotated[
         Path | None,
         typer.Option(
-            help="NHS unit costs file [default: directory_data/reports/nhs_unit_costs.yaml]."
+            help="NHS unit costs file (default: directory_data/reports/nhs_unit_costs.yaml)."
         ),
     ] = None,
     as_of: Annotated[
         dt.datetime | None,
-        typer.Option(formats=["%Y-%m-%d"], help="Directory health as at this date [today]."),
+        typer.Option(
+            formats=["%Y-%m-%d"], help="Directory health as at this date (default: today)."
+        ),
     ] = None,
     data_dir: DataDir = None,
 ) -> None:

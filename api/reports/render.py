@@ -107,7 +107,7 @@ def _csv_value(cell: Cell, column: Column) -> str:
     return f"{cell.value:.{column.decimals}f}"
 
 
-_UNITS = {Unit.PERCENT: " (%)", Unit.MONEY: " (GBP)", Unit.DAYS: " (working days)"}
+_UNITS = {Unit.PERCENT: " (%)", Unit.MONEY: " (GBP)"}
 
 
 def table_csv(table: Table) -> str:

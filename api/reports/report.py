@@ -266,6 +266,8 @@ def _finish(draft: _Draft, released: Released) -> Table:
     for title, column_key, unit, decimals in draft.charts:
         index = [c.key for c in draft.columns].index(column_key)
         shown = [r for r in rows if not r.total]
+        if not shown:
+            continue
         labels = [shorts[r.key] or (f"{r.group}: {r.label}" if r.group else r.label) for r in shown]
         values = [r.cells[index].value for r in shown]
         marks = [r.cells[index].display for r in shown]
@@ -882,6 +884,9 @@ class _Builder:
                     group=o.instrument.name,
                     short=f"{o.instrument.name[:18]}: {b.lower()}",
                 )
+        if not t.rows:
+            t.notes.append("No baseline scores were recorded for these referrals.")
+            bands.notes.append("No baseline scores were recorded for these referrals.")
         t.charts.append(("% of people improved, by instrument", "improved_share", "%", 0))
         bands.charts.append(("Mean change by baseline score", "mean_change", "", 2))
 
