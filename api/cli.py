@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from pathlib import Path
@@ -503,6 +504,104 @@ def prize_draw_command(
         raise _fail("the recorded seed does not give the recorded winner: the record was changed")
     if not result.new:
         console.print("Checked: the recorded seed and entrants give the same winner.")
+
+
+@app.command()
+def report(
+    start: Annotated[
+        dt.datetime,
+        typer.Option("--from", formats=["%Y-%m-%d"], help="First day of the period (YYYY-MM-DD)."),
+    ],
+    end: Annotated[
+        dt.datetime,
+        typer.Option("--to", formats=["%Y-%m-%d"], help="Last day of the period (YYYY-MM-DD)."),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.html and the CSV files.")],
+    locality: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this locality (key or name); repeat for several. Default: all."),
+    ] = None,
+    tariff: Annotated[
+        Path | None,
+        typer.Option(help="Tariff file (default: directory_data/reports/tariff.yaml)."),
+    ] = None,
+    unit_costs: Annotated[
+        Path | None,
+        typer.Option(
+            help="NHS unit costs file (default: directory_data/reports/nhs_unit_costs.yaml)."
+        ),
+    ] = None,
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"], help="Directory health as at this date (default: today)."
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Write the commissioning report for referrals received from --from to --to: a
+    self-contained HTML page (prints on A4) and a CSV file per table, with small numbers
+    suppressed."""
+    from api.reports import costs
+    from api.reports.render import write_report
+    from api.reports.report import STEPS, ReportError, ReportRequest, build_report
+
+    settings = _settings(data_dir)
+    try:
+        tariff_table = costs.load_tariff(tariff or costs.DEFAULT_TARIFF)
+        unit_table = costs.load_unit_costs(unit_costs or costs.DEFAULT_UNIT_COSTS)
+    except costs.CostFileError as exc:
+        for problem in exc.problems:
+            err.print(f"{exc.path}: {problem}", highlight=False, markup=False)
+        raise _fail(f"fix {exc.path} (or pass another file); no report was written") from None
+    db = _database(settings)
+    with db.session() as session:
+        ids = _locality_ids(session, locality) if locality else None
+    request = ReportRequest(start.date(), end.date(), ids, as_of.date() if as_of else None)
+    try:
+        with Progress(console=err, transient=True) as progress, db.session() as session:
+            task = progress.add_task("Report", total=len(STEPS) + 2)
+
+            def on_step(name: str) -> None:
+                progress.update(task, description=name, advance=1)
+
+            result = build_report(
+                session,
+                request,
+                tariff=tariff_table,
+                unit_costs=unit_table,
+                target_days=settings.contact_target_working_days,
+                on_step=on_step,
+            )
+            progress.update(task, description="Writing files")
+            written = write_report(result, out)
+            record(
+                session,
+                None,
+                "report.generate",
+                "report",
+                None,
+                start=request.start.isoformat(),
+                end=request.end.isoformat(),
+                localities=list(ids) if ids else None,
+            )
+            progress.update(task, advance=2)
+    except ReportError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"Wrote {len(written)} files to {out}: open {out / 'report.html'}")
+
+
+def _locality_ids(session: object, wanted: list[str]) -> tuple[int, ...]:
+    """Locality ids by key or name (case does not matter); a clear error for unknown ones."""
+    rows = session.execute(select(Locality.id, Locality.key, Locality.name)).all()  # type: ignore[attr-defined]
+    found, unknown = [], []
+    for text in wanted:
+        match = [i for i, key, name in rows if text.strip().lower() in (key.lower(), name.lower())]
+        (found if match else unknown).append(match[0] if match else text)
+    if unknown:
+        known = ", ".join(sorted(key for _i, key, _n in rows)) or "none: load a directory first"
+        raise _fail(f"no locality {', '.join(map(repr, unknown))}; the localities are: {known}")
+    return tuple(dict.fromkeys(found))
 
 
 def main() -> None:

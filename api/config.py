@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     remind_after_days: int = 300
     remind_every_days: int = 30
 
+    # Commissioning reports (api/reports): the tariff and NHS unit-cost files; unset, the
+    # defaults in directory_data/reports/.
+    report_tariff_file: Path | None = None
+    report_unit_costs_file: Path | None = None
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

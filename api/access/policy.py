@@ -55,6 +55,8 @@ MANAGE_WEBHOOKS = (Role.GP_PRACTICE,)
 CONFIGURE_INSTRUMENTS = (Role.LEAD_PROVIDER,)
 READ_AUDIT_LOG = (Role.ADMIN,)
 READ_INSTRUMENTS = tuple(Role)  # every signed-in client: the questions are not personal
+# Commissioning reports: aggregates with small numbers suppressed, never a referral.
+READ_REPORTS = (Role.COMMISSIONER, Role.ADMIN)
 
 
 def referral_scope(principal: Principal) -> ColumnElement[bool]:

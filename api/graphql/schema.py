@@ -26,9 +26,11 @@ from api.graphql.referrals.queries import ReferralQuery
 from api.graphql.referrals.types import ReferralType
 from api.graphql.registration.mutations import RegistrationMutation
 from api.graphql.registration.queries import RegistrationQuery
+from api.graphql.reports.queries import ReportQuery
 
 Query = merge_types(
-    "Query", (DirectoryQuery, AccessQuery, ReferralQuery, AuditQueryType, RegistrationQuery)
+    "Query",
+    (DirectoryQuery, AccessQuery, ReferralQuery, AuditQueryType, RegistrationQuery, ReportQuery),
 )
 Mutation = merge_types("Mutation", (ReferralMutation, RegistrationMutation))
 

@@ -23,7 +23,13 @@ from api.directory.loading import LoadError, LoadReport, Problem
 from api.directory.models import GpPractice, Locality, Provider, Session
 from api.outcomes.enums import NhsUsePeriod, TimePoint
 from api.outcomes.models import OutcomeInstrument
-from api.outcomes.recording import NhsUseIn, OutcomeIn, record_nhs_use, record_outcome
+from api.outcomes.recording import (
+    NhsUseIn,
+    OutcomeIn,
+    record_nhs_use,
+    record_outcome,
+    record_unmet_need,
+)
 from api.referrals import care, intake, lifecycle
 from api.referrals.enums import ContactMethod, SupportLevel, Urgency
 from api.referrals.enums import ReferralStatus as S
@@ -51,6 +57,23 @@ REASONS = [
 GOALS = ["Get out of the house twice a week", "Walk to the shops again", "Meet new people",
          "Sort out money worries", "Cook healthier meals"]  # fmt: skip
 LANGUAGES = ["en"] * 7 + ["bn", "so", "pl", "ur", "pa"]
+
+
+# Needs a link worker may find that nothing in the directory meets (for the reports' "unmet
+# need against supply"), weighted so that some domains stand out.
+UNMET = [
+    (
+        Domain.PHYSICAL_ACTIVITY,
+        "Chair-based exercise near home, for someone who cannot walk far",
+        3,
+    ),
+    (Domain.HEALTHY_EATING, "Cooking on a budget for one, in the evening", 2),
+    (Domain.BEFRIENDING, "A befriender who speaks Polish", 4),
+    (Domain.BEFRIENDING, "Telephone befriending at weekends", 3),
+    (Domain.WELFARE_RIGHTS, "Help with a benefits appeal within two weeks", 5),
+    (Domain.ARTS_FOR_HEALTH, "A craft group for men", 1),
+    (Domain.VOLUNTEERING, "Volunteering that suits someone with a learning disability", 2),
+]
 
 
 class DemoFile(BaseModel):
@@ -137,6 +160,19 @@ def seed_demo_referrals(
         _one(db, r, key, numbers[i], practice, day, spec.until, guard, leads, locality_ids,
              instruments, sessions, settings)  # fmt: skip
         report.count("demo referral", "created")
+
+
+def _unmet_need(
+    db: orm.Session, lead: Principal, key: str, practice: GpPractice, at: dt.datetime
+) -> None:
+    """Some assessments find a need nothing meets. Drawn from the referral's own key, so the
+    referrals' other random draws (and so the rest of the demo) are unchanged."""
+    r = random.Random(f"{key}:unmet")
+    if r.random() >= 0.45:
+        return
+    domain, text, _weight = r.choices(UNMET, weights=[w for *_x, w in UNMET])[0]
+    need = record_unmet_need(db, lead, domain, text, practice.locality_id)
+    need.recorded_at = at
 
 
 def _one(
@@ -226,6 +262,7 @@ def _one(
         guard, now=assessed,  # type: ignore[arg-type]
     )  # fmt: skip
     go(S.ASSESSED, assessed)
+    _unmet_need(db, lead, key, practice, assessed)
     baseline = {k: {} for k in ("ons4", "ltc6") if k in instruments}
     for k, inst in instruments.items():
         if k in baseline:

@@ -24,8 +24,10 @@ def bar_chart(
     *,
     unit: str = "",
     decimals: int = 0,
+    marks: Sequence[str] | None = None,
 ) -> str:
-    """A horizontal bar chart as an <svg> element (role=img, titled for screen readers)."""
+    """A horizontal bar chart as an <svg> element (role=img, titled for screen readers).
+    A hidden value (None) is drawn as its mark (``marks[n]``, default "<5") with no bar."""
     shown = [v for v in values if v is not None]
     top = max(shown, default=0) or 1
     plot = CHART_WIDTH - LABEL_WIDTH - 80
@@ -45,7 +47,7 @@ def bar_chart(
         if value is None:
             parts.append(
                 f'<text x="{LABEL_WIDTH + 4}" y="{text_y:.1f}" class="hidden">'
-                f"{escape(HIDDEN)}</text>"
+                f"{escape(marks[n] if marks else HIDDEN)}</text>"
             )
             continue
         width = max(plot * (value / top), 0) if top > 0 else 0
@@ -55,7 +57,7 @@ def bar_chart(
         )
         parts.append(
             f'<text x="{LABEL_WIDTH + width + 4:.1f}" y="{text_y:.1f}">'
-            f"{escape(f'{value:,.{decimals}f}{unit}')}</text>"
+            f"{escape(_number(value, unit, decimals))}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -63,3 +65,9 @@ def bar_chart(
 
 def _shorten(label: str, limit: int = 34) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def _number(value: float, unit: str, decimals: int) -> str:
+    if unit == "£":
+        return f"{'-' if value < 0 else ''}£{abs(value):,.{decimals}f}"
+    return f"{value:,.{decimals}f}{unit}"

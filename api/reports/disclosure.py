@@ -10,8 +10,9 @@ derived from a hidden count (a percentage, a mean, a difference) is hidden too: 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from fractions import Fraction
 
 THRESHOLD = 5
@@ -172,3 +173,286 @@ def derived(value: float | None, *counts: int | None, threshold: int = THRESHOLD
     if value is None or any(c is None or _is_small(c, threshold) for c in counts):
         return None
     return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Linked tables: a whole report's figures released together.
+#
+# ``protect`` handles one table and its own totals. A report publishes the same people in many
+# tables (by month, by practice, by locality, by status...), and a figure in one table can be
+# worked out from others: a locality's count is the sum of its practices', the difference
+# between "contacted" and "assessed" is the number who stopped in between, an amount due is a
+# count times a tariff. ``Release`` takes every figure of a report with every linear equation
+# that ties them (any rational coefficients), including *latent* figures a reader never sees
+# but could work out (the people in one cell of a cross-classification), and *groups*: sums of
+# figures that count people (the people who stopped between two stages). It suppresses until
+#
+# - no published count from 1 to 4 is shown (primary suppression, shown as "<5");
+# - no hidden published figure that is not zero can be worked out exactly from the shown ones
+#   (secondary suppression, shown as "[c]");
+# - no latent figure or group that counts 1 to 4 people can be worked out exactly;
+# - a figure that ``follows`` a hidden one (an amount due on a hidden count) is hidden too.
+#
+# "Worked out exactly" is exact linear algebra over the rationals on all the equations at once:
+# a quantity is determined when its coefficients lie in the row space of the equations
+# restricted to the unknown figures.
+
+CONFIDENTIAL = "[c]"
+Vector = dict[Hashable, Fraction]
+
+
+class FigureKind(StrEnum):
+    COUNT = "COUNT"  # people (or events): 1 to 4 is never shown
+    AMOUNT = "AMOUNT"  # money, sums of scores: shown unless it gives a hidden figure away
+    LATENT = "LATENT"  # never shown; protected when it counts 1 to 4
+
+
+@dataclass
+class _Figure:
+    value: Fraction
+    kind: FigureKind
+    follows: tuple[Hashable, ...]
+
+
+class Release:
+    """Figures published together and the equations between them (see above)."""
+
+    def __init__(self, *, threshold: int = THRESHOLD) -> None:
+        self.threshold = threshold
+        self._figures: dict[Hashable, _Figure] = {}
+        self._equations: list[Vector] = []
+        self._groups: dict[Hashable, Vector] = {}
+        self._totals: set[Hashable] = set()
+
+    # -- building ------------------------------------------------------------------------------
+
+    def _add(self, key: Hashable, value: float | Fraction, kind: FigureKind,
+             follows: Sequence[Hashable] = ()) -> Hashable:  # fmt: skip
+        if key in self._figures:
+            raise ValueError(f"figure {key!r} is already in the release")
+        if kind is not FigureKind.AMOUNT and (int(value) != value or value < 0):
+            raise ValueError(f"count {key!r} must be a whole number >= 0, not {value}")
+        for f in follows:
+            if f not in self._figures:
+                raise KeyError(f"{key!r} follows unknown figure {f!r}")
+        self._figures[key] = _Figure(Fraction(value), kind, tuple(follows))
+        return key
+
+    def count(self, key: Hashable, value: int) -> Hashable:
+        """A published count of people (or events)."""
+        return self._add(key, value, FigureKind.COUNT)
+
+    def amount(
+        self, key: Hashable, value: float | Fraction, *, follows: Sequence[Hashable] = ()
+    ) -> Hashable:
+        """A published figure that is not a count (money, a sum of score changes)."""
+        return self._add(key, value, FigureKind.AMOUNT, follows)
+
+    def latent(self, key: Hashable, value: int) -> Hashable:
+        """A count that is never published but may be worked out (a cell behind a table)."""
+        return self._add(key, value, FigureKind.LATENT)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._figures
+
+    def value(self, key: Hashable) -> Fraction:
+        return self._figures[key].value
+
+    def equation(self, terms: dict[Hashable, float | Fraction]) -> None:
+        """sum(coefficient * figure) == 0; it must hold for the true values (checked)."""
+        equation = self._vector(terms)
+        if self._evaluate(equation) != 0:
+            raise ValueError(f"equation does not hold for the true values: {terms!r}")
+        if equation:
+            self._equations.append(equation)
+
+    def sum(self, parts: Iterable[Hashable], total: Hashable, *, is_total: bool = True) -> None:
+        """total == sum(parts). A table's total is hidden only when nothing else will do;
+        ``is_total=False`` for a count that merely is a sum of latent cells."""
+        terms: dict[Hashable, float | Fraction] = {}
+        for key in parts:
+            terms[key] = terms.get(key, 0) + 1
+        terms[total] = terms.get(total, 0) - 1
+        if is_total:
+            self._totals.add(total)
+        self.equation(terms)
+
+    def group(self, key: Hashable, terms: dict[Hashable, float | Fraction]) -> None:
+        """A number of people given by figures (a difference of two nested counts...): never
+        published, and it must not be possible to work it out when it is 1 to 4."""
+        self._groups[key] = self._vector(terms)
+
+    def _vector(self, terms: dict[Hashable, float | Fraction]) -> Vector:
+        for key in terms:
+            if key not in self._figures:
+                raise KeyError(f"unknown figure {key!r}")
+        return {k: Fraction(c) for k, c in terms.items() if c != 0}
+
+    def _evaluate(self, vector: Vector) -> Fraction:
+        return sum((c * self._figures[k].value for k, c in vector.items()), Fraction(0))
+
+    @property
+    def equations(self) -> list[Vector]:
+        return [dict(e) for e in self._equations]
+
+    @property
+    def groups(self) -> dict[Hashable, Vector]:
+        return {k: dict(v) for k, v in self._groups.items()}
+
+    def kind(self, key: Hashable) -> FigureKind:
+        return self._figures[key].kind
+
+    # -- solving -------------------------------------------------------------------------------
+
+    def _small(self, value: Fraction) -> bool:
+        return 0 < value < self.threshold
+
+    def solve(self) -> Released:
+        figures = self._figures
+        latent = {k for k, f in figures.items() if f.kind is FigureKind.LATENT}
+        hidden = {
+            k for k, f in figures.items() if f.kind is FigureKind.COUNT and self._small(f.value)
+        }
+        primary = frozenset(hidden)
+        groups = {k: v for k, v in self._groups.items() if self._small(self._evaluate(v))}
+
+        while True:
+            self._follow(hidden)
+            unknown = hidden | latent
+            basis = _Basis([_restrict(e, unknown) for e in self._equations])
+            pinned: list[tuple[Hashable, Vector]] = []
+            for key in sorted(unknown, key=repr):
+                sensitive = (
+                    self._small(figures[key].value) if key in latent else figures[key].value != 0
+                )
+                if sensitive and basis.contains({key: Fraction(1)}):
+                    pinned.append((key, {key: Fraction(1)}))
+            for key, vector in sorted(groups.items(), key=lambda kv: repr(kv[0])):
+                part = _restrict(vector, unknown)
+                if basis.contains(part):
+                    pinned.append((key, vector))
+            if not pinned:
+                break
+            self._hide_partner(pinned[0][1], hidden, latent)
+        return Released(
+            {
+                k: (None if k in hidden or k in latent else f.value)
+                for k, f in figures.items()
+                if f.kind is not FigureKind.LATENT
+            },
+            primary=primary,
+        )
+
+    def _follow(self, hidden: set[Hashable]) -> None:
+        changed = True
+        while changed:
+            changed = False
+            for key, figure in self._figures.items():
+                if key not in hidden and any(f in hidden for f in figure.follows):
+                    hidden.add(key)
+                    changed = True
+
+    def _preference(self, key: Hashable) -> tuple:
+        """Which shown figure to hide first: a non-zero one before a zero (hiding a zero
+        protects little), a table's cell before its total, the smallest first."""
+        value = self._figures[key].value
+        return (value == 0, key in self._totals, abs(value), repr(key))
+
+    def _hide_partner(self, vector: Vector, hidden: set[Hashable], latent: set[Hashable]) -> None:
+        """Hide one more shown figure so that ``vector`` is no longer pinned.
+
+        Candidates are the shown figures of the equations through ``vector``, then of the
+        equations one step further out (breadth first). The first candidate, in order of
+        preference, whose hiding alone un-pins ``vector`` is hidden; when none does, the most
+        preferred candidate of the nearest equations is hidden and the caller looks again."""
+        seen, frontier = set(vector), set(vector)
+        fallback: Hashable | None = None
+        while frontier:
+            through = [e for e in self._equations if any(k in e for k in frontier)]
+            candidates = sorted(
+                {k for e in through for k in e if k not in hidden and k not in latent},
+                key=self._preference,
+            )
+            for key in candidates:
+                unknown = hidden | latent | {key}
+                basis = _Basis([_restrict(e, unknown) for e in self._equations])
+                if not basis.contains(_restrict(vector, unknown)):
+                    hidden.add(key)
+                    return
+            if fallback is None and candidates:
+                fallback = candidates[0]
+            frontier = {k for e in through for k in e} - seen
+            seen |= frontier
+        if fallback is None:
+            raise AssertionError(f"nothing left to hide that would protect {vector!r}")
+        hidden.add(fallback)
+
+
+@dataclass(frozen=True)
+class Released:
+    """What may be published: each published figure's value, or None when hidden.
+    ``primary`` are the counts hidden for being 1 to 4 (printed "<5"); the other hidden
+    figures protect them (printed "[c]")."""
+
+    values: dict[Hashable, Fraction | None]
+    primary: frozenset[Hashable]
+
+    def __getitem__(self, key: Hashable) -> Fraction | None:
+        return self.values[key]
+
+    def shown(self, key: Hashable) -> bool:
+        return self.values[key] is not None
+
+    def mark(self, key: Hashable) -> str:
+        """How a hidden figure is printed."""
+        return HIDDEN if key in self.primary else CONFIDENTIAL
+
+
+def _restrict(vector: Vector, keep: set[Hashable]) -> Vector:
+    return {k: c for k, c in vector.items() if k in keep}
+
+
+class _Basis:
+    """The row space of some equations, in reduced row echelon form (sparse rows, exact)."""
+
+    def __init__(self, rows: Iterable[Vector]) -> None:
+        self.pivots: dict[Hashable, Vector] = {}
+        for row in rows:
+            self._add(row)
+
+    def _reduce(self, vector: Vector) -> Vector:
+        out = dict(vector)
+        # Pivot rows are fully reduced, so removing one pivot column never brings back another.
+        for col in [c for c in vector if c in self.pivots]:
+            factor = out.get(col)
+            if not factor:
+                continue
+            for k, c in self.pivots[col].items():
+                value = out.get(k, Fraction(0)) - factor * c
+                if value:
+                    out[k] = value
+                else:
+                    out.pop(k, None)
+        return out
+
+    def _add(self, row: Vector) -> None:
+        reduced = self._reduce(row)
+        if not reduced:
+            return
+        col = min(reduced, key=repr)
+        lead = reduced[col]
+        reduced = {k: c / lead for k, c in reduced.items()}
+        for other in self.pivots.values():
+            factor = other.get(col)
+            if factor:
+                for k, c in reduced.items():
+                    value = other.get(k, Fraction(0)) - factor * c
+                    if value:
+                        other[k] = value
+                    else:
+                        other.pop(k, None)
+        self.pivots[col] = reduced
+
+    def contains(self, vector: Vector) -> bool:
+        """Whether ``vector``'s combination of unknowns follows from the equations."""
+        return not self._reduce(vector)

@@ -1,0 +1,551 @@
+"""The report's raw figures, each computed in SQL (GROUP BY and aggregates) on SQLite and
+PostgreSQL: no query returns more rows than it has groups, whatever the number of referrals.
+
+Everything here is a plain count, sum or sum of squares; what may be published is decided
+afterwards (api/reports/report.py with api/reports/disclosure.py). Purged referrals keep
+every column read here, so they count like any other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from fractions import Fraction
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    distinct,
+    exists,
+    func,
+    literal,
+    orm,
+    select,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.expression import FunctionElement
+
+from api.directory.enums import Domain, ListedBy, ListingStatus, Relationship
+from api.directory.models import Provider, Session, SessionDomain, Venue
+from api.outcomes.enums import Direction, NhsUsePeriod, TimePoint
+from api.outcomes.models import NhsUse, OutcomeInstrument, OutcomeMeasurement, UnmetNeed
+from api.referrals.enums import ReferralStatus as S
+from api.referrals.enums import SupportLevel
+from api.referrals.models import Attendance, Referral, ReferralDomain, ReferralEvent, Signpost
+from api.referrals.working_days import LONDON
+from api.reports.costs import NHS_CATEGORIES, UnitCosts
+
+# The stages a referral moves through, in order; a referral's "furthest stage" is the last
+# one it ever reached (its history says, whatever its status is now).
+STAGES = ("RECEIVED", "CONTACTED", "ASSESSED", "ACTIVE", "COMPLETED")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which referrals a report covers: received from ``start`` to ``end`` (dates in England,
+    both included), in ``locality_ids`` (None: every locality)."""
+
+    start: dt.date
+    end: dt.date
+    locality_ids: tuple[int, ...] | None = None
+
+    def bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        """The period as UTC instants [from, to): midnight in England at each end."""
+        return _utc(self.start), _utc(self.end + dt.timedelta(days=1))
+
+    def months(self) -> list[tuple[str, dt.datetime, dt.datetime]]:
+        """(YYYY-MM, from, to) for each calendar month the period touches, cut to it."""
+        out = []
+        month = self.start.replace(day=1)
+        while month <= self.end:
+            following = month + relativedelta(months=1)
+            lo, hi = max(month, self.start), min(following - dt.timedelta(days=1), self.end)
+            out.append((f"{month:%Y-%m}", _utc(lo), _utc(hi + dt.timedelta(days=1))))
+            month = following
+        return out
+
+    def referrals(self) -> ColumnElement[bool]:
+        lo, hi = self.bounds()
+        where = and_(Referral.received_at >= lo, Referral.received_at < hi)
+        if self.locality_ids is not None:
+            where = and_(where, Referral.locality_id.in_(self.locality_ids))
+        return where
+
+    def localities(self, column: ColumnElement) -> ColumnElement[bool]:
+        if self.locality_ids is None:
+            return literal(True)
+        return column.in_(self.locality_ids)
+
+
+def _utc(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), LONDON).astimezone(dt.UTC)
+
+
+class date_after_days(FunctionElement):  # noqa: N801 (an SQL function's name)
+    """The date (UTC) ``days`` days after a timestamp, on SQLite and PostgreSQL."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(date_after_days, "sqlite")
+def _date_after_days_sqlite(element: date_after_days, compiler: object, **kw: object) -> str:
+    moment, days = list(element.clauses)
+    return (
+        f"date({compiler.process(moment, **kw)}, '+' || {compiler.process(days, **kw)} || ' days')"  # type: ignore[attr-defined]
+    )
+
+
+@compiles(date_after_days, "postgresql")
+def _date_after_days_pg(element: date_after_days, compiler: object, **kw: object) -> str:
+    moment, days = list(element.clauses)
+    return (
+        f"(CAST(({compiler.process(moment, **kw)}) AT TIME ZONE 'UTC' AS DATE) "  # type: ignore[attr-defined]
+        f"+ CAST({compiler.process(days, **kw)} AS INTEGER))"  # type: ignore[attr-defined]
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Referrals
+
+
+def referral_counts(db: orm.Session, scope: Scope) -> list[tuple[str, int, int, int]]:
+    """(month, locality id, practice id, referrals) for every group that has any."""
+    month = case(*[(Referral.received_at < hi, label) for label, _lo, hi in scope.months()])
+    rows = db.execute(
+        select(month, Referral.locality_id, Referral.practice_id, func.count())
+        .where(scope.referrals())
+        .group_by(month, Referral.locality_id, Referral.practice_id)
+    ).all()
+    return [(m, loc, practice, n) for m, loc, practice, n in rows]
+
+
+@dataclass(frozen=True)
+class LifecycleCell:
+    furthest: str  # one of STAGES
+    status: S
+    within_target: bool | None  # None: never contacted
+    did_not_attend: bool  # ever DID_NOT_ATTEND
+    assessed: bool  # has a support level (an assessment was recorded)
+    count: int
+
+
+def lifecycle_cells(db: orm.Session, scope: Scope, target_days: int) -> list[LifecycleCell]:
+    """Referrals grouped by furthest stage, current status, first contact within the target,
+    ever did-not-attend and assessed: every lifecycle figure is a sum of these cells."""
+    rank = case(
+        *[(ReferralEvent.to_status == S(stage), n) for n, stage in enumerate(STAGES) if n],
+        else_=0,
+    )
+    dna = case((ReferralEvent.to_status == S.DID_NOT_ATTEND, 1), else_=0)
+    history = (
+        select(
+            ReferralEvent.referral_id.label("rid"),
+            func.max(rank).label("furthest"),
+            func.max(dna).label("dna"),
+        )
+        .join(Referral, Referral.id == ReferralEvent.referral_id)
+        .where(scope.referrals())
+        .group_by(ReferralEvent.referral_id)
+        .subquery()
+    )
+    furthest = func.coalesce(history.c.furthest, 0)
+    ever_dna = func.coalesce(history.c.dna, 0)
+    within = case(
+        (Referral.contact_working_days.is_(None), None),
+        (Referral.contact_working_days <= target_days, 1),
+        else_=0,
+    )
+    assessed = case((Referral.support_level.is_(None), 0), else_=1)
+    rows = db.execute(
+        select(furthest, Referral.status, within, ever_dna, assessed, func.count())
+        .select_from(Referral)
+        .outerjoin(history, history.c.rid == Referral.id)
+        .where(scope.referrals())
+        .group_by(furthest, Referral.status, within, ever_dna, assessed)
+    ).all()
+    return [
+        LifecycleCell(STAGES[f], S(s), None if w is None else bool(w), bool(d), bool(a), n)
+        for f, s, w, d, a, n in rows
+    ]
+
+
+def contact_days(db: orm.Session, scope: Scope) -> dict[int, int]:
+    """How many referrals were first contacted after each number of working days."""
+    rows = db.execute(
+        select(Referral.contact_working_days, func.count())
+        .where(scope.referrals(), Referral.contact_working_days.is_not(None))
+        .group_by(Referral.contact_working_days)
+    ).all()
+    return {days: n for days, n in rows}
+
+
+def domain_counts(db: orm.Session, scope: Scope) -> dict[Domain, int]:
+    """Referrals naming each domain of interest (a referral may name several)."""
+    rows = db.execute(
+        select(ReferralDomain.domain, func.count())
+        .join(Referral, Referral.id == ReferralDomain.referral_id)
+        .where(scope.referrals())
+        .group_by(ReferralDomain.domain)
+    ).all()
+    return {Domain(d): n for d, n in rows}
+
+
+# ---------------------------------------------------------------------------------------------
+# Support levels and tariff
+
+
+@dataclass(frozen=True)
+class SupportCell:
+    level: SupportLevel
+    engaged: bool  # attended a session at least ``after_days`` after their support began
+    providers: int  # distinct providers signposted to
+    subcontracted: int  # of which sub-contracted to the lead provider
+    count: int
+
+
+def support_cells(db: orm.Session, scope: Scope, after_days: int) -> list[SupportCell]:
+    began = (
+        select(ReferralEvent.referral_id.label("rid"), func.min(ReferralEvent.at).label("at"))
+        .join(Referral, Referral.id == ReferralEvent.referral_id)
+        .where(scope.referrals(), ReferralEvent.to_status == S.ACTIVE)
+        .group_by(ReferralEvent.referral_id)
+        .subquery()
+    )
+    engaged = exists(
+        select(Attendance.id)
+        .join(Signpost, Signpost.id == Attendance.signpost_id)
+        .where(
+            Signpost.referral_id == Referral.id,
+            Attendance.attended.is_(True),
+            Attendance.on_date >= date_after_days(began.c.at, after_days),
+        )
+    )
+    providers = (
+        select(
+            Signpost.referral_id.label("rid"),
+            func.count(distinct(Signpost.provider_id)).label("n"),
+            func.count(
+                distinct(
+                    case(
+                        (Provider.relationship == Relationship.SUB_CONTRACTED, Provider.id),
+                        else_=None,
+                    )
+                )
+            ).label("sub"),
+        )
+        .join(Provider, Provider.id == Signpost.provider_id)
+        .join(Referral, Referral.id == Signpost.referral_id)
+        .where(scope.referrals())
+        .group_by(Signpost.referral_id)
+        .subquery()
+    )
+    engaged_flag = case((began.c.at.is_not(None) & engaged, 1), else_=0)
+    n = func.coalesce(providers.c.n, 0)
+    sub = func.coalesce(providers.c.sub, 0)
+    rows = db.execute(
+        select(Referral.support_level, engaged_flag, n, sub, func.count())
+        .select_from(Referral)
+        .outerjoin(began, began.c.rid == Referral.id)
+        .outerjoin(providers, providers.c.rid == Referral.id)
+        .where(scope.referrals(), Referral.support_level.is_not(None))
+        .group_by(Referral.support_level, engaged_flag, n, sub)
+    ).all()
+    return [SupportCell(SupportLevel(lv), bool(e), p, s, c) for lv, e, p, s, c in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Outcomes
+
+BANDS = ("LOW", "MIDDLE", "HIGH")  # thirds of the instrument's scale, by baseline score
+
+
+@dataclass(frozen=True)
+class InstrumentInfo:
+    id: int
+    key: str
+    name: str
+    items: int
+    scale_min: int
+    scale_max: int
+
+
+@dataclass(frozen=True)
+class ChangeGroup:
+    """People with a baseline and an end score in one baseline band. Scores are the sum over
+    the instrument's items, each turned so that higher is better; a change of 1 in this sum
+    is 1/items of a point on the instrument's scale."""
+
+    band: str
+    n: int
+    sum_change: int
+    sum_square: int
+    improved: int
+    same: int
+    worse: int
+
+
+@dataclass(frozen=True)
+class InstrumentOutcomes:
+    instrument: InstrumentInfo
+    with_baseline: int
+    groups: dict[str, ChangeGroup]  # by band
+
+
+def instruments(db: orm.Session, scope: Scope) -> list[OutcomeInstrument]:
+    """The instruments with a baseline score among the referrals, by name."""
+    used = (
+        select(OutcomeMeasurement.instrument_id)
+        .join(Referral, Referral.id == OutcomeMeasurement.referral_id)
+        .where(scope.referrals(), OutcomeMeasurement.time_point == TimePoint.BASELINE)
+        .distinct()
+    )
+    return list(
+        db.scalars(
+            select(OutcomeInstrument)
+            .where(OutcomeInstrument.id.in_(used))
+            .order_by(OutcomeInstrument.name, OutcomeInstrument.id)
+        )
+    )
+
+
+def outcomes(db: orm.Session, scope: Scope, instrument: OutcomeInstrument) -> InstrumentOutcomes:
+    info = InstrumentInfo(
+        instrument.id,
+        instrument.key,
+        instrument.name,
+        len(instrument.items),
+        instrument.scale_min,
+        instrument.scale_max,
+    )
+    base = aliased(OutcomeMeasurement)
+    end = aliased(OutcomeMeasurement)
+
+    def total(m: type[OutcomeMeasurement]) -> ColumnElement[int]:
+        parts = []
+        for item in instrument.items:
+            score = m.scores[item["key"]].as_integer()
+            lower_better = (item.get("direction") or instrument.direction) == (
+                Direction.LOWER_IS_BETTER
+            )
+            if lower_better:
+                score = instrument.scale_min + instrument.scale_max - score
+            parts.append(score)
+        out = parts[0]
+        for part in parts[1:]:
+            out = out + part
+        return out
+
+    k, lo, width = info.items, info.scale_min, info.scale_max - info.scale_min
+    # Thirds of the scale in whole numbers: mean = sum / k, so 3 * (sum - k*lo) against k*width.
+    offset = 3 * (total(base) - k * lo)
+    band = case((offset < k * width, "LOW"), (offset < 2 * k * width, "MIDDLE"), else_="HIGH")
+    change = total(end) - total(base)
+    rows = db.execute(
+        select(
+            band,
+            func.count(),
+            func.sum(change),
+            func.sum(change * change),
+            func.sum(case((change > 0, 1), else_=0)),
+            func.sum(case((change == 0, 1), else_=0)),
+            func.sum(case((change < 0, 1), else_=0)),
+        )
+        .select_from(Referral)
+        .join(
+            base,
+            and_(
+                base.referral_id == Referral.id,
+                base.instrument_id == instrument.id,
+                base.time_point == TimePoint.BASELINE,
+            ),
+        )
+        .join(
+            end,
+            and_(
+                end.referral_id == Referral.id,
+                end.instrument_id == instrument.id,
+                end.time_point == TimePoint.END,
+            ),
+        )
+        .where(scope.referrals())
+        .group_by(band)
+    ).all()
+    groups = {
+        b: ChangeGroup(b, int(n), int(s), int(q), int(i), int(same), int(w))
+        for b, n, s, q, i, same, w in rows
+    }
+    with_baseline = db.scalar(
+        select(func.count())
+        .select_from(OutcomeMeasurement)
+        .join(Referral, Referral.id == OutcomeMeasurement.referral_id)
+        .where(
+            scope.referrals(),
+            OutcomeMeasurement.instrument_id == instrument.id,
+            OutcomeMeasurement.time_point == TimePoint.BASELINE,
+        )
+    )
+    return InstrumentOutcomes(info, int(with_baseline or 0), groups)
+
+
+# ---------------------------------------------------------------------------------------------
+# NHS use
+
+
+@dataclass(frozen=True)
+class NhsUseTotals:
+    """People with NHS use recorded for both the 6 months before and after, and their totals.
+    ``sum_saving`` is in pence: per person, sum over categories of unit cost x (before -
+    after); ``sum_square`` is the sum of its squares (for the confidence interval)."""
+
+    n: int
+    before: dict[str, int]
+    after: dict[str, int]
+    sum_saving: int
+    sum_square: float
+
+
+def nhs_use(db: orm.Session, scope: Scope, costs: UnitCosts) -> NhsUseTotals:
+    before = aliased(NhsUse)
+    after = aliased(NhsUse)
+    saving: ColumnElement[int] = literal(0, Integer)
+    for c in NHS_CATEGORIES:
+        saving = saving + costs.pence(c) * (getattr(before, c) - getattr(after, c))
+    columns = [func.count(), func.sum(saving), func.sum(cast(saving, Float) * cast(saving, Float))]
+    for c in NHS_CATEGORIES:
+        columns += [func.sum(getattr(before, c)), func.sum(getattr(after, c))]
+    row = db.execute(
+        select(*columns)
+        .select_from(Referral)
+        .join(before, and_(before.referral_id == Referral.id, before.period == NhsUsePeriod.BEFORE))
+        .join(after, and_(after.referral_id == Referral.id, after.period == NhsUsePeriod.AFTER))
+        .where(scope.referrals())
+    ).one()
+    n, total, square, *sums = row
+    return NhsUseTotals(
+        n=int(n),
+        before={c: int(sums[2 * i] or 0) for i, c in enumerate(NHS_CATEGORIES)},
+        after={c: int(sums[2 * i + 1] or 0) for i, c in enumerate(NHS_CATEGORIES)},
+        sum_saving=int(total or 0),
+        sum_square=float(square or 0),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Unmet need and supply; directory health
+
+
+def unmet_needs(db: orm.Session, scope: Scope) -> dict[tuple[Domain, int], int]:
+    """Unmet needs recorded in the period, by domain and locality."""
+    lo, hi = scope.bounds()
+    rows = db.execute(
+        select(UnmetNeed.domain, UnmetNeed.locality_id, func.count())
+        .where(
+            UnmetNeed.recorded_at >= lo,
+            UnmetNeed.recorded_at < hi,
+            scope.localities(UnmetNeed.locality_id),
+        )
+        .group_by(UnmetNeed.domain, UnmetNeed.locality_id)
+    ).all()
+    return {(Domain(d), loc): n for d, loc, n in rows}
+
+
+def supply(
+    db: orm.Session, scope: Scope
+) -> tuple[dict[tuple[Domain, int | None], int], dict[tuple[Domain, int | None], int]]:
+    """Published sessions by domain and the session's locality (its venue's, or its
+    provider's when it has no venue, as search does); and published providers with a
+    session in each domain, by the provider's own locality."""
+    where = Provider.status == ListingStatus.PUBLISHED
+    place = func.coalesce(Venue.locality_id, Provider.locality_id)
+    sessions = db.execute(
+        select(SessionDomain.domain, place, func.count())
+        .select_from(Session)
+        .join(Provider, Provider.id == Session.provider_id)
+        .outerjoin(Venue, Venue.id == Session.venue_id)
+        .join(SessionDomain, SessionDomain.session_id == Session.id)
+        .where(where, scope.localities(place))
+        .group_by(SessionDomain.domain, place)
+    ).all()
+    providers = db.execute(
+        select(SessionDomain.domain, Provider.locality_id, func.count(distinct(Provider.id)))
+        .select_from(Session)
+        .join(Provider, Provider.id == Session.provider_id)
+        .join(SessionDomain, SessionDomain.session_id == Session.id)
+        .where(where, scope.localities(Provider.locality_id))
+        .group_by(SessionDomain.domain, Provider.locality_id)
+    ).all()
+    return (
+        {(Domain(d), loc): n for d, loc, n in sessions},
+        {(Domain(d), loc): n for d, loc, n in providers},
+    )
+
+
+@dataclass(frozen=True)
+class ProviderGroup:
+    locality_id: int | None
+    status: ListingStatus
+    listed_by: ListedBy
+    confirmed: str  # "6" (within 6 months of the as-of date), "12", "OLDER" or "NEVER"
+    count: int
+
+
+def provider_groups(db: orm.Session, scope: Scope, as_of: dt.date) -> list[ProviderGroup]:
+    six, twelve = as_of - relativedelta(months=6), as_of - relativedelta(months=12)
+    confirmed = case(
+        (Provider.last_confirmed_at.is_(None), "NEVER"),
+        (Provider.last_confirmed_at >= six, "6"),
+        (Provider.last_confirmed_at >= twelve, "12"),
+        else_="OLDER",
+    )
+    rows = db.execute(
+        select(Provider.locality_id, Provider.status, Provider.listed_by, confirmed, func.count())
+        .where(scope.localities(Provider.locality_id))
+        .group_by(Provider.locality_id, Provider.status, Provider.listed_by, confirmed)
+    ).all()
+    return [ProviderGroup(loc, ListingStatus(s), ListedBy(lb), c, n) for loc, s, lb, c, n in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Small statistics helpers on aggregates (never on rows).
+
+
+def median_of_counts(counts: dict[int, int]) -> Fraction | None:
+    """The median of a distribution given as {value: how many}."""
+    n = sum(counts.values())
+    if n == 0:
+        return None
+    ordered = sorted(counts.items())
+
+    def at(position: int) -> int:  # 0-based position in the sorted values
+        seen = 0
+        for value, many in ordered:
+            seen += many
+            if position < seen:
+                return value
+        raise IndexError(position)
+
+    if n % 2:
+        return Fraction(at(n // 2))
+    return Fraction(at(n // 2 - 1) + at(n // 2), 2)
+
+
+def mean_interval(
+    n: int, total: float, square: float, *, level: float = 0.95
+) -> tuple[float, float, float] | None:
+    """Mean and a ``level`` confidence interval (Student's t) from n, sum and sum of squares."""
+    from scipy import stats
+
+    if n < 2:
+        return None
+    mean = total / n
+    variance = max((square - total * total / n) / (n - 1), 0.0)
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * (variance / n) ** 0.5
+    return mean, mean - half, mean + half

@@ -1,0 +1,824 @@
+"""A small fixed data set for the report tests, and an independent calculation of every
+figure the report should show from it.
+
+``make_people`` describes each referral in plain Python (its dates, status changes,
+assessment, signposts, attendance, outcome scores, NHS use); ``seed`` puts them in a database
+through the same domain functions the API uses; ``expected`` works out every table cell from
+the descriptions alone (plain Python, numpy for working days, scipy's t interval), never from
+the report's SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import statistics
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+import holidays
+import numpy as np
+import pytest
+from dateutil.relativedelta import relativedelta
+from scipy import stats
+from sqlalchemy import select
+
+from api.access.models import Role
+from api.access.tokens import Principal
+from api.config import get_settings
+from api.db import Database
+from api.directory.enums import Domain, ListedBy, ListingStatus, ProviderKind, Relationship
+from api.directory.models import (
+    GpPractice,
+    Locality,
+    Provider,
+    Session,
+    SessionDomain,
+    Venue,
+)
+from api.outcomes.enums import NhsUsePeriod, TimePoint
+from api.outcomes.instruments import load_instruments
+from api.outcomes.recording import (
+    NhsUseIn,
+    OutcomeIn,
+    record_nhs_use,
+    record_outcome,
+    record_unmet_need,
+)
+from api.referrals import care, intake, lifecycle
+from api.referrals.enums import ContactMethod, SupportLevel
+from api.referrals.enums import ReferralStatus as S
+from api.referrals.models import Referral
+from api.referrals.protection import protector
+from api.referrals.purge import purge
+
+LONDON = ZoneInfo("Europe/London")
+START, END = dt.date(2024, 4, 1), dt.date(2025, 3, 31)  # a financial year
+AS_OF = dt.date(2025, 6, 30)
+ENCRYPTION_KEY = "report-test-key-0123456789abcdef"
+SESSIONS = {  # session key -> provider key (tests/data/mini)
+    "cookery": "lead-north",
+    "befriending": "lead-north",
+    "knit": "knitters",
+    "winter-fair": "knitters",
+    "dog-walking": "shelter",
+}
+TARIFF = {SupportLevel.LOW: 70, SupportLevel.MEDIUM: 150, SupportLevel.HIGH: 260}
+MAINTENANCE, MAINTENANCE_DAYS = 24, 365
+UNIT_COSTS = {
+    "gp_appointments": Decimal(42),
+    "ae_attendances": Decimal(200),
+    "unplanned_admissions": Decimal(2000),
+    "prescriptions": Decimal(9),
+}
+INSTRUMENTS = {"ons4": (0, 10), "ltc6": (0, 3)}
+REVERSED = {("ons4", "anxiety")}
+
+
+def london(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), LONDON).astimezone(dt.UTC)
+
+
+@dataclass
+class Person:
+    key: str
+    practice: str
+    received: dt.datetime
+    domains: tuple[Domain, ...]
+    events: list[tuple[S, dt.datetime]] = field(default_factory=list)
+    level: SupportLevel | None = None
+    assessed_at: dt.datetime | None = None
+    sessions: list[str] = field(default_factory=list)
+    attendance: list[tuple[str, dt.date, bool]] = field(default_factory=list)
+    # instrument key -> time point -> {item: score}
+    outcomes: dict[str, dict[TimePoint, dict[str, int]]] = field(default_factory=dict)
+    nhs: dict[NhsUsePeriod, tuple[int, int, int, int]] = field(default_factory=dict)
+
+
+@dataclass
+class Need:
+    domain: Domain
+    locality: str
+    at: dt.datetime
+
+
+ITEMS = {
+    "ons4": ["life_satisfaction", "worthwhile", "happiness", "anxiety"],
+    "ltc6": ["information", "confidence", "support", "involvement", "care_plan", "living_well"],
+}
+
+
+def _scores(rng: random.Random, key: str, level: int) -> dict[str, int]:
+    lo, hi = INSTRUMENTS[key]
+    out = {}
+    for item in ITEMS[key]:
+        value = max(lo, min(hi, level + rng.randint(-1, 1)))
+        out[item] = hi + lo - value if (key, item) in REVERSED else value
+    return out
+
+
+def _better(rng: random.Random, key: str, scores: dict[str, int]) -> dict[str, int]:
+    lo, hi = INSTRUMENTS[key]
+    step = rng.choice([-1, 0, 0, 1, 1, 2] if hi > 3 else [-1, 0, 1, 1])
+    out = {}
+    for item, value in scores.items():
+        move = -step if (key, item) in REVERSED else step
+        out[item] = max(lo, min(hi, value + move + rng.choice([0, 0, 1, -1])))
+    return out
+
+
+def make_people() -> tuple[list[Person], list[Need]]:
+    rng = random.Random(6)
+    people: list[Person] = []
+
+    def later(moment: dt.datetime, days: int, hour: int = 11) -> dt.datetime:
+        day = moment.astimezone(LONDON).date() + dt.timedelta(days=days)
+        return london(day, hour, rng.randint(0, 59))
+
+    # At the edges of the period: 00:30 on 1 April 2024 in England is still 31 March in UTC
+    # (in); 00:30 on 1 April 2025 is 31 March 2025 23:30 UTC (out), and some well outside.
+    edges = [
+        dt.datetime(2024, 3, 31, 23, 30, tzinfo=dt.UTC),
+        dt.datetime(2025, 3, 31, 23, 30, tzinfo=dt.UTC),
+        london(dt.date(2024, 2, 12), 10),
+        london(dt.date(2025, 4, 14), 10),
+    ]
+    plans = ["RECEIVED", "DECLINED", "CONTACTED", "DNA", "ASSESSED", "ACTIVE", "COMPLETED",
+             "CLOSED"]  # fmt: skip
+    weights = [6, 4, 5, 7, 5, 14, 44, 5]
+    for i in range(96):
+        practice = "T00002" if i % 5 == 0 else "T00001"
+        if i < len(edges):
+            received = edges[i]
+        else:
+            day = START + dt.timedelta(days=rng.randint(0, 364))
+            while day.weekday() >= 5:
+                day += dt.timedelta(days=1)
+            received = london(day, rng.randint(9, 16), rng.randint(0, 59))
+        domains = tuple(sorted(set(rng.sample(list(Domain), rng.choice([1, 1, 2])))))
+        p = Person(f"p{i:03d}", practice, received, domains)
+        people.append(p)
+        plan = rng.choices(plans, weights)[0]
+        if plan == "RECEIVED":
+            continue
+        if plan == "DECLINED" and rng.random() < 0.6:
+            p.events.append((S.DECLINED, later(received, 4)))
+            continue
+        contacted = later(received, rng.choice([1, 2, 3, 5, 6, 7, 8, 10, 13]))
+        p.events.append((S.CONTACTED, contacted))
+        if plan in ("CONTACTED", "DECLINED"):
+            if plan == "DECLINED":
+                p.events.append((S.DECLINED, later(contacted, 5)))
+            continue
+        if plan == "DNA":
+            p.events.append((S.DID_NOT_ATTEND, later(contacted, 7)))
+            if rng.random() < 0.5:
+                continue
+            contacted = later(contacted, 14)
+            p.events.append((S.CONTACTED, contacted))  # re-engaged
+            plan = "COMPLETED" if rng.random() < 0.7 else "ACTIVE"
+        assessed = later(contacted, rng.randint(3, 12))
+        p.level = rng.choices(list(SupportLevel), [4, 4, 2])[0]
+        p.assessed_at = assessed
+        for key, level_range in (("ons4", (1, 8)), ("ltc6", (0, 2))):
+            if rng.random() < 0.85:
+                p.outcomes[key] = {TimePoint.BASELINE: _scores(rng, key, rng.randint(*level_range))}
+        if rng.random() < 0.75:
+            before = (rng.randint(2, 12), rng.randint(0, 3), rng.randint(0, 2), rng.randint(3, 25))
+            p.nhs[NhsUsePeriod.BEFORE] = before
+        p.events.append((S.ASSESSED, assessed))
+        if plan == "ASSESSED":
+            continue
+        if plan == "CLOSED":
+            p.events.append((S.CLOSED, later(assessed, 6)))
+            continue
+        active = later(assessed, rng.randint(2, 9))
+        p.sessions = rng.sample(sorted(SESSIONS), rng.randint(1, 3))
+        p.events.append((S.ACTIVE, active))
+        first = p.sessions[0]
+        for week in range(1, rng.randint(2, 6)):
+            p.attendance.append(
+                (first, (active + dt.timedelta(weeks=week)).date(), rng.random() < 0.8)
+            )
+        # A year on: still coming (the maintenance incentive), or not quite a year.
+        roll = rng.random()
+        if roll < 0.3:
+            p.attendance.append(
+                (first, active.date() + dt.timedelta(days=365 + rng.randint(0, 40)), True)
+            )
+        elif roll < 0.4:
+            p.attendance.append(
+                (first, active.date() + dt.timedelta(days=rng.randint(300, 364)), True)
+            )
+        elif roll < 0.45:
+            p.attendance.append((first, active.date() + dt.timedelta(days=400), False))
+        if plan == "ACTIVE":
+            continue
+        ended = later(active, rng.randint(40, 90))
+        p.events.append((S.COMPLETED, ended))
+        for key, by_time in p.outcomes.items():
+            if rng.random() < 0.9:
+                by_time[TimePoint.END] = _better(rng, key, by_time[TimePoint.BASELINE])
+        if NhsUsePeriod.BEFORE in p.nhs and rng.random() < 0.8:
+            b = p.nhs[NhsUsePeriod.BEFORE]
+            p.nhs[NhsUsePeriod.AFTER] = (
+                max(0, b[0] - rng.randint(-2, 5)),
+                max(0, b[1] - rng.randint(-1, 2)),
+                max(0, b[2] - rng.randint(-1, 2)),
+                max(0, b[3] - rng.randint(-3, 10)),
+            )
+
+    needs = []
+    for _ in range(40):
+        day = dt.date(2024, 2, 1) + dt.timedelta(days=rng.randint(0, 500))
+        needs.append(
+            Need(
+                rng.choices(list(Domain), [3, 2, 1, 5, 6, 1])[0],
+                rng.choice(["north", "north", "south"]),
+                london(day, 12),
+            )
+        )
+    return people, needs
+
+
+# ---------------------------------------------------------------------------------------------
+# Putting it in a database, through the domain functions.
+
+
+def seed(db: Database, people: list[Person], needs: list[Need]) -> None:
+    settings = get_settings(encryption_key=ENCRYPTION_KEY)
+    guard = protector(settings)
+    with db.session() as s:
+        practices = {p.ods_code: p for p in s.scalars(select(GpPractice))}
+        localities = {loc.key: loc.id for loc in s.scalars(select(Locality))}
+        lead_id = s.scalar(select(Provider.id).where(Provider.key == "lead-north"))
+        sessions = {
+            row.key: row.id
+            for row in s.scalars(select(Session).join(Provider, Provider.id == Session.provider_id))
+        }
+        lead = Principal(None, "test", Role.LEAD_PROVIDER, provider_id=lead_id,  # type: ignore[arg-type]
+                         locality_ids=frozenset(localities.values()))  # fmt: skip
+        for n, p in enumerate(people):
+            practice = practices[p.practice]
+            gp = Principal(None, "test", Role.GP_PRACTICE, practice_id=practice.id)  # type: ignore[arg-type]
+            data = intake.ReferralIn(
+                person=intake.PersonIn(
+                    nhs_number=_nhs_number(n),
+                    given_name="Test",
+                    family_name=f"Person{n}",
+                    date_of_birth=dt.date(1950, 1, 1) + dt.timedelta(days=97 * n),
+                    contact=intake.ContactIn(ContactMethod.PHONE, phone="07700 900123"),
+                ),
+                reason="Synthetic referral for the report tests.",
+                consent_to_refer=True,
+                consent_share_outcomes=True,
+                domains=p.domains,
+                consent_recorded_at=p.received,
+            )
+            referral, _ = intake.create_referral(s, gp, data, p.key, guard, now=p.received)  # type: ignore[arg-type]
+            for status, at in p.events:
+                if status is S.ASSESSED:
+                    assert p.level is not None and p.assessed_at is not None
+                    care.record_assessment(
+                        s, lead, referral.id,
+                        care.AssessmentIn(p.level, ("A goal",), "A plan."), guard,
+                        now=p.assessed_at,
+                    )  # fmt: skip
+                    for key, by_time in p.outcomes.items():
+                        record_outcome(s, lead, OutcomeIn(referral.id, key, TimePoint.BASELINE,
+                                       at.astimezone(LONDON).date(), by_time[TimePoint.BASELINE]),
+                                       now=at)  # fmt: skip
+                    if NhsUsePeriod.BEFORE in p.nhs:
+                        record_nhs_use(s, gp, NhsUseIn(referral.id, NhsUsePeriod.BEFORE,
+                                       *p.nhs[NhsUsePeriod.BEFORE]), now=at)  # fmt: skip
+                if status is S.ACTIVE:
+                    care.signpost(s, lead, referral.id, [sessions[k] for k in p.sessions], now=at)
+                lifecycle.change_status(s, lead, referral, status, guard, now=at)
+                if status is S.COMPLETED:
+                    for key, by_time in p.outcomes.items():
+                        if TimePoint.END in by_time:
+                            record_outcome(s, lead, OutcomeIn(referral.id, key, TimePoint.END,
+                                           at.astimezone(LONDON).date(), by_time[TimePoint.END]),
+                                           now=at)  # fmt: skip
+                    if NhsUsePeriod.AFTER in p.nhs:
+                        record_nhs_use(s, gp, NhsUseIn(referral.id, NhsUsePeriod.AFTER,
+                                       *p.nhs[NhsUsePeriod.AFTER]), now=at)  # fmt: skip
+            for session_key, on, came in p.attendance:
+                care.record_attendance(s, lead, referral.id, sessions[session_key], on, came,
+                                       now=london(on, 18))  # fmt: skip
+        for need in needs:
+            row = record_unmet_need(s, lead, need.domain, "A need nothing meets.",
+                                    localities[need.locality])  # fmt: skip
+            row.recorded_at = need.at
+        # A provider waiting for moderation, and one withdrawn: directory health counts them.
+        for key, status in (("pending-group", ListingStatus.PENDING),
+                            ("gone-group", ListingStatus.WITHDRAWN)):  # fmt: skip
+            s.add(Provider(key=key, name=key, kind=ProviderKind.NTP,
+                           relationship=Relationship.INFORMAL, locality_id=localities["north"],
+                           listed_by=ListedBy.SELF_REGISTERED, status=status))  # fmt: skip
+    # Referrals closed before the end of May 2025 lose their personal data; the report still
+    # counts them.
+    with db.session() as s:
+        purged = purge(s, retention_days=30, now=dt.datetime(2025, 6, 30, tzinfo=dt.UTC))
+        assert purged > 10
+        assert s.scalar(select(Referral.id).where(Referral.purged_at.is_not(None))) is not None
+
+
+def _nhs_number(n: int) -> str:
+    from api.referrals.nhs_number import check_digit
+
+    k = n * 7
+    while True:
+        nine = f"999{k:06d}"
+        digit = check_digit(nine)
+        if digit is not None:
+            return nine + str(digit)
+        k += 1
+
+
+# ---------------------------------------------------------------------------------------------
+# The independent calculation.
+
+
+@dataclass(frozen=True)
+class Count:
+    """A published count: "<5" when 1 to 4; otherwise shown, or hidden as "[c]"."""
+
+    value: int
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A published amount: shown, or hidden as "[c]" (to protect a count)."""
+
+    value: float
+
+
+@dataclass(frozen=True)
+class Derived:
+    """Shown exactly when every cell it rests on is shown (``extra``: may also be hidden
+    because of a figure that is not printed, such as a sum of changes)."""
+
+    value: float | None
+    bases: tuple[tuple[str, str, str], ...]
+    extra: bool = False
+
+
+@dataclass(frozen=True)
+class Plain:
+    value: float | None
+
+
+Expect = Count | Amount | Derived | Plain
+
+
+def working_days(start: dt.date, end: dt.date) -> int:
+    """Working days after ``start`` up to and including ``end`` (England and Wales)."""
+    if end <= start:
+        return 0
+    years = range(start.year, end.year + 1)
+    bank = [str(d) for d in holidays.country_holidays("GB", subdiv="ENG", years=years)]
+    return int(
+        np.busday_count(start + dt.timedelta(days=1), end + dt.timedelta(days=1), holidays=bank)
+    )
+
+
+def local(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(LONDON).date()
+
+
+@dataclass
+class World:
+    """What the directory holds (read back as plain rows) for the expected figures."""
+
+    localities: dict[str, tuple[int, str]]  # key -> (id, name)
+    practices: dict[str, tuple[int, str, str]]  # ODS -> (id, name, locality key)
+    providers: list[dict]
+    sessions: list[dict]  # {"provider": id, "locality": id | None, "domains": [...], "pub": bool}
+    relationship: dict[str, Relationship]  # provider key -> relationship
+    provider_of: dict[str, str]  # session key -> provider key
+
+
+def read_world(db: Database) -> World:
+    with db.session() as s:
+        locs = {loc.key: (loc.id, loc.name) for loc in s.scalars(select(Locality))}
+        key_of = {i: k for k, (i, _n) in locs.items()}
+        practices = {
+            p.ods_code: (p.id, p.name, key_of[p.locality_id]) for p in s.scalars(select(GpPractice))
+        }
+        providers = [
+            {"id": p.id, "key": p.key, "locality": p.locality_id, "status": p.status,
+             "listed_by": p.listed_by, "confirmed": p.last_confirmed_at,
+             "relationship": p.relationship}
+            for p in s.scalars(select(Provider))
+        ]  # fmt: skip
+        venues = {v.id: v.locality_id for v in s.scalars(select(Venue))}
+        by_id = {p["id"]: p for p in providers}
+        domains: dict[int, list[Domain]] = {}
+        for row in s.scalars(select(SessionDomain)):
+            domains.setdefault(row.session_id, []).append(Domain(row.domain))
+        sessions = []
+        provider_of = {}
+        for row in s.scalars(select(Session)):
+            owner = by_id[row.provider_id]
+            provider_of[row.key] = owner["key"]
+            sessions.append({
+                "provider": row.provider_id,
+                "locality": venues.get(row.venue_id) if row.venue_id else owner["locality"],
+                "domains": domains.get(row.id, []),
+                "published": owner["status"] is ListingStatus.PUBLISHED,
+            })  # fmt: skip
+        relationship = {p["key"]: p["relationship"] for p in providers}
+    return World(locs, practices, providers, sessions, relationship, provider_of)
+
+
+def expected(
+    people: list[Person],
+    needs: list[Need],
+    world: World,
+    *,
+    localities: list[str] | None = None,  # locality keys; None: all
+) -> tuple[dict[tuple[str, str, str], Expect], dict[str, set[str]]]:
+    """Every cell, keyed (table, row, column); and the referral keys behind each published
+    count of people (for the recoverability check)."""
+    chosen = sorted(
+        (k for k in world.localities if localities is None or k in localities),
+        key=lambda k: (world.localities[k][1], world.localities[k][0]),
+    )
+    pop = [
+        p
+        for p in people
+        if START <= local(p.received) <= END and world.practices[p.practice][2] in chosen
+    ]
+    cells: dict[tuple[str, str, str], Expect] = {}
+    sets: dict[str, set[str]] = {}
+    N = len(pop)
+    everyone = {p.key for p in pop}
+    total_cell = ("referrals_by_month", "total", "referrals")
+
+    def pct(a: float, b: float) -> float | None:
+        return None if not b else 100 * a / b
+
+    # Referrals by month, locality, practice, domain.
+    month = START.replace(day=1)
+    while month <= END:
+        members = {p.key for p in pop if local(p.received).strftime("%Y-%m") == f"{month:%Y-%m}"}
+        cells["referrals_by_month", f"{month:%Y-%m}", "referrals"] = Count(len(members))
+        sets[f"month {month:%Y-%m}"] = members
+        month += relativedelta(months=1)
+    cells[total_cell] = Count(N)
+    sets["all"] = everyone
+    for key in chosen:
+        loc_id = world.localities[key][0]
+        members = {p.key for p in pop if world.practices[p.practice][2] == key}
+        cells["referrals_by_locality", str(loc_id), "referrals"] = Count(len(members))
+        for ods, (pid, _name, loc) in world.practices.items():
+            if loc == key:
+                n = sum(1 for p in pop if p.practice == ods)
+                cells["referrals_by_practice", f"{loc_id}:{pid}", "referrals"] = Count(n)
+    cells["referrals_by_locality", "total", "referrals"] = Count(N)
+    cells["referrals_by_practice", "total", "referrals"] = Count(N)
+    for d in Domain:
+        n = sum(1 for p in pop if d in p.domains)
+        cells["referrals_by_domain", d.value, "referrals"] = Count(n)
+        cells["referrals_by_domain", d.value, "share"] = Derived(
+            pct(n, N), (("referrals_by_domain", d.value, "referrals"), total_cell)
+        )
+        sets[f"domain {d.value}"] = {p.key for p in pop if d in p.domains}
+
+    # The lifecycle.
+    stages = ["RECEIVED", "CONTACTED", "ASSESSED", "ACTIVE", "COMPLETED"]
+
+    def reached(p: Person, stage: str) -> bool:
+        return stage == "RECEIVED" or any(s.value == stage for s, _at in p.events)
+
+    def status(p: Person) -> S:
+        return p.events[-1][0] if p.events else S.RECEIVED
+
+    for i, stage in enumerate(stages):
+        members = {p.key for p in pop if reached(p, stage)}
+        sets[f"reached {stage}"] = members
+        cell = ("lifecycle_conversion", stage, "referrals")
+        cells[cell] = Count(len(members))
+        cells["lifecycle_conversion", stage, "of_received"] = Derived(
+            pct(len(members), N), (cell, total_cell)
+        )
+        if i == 0:
+            cells["lifecycle_conversion", stage, "of_previous"] = Plain(None)
+        else:
+            prev = sets[f"reached {stages[i - 1]}"]
+            cells["lifecycle_conversion", stage, "of_previous"] = Derived(
+                pct(len(members), len(prev)),
+                (cell, ("lifecycle_conversion", stages[i - 1], "referrals")),
+            )
+    for s in S:
+        members = {p.key for p in pop if status(p) is s}
+        sets[f"status {s.value}"] = members
+        cell = ("referral_status", s.value, "referrals")
+        cells[cell] = Count(len(members))
+        cells["referral_status", s.value, "share"] = Derived(
+            pct(len(members), N), (cell, total_cell)
+        )
+    cells["referral_status", "total", "referrals"] = Count(N)
+    cells["referral_status", "total", "share"] = Plain(None)
+
+    contacted_cell = ("lifecycle_conversion", "CONTACTED", "referrals")
+    dna = {p.key for p in pop if any(s is S.DID_NOT_ATTEND for s, _ in p.events)}
+    sets["did not attend"] = dna
+    n_contacted = len(sets["reached CONTACTED"])
+    cells["dna_and_decline", "did_not_attend", "referrals"] = Count(len(dna))
+    cells["dna_and_decline", "did_not_attend", "rate"] = Derived(
+        pct(len(dna), n_contacted), (("dna_and_decline", "did_not_attend", "referrals"),
+                                     contacted_cell)
+    )  # fmt: skip
+    declined = len(sets["status DECLINED"])
+    cells["dna_and_decline", "declined", "referrals"] = Count(declined)
+    cells["dna_and_decline", "declined", "rate"] = Derived(
+        pct(declined, N), (("dna_and_decline", "declined", "referrals"), total_cell)
+    )
+
+    days = {}
+    for p in pop:
+        first = next((at for s, at in p.events if s is S.CONTACTED), None)
+        if first is not None:
+            days[p.key] = working_days(local(p.received), local(first))
+    within = {k for k, d in days.items() if d <= 5}
+    after = {k for k, d in days.items() if d > 5}
+    sets["within target"], sets["after target"] = within, after
+    fc = "first_contact"
+    cells[fc, "all", "contacted"] = Count(len(days))
+    cells[fc, "all", "median_days"] = Derived(
+        statistics.median(days.values()) if days else None, ((fc, "all", "contacted"),)
+    )
+    cells[fc, "all", "within"] = Count(len(within))
+    cells[fc, "all", "within_share"] = Derived(
+        pct(len(within), len(days)), ((fc, "all", "within"), (fc, "all", "after"))
+    )
+    cells[fc, "all", "after"] = Count(len(after))
+
+    # Support levels and tariff.
+    assessed = [p for p in pop if p.level is not None]
+    sets["assessed"] = {p.key for p in assessed}
+    due_total = Fraction(0)
+    for level in SupportLevel:
+        members = [p for p in assessed if p.level is level]
+        sets[f"level {level.value}"] = {p.key for p in members}
+        cells["support_levels", level.value, "people"] = Count(len(members))
+        cells["support_levels", level.value, "rate"] = Plain(TARIFF[level])
+        cells["support_levels", level.value, "due"] = Amount(TARIFF[level] * len(members))
+        due_total += TARIFF[level] * len(members)
+
+    def engaged(p: Person) -> bool:
+        began = next((at for s, at in p.events if s is S.ACTIVE), None)
+        if began is None:
+            return False
+        cutoff = began.astimezone(dt.UTC).date() + dt.timedelta(days=MAINTENANCE_DAYS)
+        return any(came and on >= cutoff for _k, on, came in p.attendance)
+
+    still = {p.key for p in assessed if engaged(p)}
+    sets["engaged"] = still
+    cells["support_levels", "maintenance", "people"] = Count(len(still))
+    cells["support_levels", "maintenance", "rate"] = Plain(MAINTENANCE)
+    cells["support_levels", "maintenance", "due"] = Amount(MAINTENANCE * len(still))
+    due_total += MAINTENANCE * len(still)
+    cells["support_levels", "total", "people"] = Count(len(assessed))
+    cells["support_levels", "total", "rate"] = Plain(None)
+    cells["support_levels", "total", "due"] = Amount(float(due_total))
+    passed = Fraction(0)
+    for p in assessed:
+        providers = {world.provider_of[k] for k in p.sessions}
+        sub = {k for k in providers if world.relationship[k] is Relationship.SUB_CONTRACTED}
+        if providers:
+            passed += Fraction(TARIFF[p.level], len(providers)) * len(sub)  # type: ignore[index]
+    due_cell = ("subcontracting", "total", "amount")
+    for key, value in (("passed", passed), ("kept", due_total - passed)):
+        cells["subcontracting", key, "amount"] = Amount(float(value))
+        cells["subcontracting", key, "share"] = Derived(
+            pct(value, due_total), (("subcontracting", key, "amount"), due_cell)
+        )
+    cells[due_cell] = Amount(float(due_total))
+    cells["subcontracting", "total", "share"] = Plain(None)
+
+    # Outcomes: each person's score is the sum of items turned so higher is better.
+    for key in sorted(INSTRUMENTS, key=lambda k: {"ons4": "ONS4", "ltc6": "LTC6"}[k]):
+        lo, hi = INSTRUMENTS[key]
+        k = len(ITEMS[key])
+        with_base = [p for p in pop if key in p.outcomes]
+        if not with_base:
+            continue
+
+        def score(values: dict[str, int], key: str = key, lo: int = lo, hi: int = hi) -> int:
+            return sum(hi + lo - v if (key, i) in REVERSED else v for i, v in values.items())
+
+        both = [p for p in with_base if TimePoint.END in p.outcomes[key]]
+        changes = {
+            p.key: (
+                score(p.outcomes[key][TimePoint.END]) - score(p.outcomes[key][TimePoint.BASELINE])
+            )
+            / k
+            for p in both
+        }
+        t = "outcomes"
+        sets[f"{key} baseline"] = {p.key for p in with_base}
+        sets[f"{key} both"] = set(changes)
+        cells[t, key, "baseline"] = Count(len(with_base))
+        cells[t, key, "people"] = Count(len(both))
+        n = len(both)
+        people_cell = (t, key, "people")
+        mean = statistics.fmean(changes.values()) if n else None
+        low = high = None
+        if n >= 2:
+            sem = statistics.stdev(changes.values()) / n**0.5
+            low, high = stats.t.interval(0.95, n - 1, loc=mean, scale=sem)
+        cells[t, key, "mean_change"] = Derived(mean, (people_cell,), extra=True)
+        cells[t, key, "ci_low"] = Derived(low, (people_cell,), extra=True)
+        cells[t, key, "ci_high"] = Derived(high, (people_cell,), extra=True)
+        for name, test in (("improved", lambda c: c > 0), ("same", lambda c: c == 0),
+                           ("worse", lambda c: c < 0)):  # fmt: skip
+            members = {p for p, c in changes.items() if test(c)}
+            sets[f"{key} {name}"] = members
+            cells[t, key, name] = Count(len(members))
+            cells[t, key, f"{name}_share"] = Derived(
+                pct(len(members), n), ((t, key, name), people_cell)
+            )
+        width = hi - lo
+        third = {
+            p.key: min(int((Fraction(score(p.outcomes[key][TimePoint.BASELINE]), k) - lo) * 3
+                           // width), 2)
+            for p in both
+        }  # fmt: skip
+        for j, band in enumerate(["LOW", "MIDDLE", "HIGH"]):
+            members = [p for p in both if third[p.key] == j]
+            sets[f"{key} band {band}"] = {p.key for p in members}
+            row = f"{key}:{band}"
+            cells["outcomes_by_baseline", row, "people"] = Count(len(members))
+            cells["outcomes_by_baseline", row, "mean_change"] = Derived(
+                statistics.fmean(changes[p.key] for p in members) if members else None,
+                (("outcomes_by_baseline", row, "people"),),
+                extra=True,
+            )
+
+    # NHS use, 6 months before and after.
+    both_use = [p for p in pop if len(p.nhs) == 2]
+    n = len(both_use)
+    people_cell = ("cost_avoided", "all", "people")
+    total_cell_nhs = ("cost_avoided", "all", "total")
+    categories = list(UNIT_COSTS)
+    for c, category in enumerate(categories):
+        before = sum(p.nhs[NhsUsePeriod.BEFORE][c] for p in both_use)
+        after_ = sum(p.nhs[NhsUsePeriod.AFTER][c] for p in both_use)
+        unit = float(UNIT_COSTS[category])
+        t = "nhs_use"
+        cells[t, category, "unit_cost"] = Plain(unit)
+        cells[t, category, "total_before"] = Count(before)
+        cells[t, category, "total_after"] = Count(after_)
+        b, a = (t, category, "total_before"), (t, category, "total_after")
+        cells[t, category, "before"] = Derived(before / n if n else None, (people_cell, b))
+        cells[t, category, "after"] = Derived(after_ / n if n else None, (people_cell, a))
+        cells[t, category, "change"] = Derived(
+            (after_ - before) / n if n else None, (people_cell, b, a)
+        )
+        cells[t, category, "saving"] = Derived(
+            unit * (before - after_) / n if n else None, (people_cell, b, a)
+        )
+    savings = [
+        sum(
+            float(UNIT_COSTS[c]) * (p.nhs[NhsUsePeriod.BEFORE][i] - p.nhs[NhsUsePeriod.AFTER][i])
+            for i, c in enumerate(categories)
+        )
+        for p in both_use
+    ]
+    mean = statistics.fmean(savings) if savings else None
+    low = high = None
+    if n >= 2:
+        low, high = stats.t.interval(
+            0.95, n - 1, loc=mean, scale=statistics.stdev(savings) / n**0.5
+        )
+    rests = (people_cell, total_cell_nhs)
+    cells[people_cell] = Count(n)
+    cells["cost_avoided", "all", "per_person"] = Derived(mean, rests)
+    cells["cost_avoided", "all", "per_person_low"] = Derived(low, rests)
+    cells["cost_avoided", "all", "per_person_high"] = Derived(high, rests)
+    cells[total_cell_nhs] = Amount(sum(savings))
+    cells["cost_avoided", "all", "total_low"] = Derived(None if low is None else low * n, rests)
+    cells["cost_avoided", "all", "total_high"] = Derived(None if high is None else high * n, rests)
+
+    # Unmet need against supply.
+    in_period = [nd for nd in needs if START <= local(nd.at) <= END and nd.locality in chosen]
+    published = [s for s in world.sessions if s["published"]]
+    ids = {world.localities[k][0] for k in chosen}
+    t = "unmet_need_vs_supply"
+
+    def sessions_in(d: Domain | None, loc: int | None | str) -> int:
+        return sum(
+            1
+            for s in published
+            if (d is None or d in s["domains"])
+            and (
+                loc == "any"
+                and (localities is None or s["locality"] in ids)
+                or s["locality"] == loc
+            )
+            for _ in ([1] if d is not None else s["domains"])
+        )
+
+    for d in Domain:
+        for key in chosen:
+            loc = world.localities[key][0]
+            n = sum(1 for nd in in_period if nd.domain is d and nd.locality == key)
+            s = sessions_in(d, loc)
+            row = f"{d.value}:{loc}"
+            cells[t, row, "unmet"] = Count(n)
+            cells[t, row, "sessions"] = Plain(s)
+            cells[t, row, "per_session"] = Derived(n / s if s else None, ((t, row, "unmet"),))
+        n = sum(1 for nd in in_period if nd.domain is d)
+        s = sessions_in(d, "any")
+        row = f"{d.value}:all"
+        cells[t, row, "unmet"] = Count(n)
+        cells[t, row, "sessions"] = Plain(s)
+        cells[t, row, "per_session"] = Derived(n / s if s else None, ((t, row, "unmet"),))
+        cells["unmet_need_by_domain", d.value, "unmet"] = Count(n)
+        cells["unmet_need_by_domain", d.value, "sessions"] = Plain(s)
+    for key in chosen:
+        loc = world.localities[key][0]
+        n = sum(1 for nd in in_period if nd.locality == key)
+        s = sessions_in(None, loc)
+        row = f"all:{loc}"
+        cells[t, row, "unmet"] = Count(n)
+        cells[t, row, "sessions"] = Plain(s)
+        cells[t, row, "per_session"] = Derived(n / s if s else None, ((t, row, "unmet"),))
+    s = sessions_in(None, "any")
+    cells[t, "total", "unmet"] = Count(len(in_period))
+    cells[t, "total", "sessions"] = Plain(s)
+    cells[t, "total", "per_session"] = Derived(
+        len(in_period) / s if s else None, ((t, "total", "unmet"),)
+    )
+    cells["unmet_need_by_domain", "total", "unmet"] = Count(len(in_period))
+    cells["unmet_need_by_domain", "total", "sessions"] = Plain(s)
+
+    # Directory health (organisations: nothing suppressed).
+    six, twelve = AS_OF - relativedelta(months=6), AS_OF - relativedelta(months=12)
+    rows: list[tuple[str, list[dict]]] = []
+    for key in chosen:
+        loc = world.localities[key][0]
+        rows.append((str(loc), [p for p in world.providers if p["locality"] == loc]))
+    if localities is None and any(p["locality"] is None for p in world.providers):
+        rows.append(("none", [p for p in world.providers if p["locality"] is None]))
+    rows.append(
+        ("total", [p for p in world.providers if localities is None or p["locality"] in ids])
+    )
+    for row, group in rows:
+        pub = [p for p in group if p["status"] is ListingStatus.PUBLISHED]
+        recent6 = [p for p in pub if p["confirmed"] and p["confirmed"] >= six]
+        recent12 = [p for p in pub if p["confirmed"] and p["confirmed"] >= twelve]
+        t = "directory_health"
+        cells[t, row, "published"] = Plain(len(pub))
+        cells[t, row, "confirmed_6"] = Plain(pct(len(recent6), len(pub)))
+        cells[t, row, "confirmed_12"] = Plain(pct(len(recent12), len(pub)))
+        cells[t, row, "self_registered"] = Plain(
+            sum(1 for p in pub if p["listed_by"] is ListedBy.SELF_REGISTERED)
+        )
+        cells[t, row, "added_by_lead"] = Plain(
+            sum(1 for p in pub if p["listed_by"] is ListedBy.ADDED_BY_LEAD)
+        )
+        cells[t, row, "pending"] = Plain(
+            sum(1 for p in group if p["status"] is ListingStatus.PENDING)
+        )
+    by_id = {p["id"]: p for p in world.providers}
+    for d in Domain:
+        for row, _group in rows[:-1]:
+            loc = None if row == "none" else int(row)
+            providers = {
+                s["provider"] for s in published if d in s["domains"]
+                and by_id[s["provider"]]["locality"] == loc
+            }  # fmt: skip
+            cells["directory_by_domain", f"{d.value}:{loc}", "providers"] = Plain(len(providers))
+            cells["directory_by_domain", f"{d.value}:{loc}", "sessions"] = Plain(
+                sum(1 for s in published if d in s["domains"] and s["locality"] == loc)
+            )
+        providers = {
+            s["provider"] for s in published if d in s["domains"]
+            and (localities is None or by_id[s["provider"]]["locality"] in ids)
+        }  # fmt: skip
+        cells["directory_by_domain", f"{d.value}:all", "providers"] = Plain(len(providers))
+        cells["directory_by_domain", f"{d.value}:all", "sessions"] = Plain(sessions_in(d, "any"))
+    return cells, sets
+
+
+@pytest.fixture(scope="module")
+def report_world(
+    new_database_url: Callable[[], str],
+) -> Iterator[tuple[Database, World, list, list]]:
+    """The mini directory with the outcome instruments and this data set, seeded."""
+    from tests.conftest import DEMO, MINI, _loaded
+
+    db = _loaded(new_database_url(), MINI)
+    with db.session() as s:
+        load_instruments(s, DEMO / "outcomes")
+    people, needs = make_people()
+    seed(db, people, needs)
+    yield db, read_world(db), people, needs
+    db.dispose()
