@@ -1,0 +1,314 @@
+"""`petunia build-site`: the public directory as static files.
+
+Steps (each reports progress):
+
+1. read the public directory (one statement per table);
+2. build the chrome with MkDocs (material theme) unless its inputs are unchanged;
+3. write every page: a page whose data, templates and chrome are unchanged since the last
+   build is hard-linked from it instead of rendered again (``.petunia/manifest.json`` keeps
+   each page's hash), so a rebuild after one change renders a handful of pages;
+4. data files (near you, postcodes, sitemap), the Open Referral UK export;
+5. the search index (Pagefind, over the whole new site: it is always complete);
+6. Meilisearch, when configured (only changed documents are sent);
+7. swap the new site in (sitegen/swap.py): a failed or interrupted build changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from api.config import Settings
+from api.db import Database
+from api.directory.public import FreshnessPolicy, read_public_directory
+from sitegen import data_files, ics
+from sitegen.pages import Page, SiteConfig, SiteModel
+from sitegen.render import Renderer, page_key, templates_fingerprint
+from sitegen.shell import Shell, build_shells
+from sitegen.swap import build_lock, recover, staging_dir, swap_in
+
+MANIFEST = ".petunia/manifest.json"
+MANIFEST_VERSION = 1
+
+Progress = Callable[[str, int, int], None]
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+@dataclass
+class BuildReport:
+    pages: int = 0
+    rendered: int = 0
+    reused: int = 0
+    chrome_rebuilt: bool = False
+    seconds: dict[str, float] = field(default_factory=dict)
+    meili_documents: int | None = None
+
+    def summary(self) -> str:
+        timing = ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items())
+        return (
+            f"Built {self.pages} pages ({self.rendered} rendered, {self.reused} unchanged); "
+            f"{timing}"
+        )
+
+
+def london_today() -> dt.date:
+    return dt.datetime.now(ZoneInfo("Europe/London")).date()
+
+
+def _quiet(_stage: str, _done: int, _total: int) -> None:
+    pass
+
+
+def _nav(model: SiteModel) -> list[tuple[str, object]]:
+    from api.directory.enums import Domain
+
+    d = model.d
+    return [
+        ("Home", "index.md"),
+        ("Search", "search/"),
+        ("Near you", "near/"),
+        ("What's on", "whats-on/"),
+        ("Types of activity", [(model.domain_label(x), model.domain_path(x)) for x in Domain]),
+        ("Areas", [(loc.name, model.locality_path[loc.id]) for loc in d.localities.values()]),
+        ("Your shortlist", "shortlist/"),
+        ("Open data", "open-data/"),
+    ]
+
+
+def _read_manifest(out: Path) -> dict:
+    try:
+        data = json.loads((out / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if data.get("version") == MANIFEST_VERSION else {}
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _write(path: Path, content: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    path.write_bytes(content)
+
+
+def pagefind_executable() -> str:
+    from pagefind_bin import get_executable
+
+    return str(get_executable())
+
+
+def build_search_index(site: Path) -> None:
+    """Pagefind over the finished pages: a static, chunked index (a search downloads only
+    the chunks for its words, not the whole index)."""
+    result = subprocess.run(
+        [pagefind_executable(), "--site", str(site), "--output-subdir", "pagefind", "--silent"],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise BuildError(f"the search index failed: {result.stderr.strip() or result.stdout}")
+
+
+def build_site(
+    db: Database,
+    settings: Settings,
+    out: Path,
+    *,
+    today: dt.date | None = None,
+    progress: Progress = _quiet,
+    full: bool = False,
+) -> BuildReport:
+    """Build the site into ``out`` (atomically). ``full`` ignores the previous build."""
+    out = out.resolve()
+    report = BuildReport()
+    with build_lock(out):
+        recover(out)
+        new = staging_dir(out)
+        new.mkdir(parents=True)
+        try:
+            _build(db, settings, out, new, today or london_today(), progress, full, report)
+            progress("Publishing", 0, 1)
+            swap_in(new, out)
+            progress("Publishing", 1, 1)
+        except BaseException:
+            shutil.rmtree(new, ignore_errors=True)
+            raise
+    return report
+
+
+def _build(
+    db: Database,
+    settings: Settings,
+    out: Path,
+    new: Path,
+    today: dt.date,
+    progress: Progress,
+    full: bool,
+    report: BuildReport,
+) -> None:
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        report.seconds[name] = report.seconds.get(name, 0.0) + now - clock
+        clock = now
+
+    progress("Reading the directory", 0, 1)
+    policy = FreshnessPolicy.of(settings)
+    config = SiteConfig(
+        site_name=settings.site_name,
+        site_url=settings.resolved_site_url,
+        public_url=settings.public_url,
+        today=today,
+        meili=_meili_browser_config(settings),
+    )
+    with db.session() as session:
+        directory = read_public_directory(session, today=today, policy=policy)
+        model = SiteModel(directory, config)
+        postcodes = data_files.postcode_files(session, model)
+    progress("Reading the directory", 1, 1)
+    lap("read")
+
+    old = {} if full else _read_manifest(out)
+    fingerprint = templates_fingerprint()
+    nav = _nav(model)
+    chrome_key = hashlib.sha256(
+        json.dumps([fingerprint, nav, config.site_name, config.site_url]).encode()
+    ).hexdigest()[:32]
+    progress("Building the theme (MkDocs)", 0, 1)
+    if old.get("chrome") == chrome_key and all((out / f).exists() for f in old["chrome_files"]):
+        shells = {int(k): Shell(v) for k, v in old["shells"].items()}
+        chrome_files = old["chrome_files"]
+        for name in chrome_files:
+            _link_or_copy(out / name, new / name)
+    else:
+        report.chrome_rebuilt = True
+        with tempfile.TemporaryDirectory(prefix="petunia-mkdocs-") as work:
+            chrome_out = Path(work) / "site"
+            shells = build_shells(
+                Path(work),
+                chrome_out,
+                site_name=config.site_name,
+                site_url=config.site_url,
+                nav=nav,
+            )
+            chrome_files = sorted(
+                p.relative_to(chrome_out).as_posix() for p in chrome_out.rglob("*") if p.is_file()
+            )
+            for name in chrome_files:
+                _link_or_copy(chrome_out / name, new / name)
+    progress("Building the theme (MkDocs)", 1, 1)
+    lap("theme")
+
+    pages = model.pages()
+    renderer = Renderer(shells, config)
+    old_pages: dict[str, str] = {} if old.get("chrome") != chrome_key else old.get("pages", {})
+    keys: dict[str, str] = {}
+    total = len(pages)
+    report.pages = total
+    sessions_by_path = {model.session_path[s.id]: s for s in directory.sessions.values()}
+    for n, page in enumerate(pages, 1):
+        key = page_key(page, fingerprint)
+        keys[page.path] = key
+        target = new / page.path / "index.html"
+        files = [target]
+        session = sessions_by_path.get(page.path) if page.template == "session.html" else None
+        if session is not None:
+            files.append(new / page.path / "session.ics")
+        previous = [out / f.relative_to(new) for f in files]
+        if old_pages.get(page.path) == key and all(p.exists() for p in previous):
+            for src, dst in zip(previous, files, strict=True):
+                _link_or_copy(src, dst)
+            report.reused += 1
+        else:
+            _write(target, renderer.render(page))
+            if session is not None:
+                _write(files[1], ics.session_calendar(model, session))
+            report.rendered += 1
+        if n % 500 == 0 or n == total:
+            progress("Writing pages", n, total)
+    lap("pages")
+
+    progress("Writing data files", 0, 1)
+    extra = {}
+    extra.update(data_files.near_files(model))
+    extra.update(postcodes)
+    extra["sitemap.xml"] = data_files.sitemap(config.site_url, pages)
+    extra["robots.txt"] = data_files.robots(config.site_url)
+    for name, content in extra.items():
+        _write(new / name, content)
+    _export_open_data(directory, settings, new / "open-data" / "oruk")
+    progress("Writing data files", 1, 1)
+    lap("data")
+
+    _check_pages(new, pages)
+    progress("Building the search index (Pagefind)", 0, 1)
+    build_search_index(new)
+    progress("Building the search index (Pagefind)", 1, 1)
+    lap("search index")
+
+    if settings.meili_url:
+        from sitegen import meili
+
+        progress("Indexing in Meilisearch", 0, 1)
+        report.meili_documents = meili.index_directory(settings, model, old.get("meili", {}))
+        progress("Indexing in Meilisearch", 1, 1)
+        lap("meilisearch")
+
+    manifest = {
+        "version": MANIFEST_VERSION,
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "today": today.isoformat(),
+        "chrome": chrome_key,
+        "chrome_files": chrome_files,
+        "shells": {str(k): v.parts for k, v in shells.items()},
+        "pages": keys,
+    }
+    if settings.meili_url:
+        from sitegen import meili
+
+        manifest["meili"] = meili.last_hashes(model)
+    _write(new / MANIFEST, json.dumps(manifest))
+
+
+def _check_pages(site: Path, pages: list[Page]) -> None:
+    """A page that is missing or still has a marker means a broken build: do not publish."""
+    for page in (pages[0], pages[-1]):
+        html = (site / page.path / "index.html").read_text(encoding="utf-8")
+        if "@@PETUNIA:" in html or "_shell/" in html:
+            raise BuildError(f"page {page.path or '/'} was not filled in correctly")
+
+
+def _meili_browser_config(settings: Settings) -> dict[str, str] | None:
+    if not settings.meili_url:
+        return None
+    from sitegen import meili
+
+    return meili.browser_config(settings)
+
+
+def _export_open_data(directory: object, settings: Settings, folder: Path) -> None:
+    from api.oruk.export import write_export
+
+    write_export(directory, settings, folder)  # type: ignore[arg-type]
