@@ -8,7 +8,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vRecur
+from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vRecur
 
 from api.directory import schedules as sched
 from api.directory.models import Session
@@ -17,6 +17,32 @@ if TYPE_CHECKING:
     from sitegen.pages import SiteModel
 
 LONDON = ZoneInfo("Europe/London")
+
+
+def _london_vtimezone() -> Timezone:
+    """The UK's rule (last Sunday of March and of October), written once: the library's
+    own VTIMEZONE lists every past transition, thousands of lines per file."""
+    tz = Timezone()
+    tz.add("tzid", "Europe/London")
+    summer = TimezoneDaylight()
+    summer.add("tzname", "BST")
+    summer.add("dtstart", dt.datetime(1970, 3, 29, 1, 0))
+    summer.add("tzoffsetfrom", dt.timedelta(0))
+    summer.add("tzoffsetto", dt.timedelta(hours=1))
+    summer.add("rrule", {"freq": "yearly", "bymonth": 3, "byday": "-1SU"})
+    winter = TimezoneStandard()
+    winter.add("tzname", "GMT")
+    winter.add("dtstart", dt.datetime(1970, 10, 25, 2, 0))
+    winter.add("tzoffsetfrom", dt.timedelta(hours=1))
+    winter.add("tzoffsetto", dt.timedelta(0))
+    winter.add("rrule", {"freq": "yearly", "bymonth": 10, "byday": "-1SU"})
+    tz.add_component(summer)
+    tz.add_component(winter)
+    return tz
+
+
+# Serialised once and added to every file (serialising it is most of the cost of a file).
+VTIMEZONE = _london_vtimezone().to_ical()
 
 
 def _rrule(rule: sched.Rule) -> vRecur | None:
@@ -71,14 +97,16 @@ def session_calendar(model: SiteModel, s: Session) -> bytes:
         recur = _rrule(rule)
         if recur is not None:
             event.add("rrule", recur)
-            # Dates in breaks that the rule would otherwise produce, for the next year.
-            skipped = [
-                o.date
-                for o in sched.next_occurrences([rule], [], after=today, count=60)
-                if sched.in_break(o.date, breaks)
-            ]
-            for day in skipped:
-                event.add("exdate", dt.datetime.combine(day, rule.opens_at, LONDON))
+            # Dates in breaks that the rule would otherwise produce.
+            if breaks:
+                skipped = [
+                    o.date
+                    for o in sched.next_occurrences([rule], [], after=today, count=60)
+                    if sched.in_break(o.date, breaks)
+                ]
+                for day in skipped:
+                    event.add("exdate", dt.datetime.combine(day, rule.opens_at, LONDON))
         cal.add_component(event)
-    cal.add_missing_timezones()
-    return cal.to_ical()
+    text = cal.to_ical()
+    end = b"END:VCALENDAR\r\n"
+    return text[: -len(end)] + VTIMEZONE + end
