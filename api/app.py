@@ -9,7 +9,8 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
@@ -18,6 +19,7 @@ from api.config import Settings, get_settings
 from api.db import Database
 from api.graphql.context import Context
 from api.graphql.schema import build_schema
+from api.oruk.routes import oruk_app
 
 
 class PetuniaGraphQL(GraphQL[Context, None]):
@@ -73,6 +75,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
+            Mount("/oruk", app=oruk_app(db, settings)),
+            # The public directory site (`petunia build-site`): last, so every route above
+            # wins. check_dir=False: the site may be built after the app starts.
+            Mount(
+                "/",
+                app=StaticFiles(directory=settings.resolved_site_dir, html=True, check_dir=False),
+                name="site",
+            ),
         ],
         lifespan=lifespan,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -111,12 +112,34 @@ class PublicDirectory:
 
 
 def read_public_directory(
-    db: orm.Session, *, today: dt.date, policy: FreshnessPolicy
+    db: orm.Session,
+    *,
+    today: dt.date,
+    policy: FreshnessPolicy,
+    session_ids: Collection[int] | None = None,
 ) -> PublicDirectory:
+    """Everything public; with ``session_ids``, only those sessions and their providers."""
     public = public_provider_filter(today, policy)
-    providers = {
-        p.id: p for p in db.scalars(select(Provider).where(public).order_by(Provider.name))
-    }
+    if session_ids is not None:
+        public = public & Session.id.in_(list(session_ids))
+        providers = {
+            p.id: p
+            for p in db.scalars(
+                select(Provider)
+                .where(
+                    Provider.id.in_(
+                        select(Session.provider_id)
+                        .where(public)
+                        .join(Provider, Provider.id == Session.provider_id)
+                    )
+                )
+                .order_by(Provider.name)
+            )
+        }
+    else:
+        providers = {
+            p.id: p for p in db.scalars(select(Provider).where(public).order_by(Provider.name))
+        }
     sessions = {
         s.id: s
         for s in db.scalars(
@@ -126,6 +149,7 @@ def read_public_directory(
             .order_by(Session.provider_id, Session.title, Session.id)
         )
     }
+    venue_ids = {s.venue_id for s in sessions.values() if s.venue_id}
     directory = PublicDirectory(
         today=today,
         policy=policy,
@@ -133,7 +157,7 @@ def read_public_directory(
         localities={loc.id: loc for loc in db.scalars(select(Locality).order_by(Locality.name))},
         providers=providers,
         sessions=sessions,
-        venues={v.id: v for v in db.scalars(select(Venue))},
+        venues={v.id: v for v in db.scalars(select(Venue).where(Venue.id.in_(venue_ids)))},
     )
 
     def of_public_sessions(model: type) -> object:
@@ -161,7 +185,7 @@ def read_public_directory(
         languages[row.session_id].append(row.language)
     feature_order = {f: i for i, f in enumerate(AccessibilityFeature)}
     accessibility: dict[int, list[AccessibilityFeature]] = defaultdict(list)
-    for row in db.scalars(select(VenueFeature)):
+    for row in db.scalars(select(VenueFeature).where(VenueFeature.venue_id.in_(venue_ids))):
         accessibility[row.venue_id].append(AccessibilityFeature(row.feature))
     for features in accessibility.values():
         features.sort(key=feature_order.__getitem__)
