@@ -15,6 +15,7 @@ Steps (each reports progress):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -23,7 +24,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -269,10 +270,11 @@ def _build(
     lap("search index")
 
     if settings.meili_url:
-        from sitegen import meili
-
         progress("Indexing in Meilisearch", 0, 1)
-        report.meili_documents = meili.index_directory(settings, model, old.get("meili", {}))
+        with _meili_errors():
+            from sitegen import meili
+
+            report.meili_documents = meili.index_directory(settings, model, old.get("meili", {}))
         progress("Indexing in Meilisearch", 1, 1)
         lap("meilisearch")
 
@@ -300,12 +302,25 @@ def _check_pages(site: Path, pages: list[Page]) -> None:
             raise BuildError(f"page {page.path or '/'} was not filled in correctly")
 
 
+@contextlib.contextmanager
+def _meili_errors() -> Iterator[None]:
+    import meilisearch.errors
+
+    from sitegen.meili import MeiliError
+
+    try:
+        yield
+    except (MeiliError, meilisearch.errors.MeilisearchError) as exc:
+        raise BuildError(f"Meilisearch at the configured MEILI_URL: {exc}") from exc
+
+
 def _meili_browser_config(settings: Settings) -> dict[str, str] | None:
     if not settings.meili_url:
         return None
     from sitegen import meili
 
-    return meili.browser_config(settings)
+    with _meili_errors():
+        return meili.browser_config(settings)
 
 
 def _export_open_data(directory: object, settings: Settings, folder: Path) -> None:

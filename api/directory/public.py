@@ -194,11 +194,8 @@ def read_public_directory(
         sessions_of[session.provider_id].append(session.id)
     verifier_ids = {p.verified_by_id for p in providers.values() if p.verified_by_id}
     if verifier_ids:
-        directory.verifiers = dict(
-            db.execute(select(Provider.id, Provider.name).where(Provider.id.in_(verifier_ids)))
-            .tuples()
-            .all()
-        )
+        rows = db.execute(select(Provider.id, Provider.name).where(Provider.id.in_(verifier_ids)))
+        directory.verifiers = {pid: name for pid, name in rows}
     directory.schedules = dict(schedules)
     directory.breaks = dict(breaks)
     directory.domains = dict(domains)

@@ -202,7 +202,9 @@
         return r.json();
       }).then(function (body) {
         return body.hits.map(function (hit) {
-          return function () { return Promise.resolve(hit); };
+          var item = { url: hit.url, title: hit.title, provider: hit.provider, when: hit.when,
+                       where: hit.where, cost: hit.cost_text };
+          return function () { return Promise.resolve(item); };
         });
       });
     };
