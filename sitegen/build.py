@@ -33,7 +33,7 @@ from api.config import Settings
 from api.db import Database
 from api.directory.public import FreshnessPolicy, read_public_directory
 from sitegen import data_files, ics
-from sitegen.pages import Page, SiteConfig, SiteModel
+from sitegen.pages import SiteConfig, SiteModel
 from sitegen.render import Renderer, page_key, templates_fingerprint
 from sitegen.shell import Shell, build_shells
 from sitegen.swap import build_lock, recover, staging_dir, swap_in
@@ -219,6 +219,7 @@ def _build(
             )
             for name in chrome_files:
                 _link_or_copy(chrome_out / name, new / name)
+    _check_shells(shells)
     progress("Building the theme (MkDocs)", 1, 1)
     lap("theme")
 
@@ -263,7 +264,6 @@ def _build(
     progress("Writing data files", 1, 1)
     lap("data")
 
-    _check_pages(new, pages)
     progress("Building the search index (Pagefind)", 0, 1)
     build_search_index(new)
     progress("Building the search index (Pagefind)", 1, 1)
@@ -294,12 +294,12 @@ def _build(
     _write(new / MANIFEST, json.dumps(manifest))
 
 
-def _check_pages(site: Path, pages: list[Page]) -> None:
-    """A page that is missing or still has a marker means a broken build: do not publish."""
-    for page in (pages[0], pages[-1]):
-        html = (site / page.path / "index.html").read_text(encoding="utf-8")
-        if "@@PETUNIA:" in html or "_shell/" in html:
-            raise BuildError(f"page {page.path or '/'} was not filled in correctly")
+def _check_shells(shells: dict[int, Shell]) -> None:
+    """The theme must only link relative to the site root: a link into the shells' own
+    folder would break on every page (a theme change can cause it)."""
+    for depth, shell in shells.items():
+        if any("_shell" in part for part in shell.parts[::2]):
+            raise BuildError(f"the theme's page at depth {depth} links to its own folder")
 
 
 @contextlib.contextmanager
