@@ -221,9 +221,11 @@
       var search = engine === "meilisearch" && meili ? meiliSearch : pagefindSearch;
       search(q, filters).then(function (found) {
         pending = found; shown = 0;
-        status.textContent = found.length ? found.length + (found.length === 1 ? " result" : " results") + (q ? " for \u201c" + q + "\u201d" : "") + "."
-          : "Nothing found" + (q ? " for \u201c" + q + "\u201d" : "") + ". Try fewer words or fewer filters.";
-        return showMore();
+        // The status is announced once the first results are on the page.
+        return showMore().then(function () {
+          status.textContent = found.length ? found.length + (found.length === 1 ? " result" : " results") + (q ? " for \u201c" + q + "\u201d" : "") + "."
+            : "Nothing found" + (q ? " for \u201c" + q + "\u201d" : "") + ". Try fewer words or fewer filters.";
+        });
       }).catch(function (error) {
         status.textContent = "Search is not working at the moment (" + error.message + "). You can still browse by type of activity, day or area.";
       });
