@@ -333,7 +333,7 @@ def pdf_pages(pdf: bytes) -> int:
     ],
 )
 def test_a_session_prints_on_one_a4_page(page: object, base: str, path: str) -> None:
-    if "better-services/" == path.split("/", 1)[1]:
+    if path.split("/", 1)[1] == "better-services/":
         # A session of the lead provider with the most details.
         page.goto(f"{base}/{path}")  # type: ignore[attr-defined]
         path = page.locator(".pt-session a.md-button").first.get_attribute("href")  # type: ignore[attr-defined]
