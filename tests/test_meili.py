@@ -42,8 +42,13 @@ class FakeMeili:
 
     def task(self, kind: str, uid: str) -> dict[str, Any]:
         self.tasks += 1
-        return {"taskUid": self.tasks, "indexUid": uid, "status": "enqueued", "type": kind,
-                "enqueuedAt": NOW}  # fmt: skip
+        return {
+            "taskUid": self.tasks,
+            "indexUid": uid,
+            "status": "enqueued",
+            "type": kind,
+            "enqueuedAt": NOW,
+        }
 
 
 def make_handler(state: FakeMeili) -> type[http.server.BaseHTTPRequestHandler]:
@@ -72,27 +77,51 @@ def make_handler(state: FakeMeili) -> type[http.server.BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(length) or b"null")
             url = urlsplit(self.path)
             parts = url.path.strip("/").split("/")
-            state.requests.append({"method": self.command, "path": url.path, "query": url.query,
-                                   "auth": self.headers.get("Authorization"), "body": body})  # fmt: skip
+            state.requests.append(
+                {
+                    "method": self.command,
+                    "path": url.path,
+                    "query": url.query,
+                    "auth": self.headers.get("Authorization"),
+                    "body": body,
+                }
+            )
             if parts[0] == "keys":
-                key = {"uid": "k1", "name": "Default Search API Key", "description": None,
-                       "key": "search-only-key", "actions": ["search"], "indexes": ["*"],
-                       "expiresAt": None, "createdAt": NOW, "updatedAt": NOW}  # fmt: skip
+                key = {
+                    "uid": "k1",
+                    "name": "Default Search API Key",
+                    "description": None,
+                    "key": "search-only-key",
+                    "actions": ["search"],
+                    "indexes": ["*"],
+                    "expiresAt": None,
+                    "createdAt": NOW,
+                    "updatedAt": NOW,
+                }
                 return self._send(200, {"results": [key], "offset": 0, "limit": 100, "total": 1})
             if parts[0] == "tasks":
-                return self._send(200, {"uid": int(parts[1]), "status": "succeeded",
-                                        "type": "x", "enqueuedAt": NOW})  # fmt: skip
+                return self._send(
+                    200,
+                    {"uid": int(parts[1]), "status": "succeeded", "type": "x", "enqueuedAt": NOW},
+                )
             if parts == ["indexes"] and self.command == "POST":
                 state.indexes.add(body["uid"])
                 return self._send(202, state.task("indexCreation", body["uid"]))
             uid = parts[1]
             if len(parts) == 2:
                 if uid not in state.indexes:
-                    return self._send(404, {"message": f"Index `{uid}` not found.",
-                                            "code": "index_not_found",
-                                            "type": "invalid_request", "link": ""})  # fmt: skip
-                return self._send(200, {"uid": uid, "primaryKey": "id", "createdAt": NOW,
-                                        "updatedAt": NOW})  # fmt: skip
+                    return self._send(
+                        404,
+                        {
+                            "message": f"Index `{uid}` not found.",
+                            "code": "index_not_found",
+                            "type": "invalid_request",
+                            "link": "",
+                        },
+                    )
+                return self._send(
+                    200, {"uid": uid, "primaryKey": "id", "createdAt": NOW, "updatedAt": NOW}
+                )
             if parts[2] == "settings":
                 return self._send(202, state.task("settingsUpdate", uid))
             if parts[2] == "documents" and len(parts) == 3:
@@ -107,8 +136,9 @@ def make_handler(state: FakeMeili) -> type[http.server.BaseHTTPRequestHandler]:
                 q = (body.get("q") or "").lower()
                 hits = [d for d in state.documents.values() if q in d["title"].lower()]
                 return self._send(200, {"hits": hits, "query": q, "estimatedTotalHits": len(hits)})
-            return self._send(404, {"message": "unknown route", "code": "x", "type": "x",
-                                    "link": ""})  # fmt: skip
+            return self._send(
+                404, {"message": "unknown route", "code": "x", "type": "x", "link": ""}
+            )
 
         do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle  # noqa: N815
 

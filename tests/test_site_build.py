@@ -23,7 +23,7 @@ from api.directory.models import Provider, Session
 from sitegen import build as site_build
 from sitegen.build import BuildError, build_site
 from sitegen.swap import recover
-from tests.conftest import MINI
+from tests.conftest import MINI, PG_URL
 
 TODAY = dt.date(2026, 11, 16)
 SITE_URL = "https://directory.example/"
@@ -250,3 +250,26 @@ def test_commands(mini_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert result.exit_code == 0, result.output
     services = json.loads((tmp_path / "oruk" / "services.json").read_text())
     assert services["total_items"] == 5
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="`up` on its embedded default (SQLite) only")
+def test_up_builds_the_site_and_serves_it_at_the_root(tmp_path: Path) -> None:
+    import httpx
+
+    from tests.test_cli import run_up, stop
+
+    proc, url = run_up(tmp_path / "var")
+    try:
+        home = httpx.get(f"{url}/")
+        assert home.status_code == 200 and "Types of activity" in home.text
+        shelter = httpx.get(f"{url}/providers/anytown-cat-and-dog-shelter/")
+        assert shelter.status_code == 200 and "Dog walking" in shelter.text
+        assert httpx.get(f"{url}/pagefind/pagefind.js").status_code == 200
+        assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
+        assert httpx.get(f"{url}/oruk/services").json()["total_items"] >= 150
+        graphql = httpx.post(f"{url}/graphql", json={"query": "{ domains { label } }"})
+        assert len(graphql.json()["data"]["domains"]) == 6
+        assert httpx.get(f"{url}/no-such-page/").status_code == 404
+    finally:
+        log = stop(proc)
+    assert "Built" in log and (tmp_path / "var" / "site" / "index.html").exists()
