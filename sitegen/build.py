@@ -8,7 +8,7 @@ Steps (each reports progress):
    build is hard-linked from it instead of rendered again (``.petunia/manifest.json`` keeps
    each page's hash), so a rebuild after one change renders a handful of pages;
 4. data files (near you, postcodes, sitemap), the Open Referral UK export;
-5. the search index (Pagefind, over the whole new site: it is always complete);
+5. the search index (sitegen/search_index.py, rebuilt whole: it is always complete);
 6. Meilisearch, when configured (only changed documents are sent);
 7. swap the new site in (sitegen/swap.py): a failed or interrupted build changes nothing.
 """
@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +34,7 @@ from api.directory.public import FreshnessPolicy, read_public_directory
 from sitegen import data_files, ics
 from sitegen.pages import SiteConfig, SiteModel
 from sitegen.render import Renderer, page_key, templates_fingerprint
+from sitegen.search_index import write_search_index
 from sitegen.shell import Shell, build_shells
 from sitegen.swap import build_lock, recover, staging_dir, swap_in
 
@@ -112,22 +112,9 @@ def _write(path: Path, content: str | bytes) -> None:
     path.write_bytes(content)
 
 
-def pagefind_executable() -> str:
-    from pagefind_bin import get_executable
-
-    return str(get_executable())
-
-
-def build_search_index(site: Path) -> None:
-    """Pagefind over the finished pages: a static, chunked index (a search downloads only
-    the chunks for its words, not the whole index)."""
-    result = subprocess.run(
-        [pagefind_executable(), "--site", str(site), "--output-subdir", "pagefind", "--silent"],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise BuildError(f"the search index failed: {result.stderr.strip() or result.stdout}")
+def build_search_index(model: SiteModel, site: Path) -> int:
+    """The static search index (sitegen/search_index.py), rebuilt whole: always complete."""
+    return write_search_index(model, site / "search-index")
 
 
 def build_site(
@@ -264,9 +251,9 @@ def _build(
     progress("Writing data files", 1, 1)
     lap("data")
 
-    progress("Building the search index (Pagefind)", 0, 1)
-    build_search_index(new)
-    progress("Building the search index (Pagefind)", 1, 1)
+    progress("Building the search index", 0, 1)
+    build_search_index(model, new)
+    progress("Building the search index", 1, 1)
     lap("search index")
 
     if settings.meili_url:

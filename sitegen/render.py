@@ -36,7 +36,15 @@ def templates_fingerprint() -> str:
             if path.is_file():
                 digest.update(path.relative_to(here).as_posix().encode())
                 digest.update(path.read_bytes())
-    for module in ("pages.py", "render.py", "jsonld.py", "shell.py", "ics.py", "data_files.py"):
+    for module in (
+        "pages.py",
+        "render.py",
+        "jsonld.py",
+        "shell.py",
+        "ics.py",
+        "data_files.py",
+        "search_index.py",
+    ):
         digest.update((here / module).read_bytes())
     return digest.hexdigest()
 

@@ -218,6 +218,7 @@ def test_search_finds_dog_walking_and_knit(page: object, base: str) -> None:
     assert "Dog walking" in search(page, base, "dog+walking")
     knit = search(page, base, "knit")
     assert any("Knit and natter" in title for title in knit), knit
+    assert "Dog walking" in search(page, base, "dogs+walkng")  # plural, and one typo
     assert search(page, base, "zzzzqqq") == []
     assert "Nothing found" in page.locator("#pt-status").text_content()  # type: ignore[attr-defined]
 

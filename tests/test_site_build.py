@@ -79,7 +79,7 @@ def test_every_page_is_built(mini_site: Path) -> None:
     assert 'id="dog-walking"' in provider  # sessions linkable by anchor
     saturday = page(mini_site, "whats-on/saturday/")
     assert "Dog walking" in saturday and "Telephone befriending" not in saturday
-    assert (mini_site / "pagefind" / "pagefind.js").exists()
+    assert json.loads((mini_site / "search-index" / "index.json").read_text())["documents"] == 8
     assert (mini_site / "open-data" / "oruk" / "services.json").exists()
     assert (mini_site / "404.html").exists()
 
@@ -196,7 +196,7 @@ def test_a_failed_build_leaves_the_previous_site(
     build_site(mini_db, settings_for(tmp_path), out, today=TODAY)
     before = page(out, "providers/shelter/")
 
-    def broken(_site: Path) -> None:
+    def broken(_model: object, _site: Path) -> None:
         raise BuildError("the search index failed: disk full")
 
     monkeypatch.setattr(site_build, "build_search_index", broken)
@@ -224,7 +224,6 @@ def test_rebuild_renders_only_what_changed(empty_db: Database, tmp_path: Path) -
     assert first.rendered == first.pages and first.chrome_rebuilt
     same = build_site(db, settings_for(tmp_path), out, today=TODAY)
     assert same.rendered == 0 and same.reused == first.pages and not same.chrome_rebuilt
-    index_before = (out / "pagefind" / "pagefind-entry.json").read_text()
     with db.session() as s:
         s.execute(update(Session).where(Session.key == "knit").values(title="Crochet circle"))
     again = build_site(db, settings_for(tmp_path), out, today=TODAY)
@@ -233,7 +232,10 @@ def test_rebuild_renders_only_what_changed(empty_db: Database, tmp_path: Path) -
     assert "Crochet circle" in page(out, "providers/knitters/")
     assert "Crochet circle" in page(out, "activities/arts-for-health/")
     assert "Crochet circle" not in page(out, "providers/shelter/")
-    assert (out / "pagefind" / "pagefind-entry.json").read_text() != index_before
+    # The search index is rebuilt whole: the new word is in, the old title's word is not.
+    assert "crochet" in (out / "search-index" / "t" / "cr.json").read_text()
+    old_shard = out / "search-index" / "t" / "na.json"
+    assert not old_shard.exists() or '"natter"' not in old_shard.read_text()
 
 
 def test_commands(mini_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -264,7 +266,7 @@ def test_up_builds_the_site_and_serves_it_at_the_root(tmp_path: Path) -> None:
         assert home.status_code == 200 and "Types of activity" in home.text
         shelter = httpx.get(f"{url}/providers/anytown-cat-and-dog-shelter/")
         assert shelter.status_code == 200 and "Dog walking" in shelter.text
-        assert httpx.get(f"{url}/pagefind/pagefind.js").status_code == 200
+        assert httpx.get(f"{url}/search-index/index.json").json()["documents"] > 150
         assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
         assert httpx.get(f"{url}/oruk/services").json()["total_items"] >= 150
         graphql = httpx.post(f"{url}/graphql", json={"query": "{ domains { label } }"})

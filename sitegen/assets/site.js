@@ -1,4 +1,4 @@
-/* Petunia's public site: search (Pagefind or Meilisearch), near you, the shortlist, print.
+/* Petunia's public site: search (the static index or Meilisearch), near you, the shortlist, print.
    Everything shown is put in the page with textContent; links only ever point inside the
    site (paths checked by safePath). No data leaves the browser except search queries to
    the configured Meilisearch. */
@@ -170,21 +170,113 @@
     };
     more.addEventListener("click", showMore);
 
-    var pagefindSearch = function (q, filters) {
-      return import(siteUrl("pagefind/pagefind.js")).then(function (pagefind) {
-        pagefind.options({ baseUrl: ROOT.pathname });
-        var f = {};
-        Object.keys(filters).forEach(function (k) { f[k] = { any: filters[k] }; });
-        return pagefind.search(q || null, { filters: f });
-      }).then(function (search) {
-        return search.results.map(function (r) {
-          return function () {
-            return r.data().then(function (data) {
-              var meta = data.meta || {};
-              return { url: data.url, title: meta.title, provider: meta.provider || meta.summary,
-                       when: meta.when, where: meta.where, cost: meta.cost };
+    // The static index (sitegen/search_index.py): the same word rules as the build.
+    var STOP = ["and", "the", "of", "for", "in", "on", "at", "to", "with", "or", "an", "my"];
+    var fold = function (text) { return text.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, ""); };
+    var stem = function (w) {
+      if (w.length > 4 && /ies$/.test(w)) return w.slice(0, -3) + "y";
+      if (w.length > 4 && /(sses|shes|ches|xes)$/.test(w)) return w.slice(0, -2);
+      if (w.length > 3 && /s$/.test(w) && !/(ss|us|is)$/.test(w)) return w.slice(0, -1);
+      return w;
+    };
+    var queryWords = function (text) {
+      var found = fold(text).match(/[\p{L}\p{N}]+/gu) || [];
+      return found.filter(function (w) { return (w.length > 1 || /^\d$/.test(w)) && STOP.indexOf(w) < 0; })
+        .map(stem).filter(function (w, i, all) { return all.indexOf(w) === i; });
+    };
+    var shardKey = function (word) {
+      return Array.from(word).slice(0, 2).map(function (c) {
+        return /^[a-z0-9]$/.test(c) ? c : "_" + c.codePointAt(0).toString(16);
+      }).join("");
+    };
+    var oneEdit = function (a, b) {
+      if (Math.abs(a.length - b.length) > 1) return false;
+      var i = 0, j = 0, edits = 0;
+      while (i < a.length && j < b.length) {
+        if (a[i] === b[j]) { i++; j++; continue; }
+        if (++edits > 1) return false;
+        if (a.length > b.length) i++; else if (b.length > a.length) j++; else { i++; j++; }
+      }
+      return edits + (a.length - i) + (b.length - j) <= 1;
+    };
+    var files = {};
+    var getFile = function (path) {
+      if (!files[path]) {
+        files[path] = fetch(siteUrl("search-index/" + path)).then(function (r) {
+          if (!r.ok) throw new Error("the search index is missing (" + r.status + ")");
+          return r.json();
+        });
+      }
+      return files[path];
+    };
+    var undelta = function (list) {
+      var out = [], last = 0;
+      list.forEach(function (d) { last += d; out.push(last); });
+      return out;
+    };
+    var matchWord = function (index, word) {
+      var key = shardKey(word);
+      if (index.shards.indexOf(key) < 0) return Promise.resolve(new Map());
+      return getFile("t/" + key + ".json").then(function (shard) {
+        var scores = new Map();
+        Object.keys(shard).forEach(function (term) {
+          var factor = term === word ? 1 : term.indexOf(word) === 0 ? 0.8
+            : word.length >= 5 && (oneEdit(term, word) || oneEdit(term.slice(0, word.length), word)) ? 0.5 : 0;
+          if (!factor) return;
+          var flat = shard[term], id = 0;
+          for (var i = 0; i < flat.length; i += 2) {
+            id += flat[i];
+            var score = flat[i + 1] * factor;
+            if (!(scores.get(id) >= score)) scores.set(id, score);
+          }
+        });
+        return scores;
+      });
+    };
+    var facetDocs = function (index, facet, values) {
+      var known = index.facets[facet] || {};
+      return Promise.all(values.map(function (v) {
+        return v in known ? getFile("f/" + facet + "/" + known[v] + ".json").then(undelta) : [];
+      })).then(function (lists) {
+        var set = new Set();
+        lists.forEach(function (ids) { ids.forEach(function (id) { set.add(id); }); });
+        return set;
+      });
+    };
+    var staticSearch = function (q, filters) {
+      return getFile("index.json").then(function (index) {
+        var words = queryWords(q);
+        var facets = Object.keys(filters);
+        return Promise.all([
+          Promise.all(words.map(function (w) { return matchWord(index, w); })),
+          Promise.all(facets.map(function (f) { return facetDocs(index, f, filters[f]); }))
+        ]).then(function (got) {
+          var perWord = got[0], sets = got[1], ranked = [];
+          var keep = function (id) { return sets.every(function (set) { return set.has(id); }); };
+          if (words.length) {
+            perWord[0].forEach(function (score, id) {
+              var total = score;
+              for (var k = 1; k < perWord.length; k++) {
+                if (!perWord[k].has(id)) return;
+                total += perWord[k].get(id);
+              }
+              if (keep(id)) ranked.push([id, total]);
             });
-          };
+            ranked.sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; });
+          } else {
+            var smallest = sets.slice().sort(function (a, b) { return a.size - b.size; })[0];
+            smallest.forEach(function (id) { if (keep(id)) ranked.push([id, 0]); });
+            ranked.sort(function (a, b) { return a[0] - b[0]; });
+          }
+          return ranked.map(function (pair) {
+            var id = pair[0];
+            return function () {
+              return getFile("d/" + Math.floor(id / index.chunk) + ".json").then(function (chunk) {
+                var r = chunk[id % index.chunk];
+                return { url: r[0], title: r[1], provider: r[2], when: r[3], where: r[4], cost: r[5] };
+              });
+            };
+          });
         });
       });
     };
@@ -218,7 +310,7 @@
       }
       status.textContent = "Searching...";
       results.textContent = "";
-      var search = engine === "meilisearch" && meili ? meiliSearch : pagefindSearch;
+      var search = engine === "meilisearch" && meili ? meiliSearch : staticSearch;
       search(q, filters).then(function (found) {
         pending = found; shown = 0;
         // The status is announced once the first results are on the page.
