@@ -32,7 +32,7 @@ from api.config import Settings
 from api.db import Database
 from api.directory.public import FreshnessPolicy, read_public_directory
 from sitegen import data_files, ics
-from sitegen.pages import SiteConfig, SiteModel
+from sitegen.pages import Page, SiteConfig, SiteModel
 from sitegen.render import Renderer, page_key, templates_fingerprint
 from sitegen.search_index import write_search_index
 from sitegen.shell import Shell, build_shells
@@ -214,40 +214,76 @@ def _build(
     renderer = Renderer(shells, config)
     old_pages: dict[str, str] = {} if old.get("chrome") != chrome_key else old.get("pages", {})
     keys: dict[str, str] = {}
-    total = len(pages)
+    sessions = list(directory.sessions.values())
+    providers = list(directory.providers.values())
+    total = len(pages) + len(sessions) + len(providers)
     report.pages = total
-    sessions_by_path = {model.session_path[s.id]: s for s in directory.sessions.values()}
-    for n, page in enumerate(pages, 1):
-        key = page_key(page, fingerprint)
-        keys[page.path] = key
-        target = new / page.path / "index.html"
-        files = [target]
-        session = sessions_by_path.get(page.path) if page.template == "session.html" else None
-        if session is not None:
-            files.append(new / page.path / "session.ics")
-        previous = [out / f.relative_to(new) for f in files]
-        if old_pages.get(page.path) == key and all(p.exists() for p in previous):
-            for src, dst in zip(previous, files, strict=True):
-                _link_or_copy(src, dst)
+    done = 0
+
+    def emit(
+        path: str, key: str, make: Callable[[], Page], extra: dict[str, Callable[[], bytes]]
+    ) -> None:
+        """Write a page (and its extra files), or link them from the last build when the
+        page's key is the same."""
+        nonlocal done
+        keys[path] = key
+        names = ["index.html", *extra]
+        previous = [out / path / name for name in names]
+        if old_pages.get(path) == key and all(p.exists() for p in previous):
+            for src, name in zip(previous, names, strict=True):
+                _link_or_copy(src, new / path / name)
             report.reused += 1
         else:
-            _write(target, renderer.render(page))
-            if session is not None:
-                _write(files[1], ics.session_calendar(model, session))
+            _write(new / path / "index.html", renderer.render(make()))
+            for name, content in extra.items():
+                _write(new / path / name, content())
             report.rendered += 1
-        if n % 500 == 0 or n == total:
-            progress("Writing pages", n, total)
+        done += 1
+        if done % 1000 == 0 or done == total:
+            progress("Writing pages", done, total)
+
+    for page in pages:
+        emit(page.path, page_key(page, fingerprint), lambda page=page: page, {})
+    # Organisations' and sessions' own pages: keyed by their rows, so an unchanged listing
+    # costs a hash, not its page data.
+    common = model.common_signature() + fingerprint
+    signatures: dict[int, str] = {}
+    for session in sessions:
+        signatures[session.id] = model.session_signature(session, common)
+        emit(
+            model.session_path[session.id],
+            "s:" + signatures[session.id],
+            lambda session=session: model.session_page(session),
+            {"session.ics": lambda session=session: ics.session_calendar(model, session)},
+        )
+    for provider in providers:
+        signature = model.provider_signature(
+            provider, [signatures[i] for i in directory.sessions_of.get(provider.id, [])], common
+        )
+        emit(
+            model.provider_path[provider.id],
+            "p:" + signature,
+            lambda provider=provider: model.provider_page(provider),
+            {},
+        )
     lap("pages")
 
     progress("Writing data files", 0, 1)
     extra = {}
     extra.update(data_files.near_files(model))
     extra.update(postcodes)
-    extra["sitemap.xml"] = data_files.sitemap(config.site_url, pages)
+    extra["sitemap.xml"] = data_files.sitemap(config.site_url, list(keys))
     extra["robots.txt"] = data_files.robots(config.site_url)
     for name, content in extra.items():
         _write(new / name, content)
-    _export_open_data(directory, settings, new / "open-data" / "oruk")
+    _export_open_data(
+        directory,
+        settings,
+        new / "open-data" / "oruk",
+        signatures=signatures,
+        previous_folder=out / "open-data" / "oruk",
+        previous=old.get("oruk", {}) if old.get("chrome") == chrome_key else {},
+    )
     progress("Writing data files", 1, 1)
     lap("data")
 
@@ -273,6 +309,7 @@ def _build(
         "chrome_files": chrome_files,
         "shells": {str(k): v.parts for k, v in shells.items()},
         "pages": keys,
+        "oruk": {str(k): v for k, v in signatures.items()},
     }
     if settings.meili_url:
         from sitegen import meili
@@ -310,7 +347,7 @@ def _meili_browser_config(settings: Settings) -> dict[str, str] | None:
         return meili.browser_config(settings)
 
 
-def _export_open_data(directory: object, settings: Settings, folder: Path) -> None:
+def _export_open_data(directory: object, settings: Settings, folder: Path, **reuse: object) -> int:
     from api.oruk.export import write_export
 
-    write_export(directory, settings, folder)  # type: ignore[arg-type]
+    return write_export(directory, settings, folder, **reuse)  # type: ignore[arg-type]

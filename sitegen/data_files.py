@@ -13,7 +13,7 @@ from sqlalchemy import orm, select
 
 from api.directory.enums import AccessibilityFeature, HowToJoin
 from api.directory.models import Postcode
-from sitegen.pages import Page, SiteModel
+from sitegen.pages import SiteModel
 
 # Grid cells of about 5.5 km by 5 km: a 5 km search reads at most nine small files.
 CELL = (0.05, 0.075)
@@ -86,13 +86,13 @@ def postcode_files(db: orm.Session, model: SiteModel) -> dict[str, str]:
     }
 
 
-def sitemap(site_url: str, pages: list[Page]) -> str:
+def sitemap(site_url: str, paths: list[str]) -> str:
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
     ]
-    for page in pages:
-        lines.append(f"<url><loc>{escape(site_url + page.path)}</loc></url>")
+    for path in paths:
+        lines.append(f"<url><loc>{escape(site_url + path)}</loc></url>")
     lines.append("</urlset>")
     return "\n".join(lines) + "\n"
 

@@ -8,11 +8,14 @@ Every string from the database is untrusted and stays raw here: the templates es
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+
+from sqlalchemy import inspect as sa_inspect
 
 from api.directory import labels
 from api.directory import schedules as sched
@@ -437,7 +440,8 @@ class SiteModel:
         )
 
     def pages(self) -> list[Page]:
-        """Every HTML page of the site."""
+        """Every HTML page of the site except organisations' and sessions' own pages, which
+        the build makes one by one (``provider_page``, ``session_page``) when they changed."""
         d = self.d
         by_domain: dict[Domain, list[Session]] = defaultdict(list)
         by_day: dict[Weekday, list[tuple[str, Session]]] = defaultdict(list)
@@ -561,11 +565,38 @@ class SiteModel:
             Page("shortlist/", "shortlist.html", "Your shortlist", "Sessions you picked.", {})
         )
         pages.append(self.open_data_page())
-        for p in d.providers.values():
-            pages.append(self.provider_page(p))
-        for s in d.sessions.values():
-            pages.append(self.session_page(s))
         return pages
+
+    # -----------------------------------------------------------------------------------------
+    # What a listing's pages depend on, read straight from the rows: the build compares it with
+    # the last build's to skip pages that cannot have changed, without making their data.
+
+    def common_signature(self) -> str:
+        labels_ = sorted((d.value, r.label, r.description) for d, r in self.d.domain_labels.items())
+        localities = sorted((loc.id, loc.key, loc.name) for loc in self.d.localities.values())
+        return repr((self.config, self.d.policy, labels_, localities))
+
+    def session_signature(self, s: Session, common: str) -> str:
+        d = self.d
+        provider = d.providers[s.provider_id]
+        venue = d.venues.get(s.venue_id) if s.venue_id else None
+        parts = (
+            common,
+            _values(s),
+            _values(provider),
+            d.verifiers.get(provider.verified_by_id or 0),
+            _values(venue) if venue else None,
+            d.accessibility.get(venue.id) if venue else None,
+            [_values(r) for r in d.schedules.get(s.id, [])],
+            [_values(b) for b in d.breaks.get(s.id, [])],
+            d.domains.get(s.id),
+            d.languages.get(s.id),
+        )
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+    def provider_signature(self, p: Provider, sessions: list[str], common: str) -> str:
+        parts = (common, _values(p), self.d.verifiers.get(p.verified_by_id or 0), sessions)
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
     def _area_name(self, s: Session) -> str:
         loc = self.d.locality_of(s)
@@ -604,3 +635,14 @@ class SiteModel:
             "This directory as open data in the Open Referral UK standard.",
             {"api_url": self.config.public_url.rstrip("/") + "/oruk/"},
         )
+
+
+_COLUMNS: dict[type, list[str]] = {}
+
+
+def _values(row: Any) -> tuple[Any, ...]:
+    """Every column of an ORM row, in a fixed order."""
+    cls = type(row)
+    if cls not in _COLUMNS:
+        _COLUMNS[cls] = [c.key for c in sa_inspect(cls).column_attrs]
+    return tuple(getattr(row, name) for name in _COLUMNS[cls])

@@ -224,9 +224,17 @@ def test_rebuild_renders_only_what_changed(empty_db: Database, tmp_path: Path) -
     assert first.rendered == first.pages and first.chrome_rebuilt
     same = build_site(db, settings_for(tmp_path), out, today=TODAY)
     assert same.rendered == 0 and same.reused == first.pages and not same.chrome_rebuilt
+    shelter_page = (out / "providers/shelter/index.html").stat().st_ino
+    services = sorted((out / "open-data/oruk/services").iterdir())
+    service_files = {p.name: p.stat().st_ino for p in services}
     with db.session() as s:
         s.execute(update(Session).where(Session.key == "knit").values(title="Crochet circle"))
     again = build_site(db, settings_for(tmp_path), out, today=TODAY)
+    # Unchanged files are the same files (hard links), changed ones are new.
+    assert (out / "providers/shelter/index.html").stat().st_ino == shelter_page
+    after = {p.name: p.stat().st_ino for p in (out / "open-data/oruk/services").iterdir()}
+    assert after.keys() == service_files.keys()
+    assert sum(after[name] != service_files[name] for name in after) == 1
     assert 0 < again.rendered < 15, again.rendered
     assert "Crochet circle" in page(out, "providers/knitters/knit/")
     assert "Crochet circle" in page(out, "providers/knitters/")

@@ -12,6 +12,7 @@ laid out like the read API so a static host can serve them:
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,20 @@ def whole(items: list[Any]) -> dict[str, Any]:
     return page_envelope(items, total=len(items), page=1, per_page=max(1, len(items)))
 
 
-def write_export(directory: PublicDirectory, settings: Settings, folder: Path) -> int:
-    """Write the export into ``folder`` (replaced); returns the number of services."""
+def write_export(
+    directory: PublicDirectory,
+    settings: Settings,
+    folder: Path,
+    *,
+    signatures: dict[int, str] | None = None,
+    previous_folder: Path | None = None,
+    previous: dict[str, str] | None = None,
+) -> int:
+    """Write the export into ``folder`` (replaced); returns the number of services.
+
+    A site build passes each session's ``signatures`` (a hash of its rows) and the last
+    build's: a service whose signature is unchanged is hard-linked from ``previous_folder``
+    instead of mapped and written again."""
     mapper = OrukMapper(directory, settings.public_url, settings.resolved_site_url)
     if folder.exists():
         shutil.rmtree(folder)
@@ -43,9 +56,18 @@ def write_export(directory: PublicDirectory, settings: Settings, folder: Path) -
         {"version": "3.0", "profile": PROFILE_URL, "openapi_url": OPENAPI_URL},
     )
     _dump(folder / "services.json", whole([mapper.service_summary(s) for s in sessions]))
+    (folder / "services").mkdir()
     for s in sessions:
-        service = mapper.service(s)
-        _dump(folder / "services" / f"{service['id']}.json", service)
+        name = mapper.ids.service(mapper.d.providers[s.provider_id].key, s.key) + ".json"
+        old = previous_folder / "services" / name if previous_folder else None
+        signature = (signatures or {}).get(s.id)
+        if old and signature and (previous or {}).get(str(s.id)) == signature and old.exists():
+            try:
+                os.link(old, folder / "services" / name)
+                continue
+            except OSError:
+                pass
+        _dump(folder / "services" / name, mapper.service(s))
     found = [mapper.service_at_location(s, full=False) for s in sessions]
     _dump(folder / "service_at_locations.json", whole([x for x in found if x]))
     _dump(
