@@ -6,14 +6,14 @@
 Prints one table:
 
   full build            a first build into an empty folder (MkDocs theme, every page, data
-                        files, Open Referral UK export, Pagefind index), by stage
+                        files, Open Referral UK export, search index), by stage
   rebuild, one change   the same build again after one session's title changed: unchanged
                         pages are reused, the search index is rebuilt whole (so it is
                         complete: checked by searching for the new title)
   site size             bytes of every file, and how many files
   first search results  bytes a cold browser (real Chromium) downloads to show the first
                         results of "dog walking" on /search/, served by a local HTTP server:
-                        the search alone (Pagefind code, index chunks, result fragments),
+                        the search alone (index file, word shards, result records),
                         and with the search page itself and its theme assets
 
 Targets (issue 3): full build under 60 s, rebuild under 10 s, first results under 500 KB.

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from sitegen.pages import Page, SiteConfig, SiteModel
 from sitegen.render import Renderer, page_key, templates_fingerprint
 from sitegen.search_index import write_search_index
 from sitegen.shell import Shell, build_shells
-from sitegen.swap import build_lock, recover, staging_dir, swap_in
+from sitegen.swap import build_lock, recover, remove_later, staging_dir, swap_in
 
 MANIFEST = ".petunia/manifest.json"
 MANIFEST_VERSION = 1
@@ -56,6 +57,8 @@ class BuildReport:
     chrome_rebuilt: bool = False
     seconds: dict[str, float] = field(default_factory=dict)
     meili_documents: int | None = None
+    # Removes the previous copy of the site in the background (see swap.remove_later).
+    cleanup: threading.Thread | None = None
 
     def summary(self) -> str:
         timing = ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items())
@@ -105,6 +108,16 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
+def _link_all(pairs: list[tuple[Path, Path]]) -> None:
+    """Hard-link many files. Each link is one system call that waits on the file system, so
+    a few threads overlap them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in pool.map(lambda pair: _link_or_copy(*pair), pairs, chunksize=256):
+            pass
+
+
 def _write(path: Path, content: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(content, str):
@@ -136,11 +149,12 @@ def build_site(
         try:
             _build(db, settings, out, new, today or london_today(), progress, full, report)
             progress("Publishing", 0, 1)
-            swap_in(new, out)
+            previous = swap_in(new, out)
             progress("Publishing", 1, 1)
         except BaseException:
             shutil.rmtree(new, ignore_errors=True)
             raise
+    report.cleanup = remove_later(previous)
     return report
 
 
@@ -214,6 +228,7 @@ def _build(
     renderer = Renderer(shells, config)
     old_pages: dict[str, str] = {} if old.get("chrome") != chrome_key else old.get("pages", {})
     keys: dict[str, str] = {}
+    links: list[tuple[Path, Path]] = []  # unchanged files, linked together at the end
     sessions = list(directory.sessions.values())
     providers = list(directory.providers.values())
     total = len(pages) + len(sessions) + len(providers)
@@ -231,7 +246,7 @@ def _build(
         previous = [out / path / name for name in names]
         if old_pages.get(path) == key and all(p.exists() for p in previous):
             for src, name in zip(previous, names, strict=True):
-                _link_or_copy(src, new / path / name)
+                links.append((src, new / path / name))
             report.reused += 1
         else:
             _write(new / path / "index.html", renderer.render(make()))
@@ -266,6 +281,7 @@ def _build(
             lambda provider=provider: model.provider_page(provider),
             {},
         )
+    _link_all(links)
     lap("pages")
 
     progress("Writing data files", 0, 1)

@@ -73,7 +73,7 @@ def mkdocs_config(
             "font": False,
             "features": ["navigation.sections"],
         },
-        # Material's own search downloads one index of the whole site: Pagefind (or
+        # Material's own search downloads one index of the whole site: the static index (or
         # Meilisearch) replaces it.
         "plugins": [],
         "extra_css": ["assets/petunia/site.css"],

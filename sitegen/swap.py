@@ -1,6 +1,6 @@
 """Atomic publishing of a built site folder.
 
-A build writes into ``.NAME.building-PID`` beside the target folder and is swapped in only
+A build writes into ``.NAME.building-PID-XXXX`` beside the target folder and is swapped in only
 when complete. On Linux the swap is one ``renameat2(RENAME_EXCHANGE)`` call, so the target
 path always holds a complete site; elsewhere it is two renames, and a build interrupted
 between them is put back by ``recover`` at the start of the next build.
@@ -14,6 +14,8 @@ import ctypes.util
 import fcntl
 import os
 import shutil
+import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +28,8 @@ class BuildLocked(RuntimeError):
 
 
 def staging_dir(target: Path) -> Path:
-    return target.parent / f".{target.name}.building-{os.getpid()}"
+    # Unique per build: a previous build's old copy may still be being removed.
+    return target.parent / f".{target.name}.building-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
 def _old_dir(target: Path) -> Path:
@@ -46,18 +49,31 @@ def _exchange(a: Path, b: Path) -> bool:
     return result == 0
 
 
-def swap_in(new: Path, target: Path) -> None:
-    """Make ``new`` the content of ``target``; the previous content is removed."""
+def swap_in(new: Path, target: Path) -> Path | None:
+    """Make ``new`` the content of ``target``. Returns the folder now holding the previous
+    content, for the caller to remove (``remove_later``), or None."""
     if not target.exists():
         new.rename(target)
-        return
+        return None
     if _exchange(new, target):
-        shutil.rmtree(new, ignore_errors=True)  # now holds the previous site
-        return
+        return new  # now holds the previous site
     old = _old_dir(target)
     target.rename(old)
     new.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+    return old
+
+
+def remove_later(folder: Path | None) -> threading.Thread | None:
+    """Remove a previous site in a background thread: the new one is already serving, and
+    deleting tens of thousands of files takes seconds. The thread is not a daemon, so the
+    process finishes it before exiting; a build that starts meanwhile cleans up too."""
+    if folder is None:
+        return None
+    thread = threading.Thread(
+        target=shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True}, name="site-cleanup"
+    )
+    thread.start()
+    return thread
 
 
 def recover(target: Path) -> None:
