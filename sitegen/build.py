@@ -113,9 +113,13 @@ def _link_all(pairs: list[tuple[Path, Path]]) -> None:
     a few threads overlap them."""
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        for _ in pool.map(lambda pair: _link_or_copy(*pair), pairs, chunksize=256):
-            pass
+    def link(chunk: list[tuple[Path, Path]]) -> None:
+        for src, dst in chunk:
+            _link_or_copy(src, dst)
+
+    workers = 4
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(link, [pairs[i::workers] for i in range(workers)]))
 
 
 def _write(path: Path, content: str | bytes) -> None:

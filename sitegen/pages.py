@@ -8,6 +8,7 @@ Every string from the database is untrusted and stays raw here: the templates es
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import math
 from collections import defaultdict
@@ -25,6 +26,14 @@ from api.directory.models import Provider, Session, Venue
 from api.directory.public import Freshness, PublicDirectory, confirmed_on
 
 PAGE_SIZE = 100  # items per page of a listing
+
+
+@functools.lru_cache(maxsize=128)
+def weekdays(mask: int) -> tuple[Weekday, ...]:
+    """The days of a days mask (128 possible masks; computing them is slow in bulk)."""
+    return tuple(sched.weekdays_of(mask))
+
+
 NEXT_DATES = 4
 
 
@@ -138,7 +147,7 @@ class SiteModel:
         mask = 0
         for row in self.d.schedules.get(session_id, []):
             mask |= row.days_mask
-        return sched.weekdays_of(mask)
+        return list(weekdays(mask))
 
     def cost_text(self, s: Session) -> str:
         if s.is_free:
@@ -449,7 +458,7 @@ class SiteModel:
             for domain in d.domains.get(s.id, []):
                 by_domain[domain].append(s)
             for row in d.schedules.get(s.id, []):
-                for day in sched.weekdays_of(row.days_mask):
+                for day in weekdays(row.days_mask):
                     by_day[day].append((f"{row.opens_at:%H:%M}", s))
         counts = {dom: len(items) for dom, items in by_domain.items()}
         pages = [self.home_page(counts)]

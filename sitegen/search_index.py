@@ -38,6 +38,8 @@ FACETS = ("type", "activity", "area", "day", "time", "cost", "access", "join", "
 
 
 def fold(text: str) -> str:
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

@@ -56,9 +56,14 @@ class Ids:
 
     def __init__(self, public_url: str) -> None:
         self.namespace = uuid.uuid5(uuid.NAMESPACE_URL, public_url.rstrip("/") + "/oruk")
+        self._cache: dict[str, str] = {}
 
     def __call__(self, *parts: object) -> str:
-        return str(uuid.uuid5(self.namespace, "/".join(str(p) for p in parts)))
+        name = "/".join(str(p) for p in parts)
+        found = self._cache.get(name)
+        if found is None:
+            found = self._cache[name] = str(uuid.uuid5(self.namespace, name))
+        return found
 
     def service(self, provider_key: str, session_key: str) -> str:
         return self("service", provider_key, session_key)
@@ -113,6 +118,7 @@ class OrukMapper:
         self.d = directory
         self.ids = Ids(public_url)
         self.site_url = site_url
+        self._summaries: dict[int, dict[str, Any]] = {}
 
     # -- taxonomy -----------------------------------------------------------------------------
 
@@ -203,6 +209,11 @@ class OrukMapper:
 
     def service_summary(self, s: Session) -> dict[str, Any]:
         """The one-to-one fields of a service, with its organization (``service_list``)."""
+        if s.id not in self._summaries:
+            self._summaries[s.id] = self._service_summary(s)
+        return dict(self._summaries[s.id])
+
+    def _service_summary(self, s: Session) -> dict[str, Any]:
         p = self.d.providers[s.provider_id]
         confirmed = confirmed_on(p)
         return _clean(
