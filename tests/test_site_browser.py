@@ -110,7 +110,7 @@ def add_hostile_listing(db: Database) -> None:
             who_for_notes=HOSTILE[2],
             contact_name=HOSTILE[6],
             contact_email=f"javascript:{PWN}",
-            contact_phone=HOSTILE[8],
+            contact_phone="0\r\nEND:VEVENT\r\nBEGIN:VEVENT",  # fits String(40)
         )
         s.add(session)
         s.flush()
