@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -108,18 +109,61 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
-def _link_all(pairs: list[tuple[Path, Path]]) -> None:
-    """Hard-link many files. Each link is one system call that waits on the file system, so
-    a few threads overlap them."""
-    from concurrent.futures import ThreadPoolExecutor
+Extra = Callable[[], bytes]
+Job = tuple[str, Callable[[], Page], dict[str, Extra]]
+_JOBS: tuple[list[Job], Renderer, Path] | None = None  # for forked render workers
+PARALLEL_FROM = 2000  # pages to render before it is worth starting worker processes
 
-    def link(chunk: list[tuple[Path, Path]]) -> None:
-        for src, dst in chunk:
+
+def _render_jobs(span: tuple[int, int]) -> int:
+    assert _JOBS is not None
+    jobs, renderer, new = _JOBS
+    for path, make, extra in jobs[span[0] : span[1]]:
+        _write(new / path / "index.html", renderer.render(make()))
+        for name, content in extra.items():
+            _write(new / path / name, content())
+    return span[1] - span[0]
+
+
+def _render_all(
+    jobs: list[Job], renderer: Renderer, new: Path, progress: Callable[[int], None]
+) -> None:
+    """Render and write pages; many of them on every core (forked workers share the data
+    already read, so nothing is sent to them but ranges of the job list)."""
+    global _JOBS
+    _JOBS = (jobs, renderer, new)
+    step = 500
+    spans = [(i, min(i + step, len(jobs))) for i in range(0, len(jobs), step)]
+    workers = min(os.cpu_count() or 1, 4)
+    done = 0
+    try:
+        if len(jobs) < PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
+            for span in spans:
+                done += _render_jobs(span)
+                progress(done)
+            return
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for count in pool.imap_unordered(_render_jobs, spans):
+                done += count
+                progress(done)
+    finally:
+        _JOBS = None
+
+
+def _link_all(pairs: list[tuple[Path, Path]]) -> Future[None]:
+    """Hard-link many files, in a background thread (see the caller). Each link is one
+    system call that waits on the file system."""
+
+    def link() -> None:
+        for src, dst in pairs:
             _link_or_copy(src, dst)
 
-    workers = 4
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(link, [pairs[i::workers] for i in range(workers)]))
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(link)
+    pool.shutdown(wait=False)
+    return future
 
 
 def _write(path: Path, content: str | bytes) -> None:
@@ -237,14 +281,11 @@ def _build(
     providers = list(directory.providers.values())
     total = len(pages) + len(sessions) + len(providers)
     report.pages = total
-    done = 0
+    todo: list[Job] = []
 
-    def emit(
-        path: str, key: str, make: Callable[[], Page], extra: dict[str, Callable[[], bytes]]
-    ) -> None:
-        """Write a page (and its extra files), or link them from the last build when the
-        page's key is the same."""
-        nonlocal done
+    def plan(path: str, key: str, make: Callable[[], Page], extra: dict[str, Extra]) -> None:
+        """Link a page (and its extra files) from the last build when its key is the same;
+        otherwise queue it to be rendered."""
         keys[path] = key
         names = ["index.html", *extra]
         previous = [out / path / name for name in names]
@@ -253,23 +294,17 @@ def _build(
                 links.append((src, new / path / name))
             report.reused += 1
         else:
-            _write(new / path / "index.html", renderer.render(make()))
-            for name, content in extra.items():
-                _write(new / path / name, content())
-            report.rendered += 1
-        done += 1
-        if done % 1000 == 0 or done == total:
-            progress("Writing pages", done, total)
+            todo.append((path, make, extra))
 
     for page in pages:
-        emit(page.path, page_key(page, fingerprint), lambda page=page: page, {})
+        plan(page.path, page_key(page, fingerprint), lambda page=page: page, {})
     # Organisations' and sessions' own pages: keyed by their rows, so an unchanged listing
     # costs a hash, not its page data.
     common = model.common_signature() + fingerprint
     signatures: dict[int, str] = {}
     for session in sessions:
         signatures[session.id] = model.session_signature(session, common)
-        emit(
+        plan(
             model.session_path[session.id],
             "s:" + signatures[session.id],
             lambda session=session: model.session_page(session),
@@ -279,47 +314,59 @@ def _build(
         signature = model.provider_signature(
             provider, [signatures[i] for i in directory.sessions_of.get(provider.id, [])], common
         )
-        emit(
+        plan(
             model.provider_path[provider.id],
             "p:" + signature,
             lambda provider=provider: model.provider_page(provider),
             {},
         )
-    _link_all(links)
+    report.rendered = len(todo)
+    _render_all(todo, renderer, new, lambda n: progress("Writing pages", n + report.reused, total))
+    progress("Writing pages", total, total)
+    # Unchanged files are linked in the background while the data files and the search
+    # index are made (links wait on the file system, those on the CPU).
+    linking = _link_all(links)
     lap("pages")
+    try:
+        progress("Writing data files", 0, 1)
+        extra = {}
+        extra.update(data_files.near_files(model))
+        extra.update(postcodes)
+        extra["sitemap.xml"] = data_files.sitemap(config.site_url, list(keys))
+        extra["robots.txt"] = data_files.robots(config.site_url)
+        for name, content in extra.items():
+            _write(new / name, content)
+        _export_open_data(
+            directory,
+            settings,
+            new / "open-data" / "oruk",
+            signatures=signatures,
+            previous_folder=out / "open-data" / "oruk",
+            previous=old.get("oruk", {}) if old.get("chrome") == chrome_key else {},
+        )
+        progress("Writing data files", 1, 1)
+        lap("data")
 
-    progress("Writing data files", 0, 1)
-    extra = {}
-    extra.update(data_files.near_files(model))
-    extra.update(postcodes)
-    extra["sitemap.xml"] = data_files.sitemap(config.site_url, list(keys))
-    extra["robots.txt"] = data_files.robots(config.site_url)
-    for name, content in extra.items():
-        _write(new / name, content)
-    _export_open_data(
-        directory,
-        settings,
-        new / "open-data" / "oruk",
-        signatures=signatures,
-        previous_folder=out / "open-data" / "oruk",
-        previous=old.get("oruk", {}) if old.get("chrome") == chrome_key else {},
-    )
-    progress("Writing data files", 1, 1)
-    lap("data")
+        progress("Building the search index", 0, 1)
+        build_search_index(model, new)
+        progress("Building the search index", 1, 1)
+        lap("search index")
 
-    progress("Building the search index", 0, 1)
-    build_search_index(model, new)
-    progress("Building the search index", 1, 1)
-    lap("search index")
+        if settings.meili_url:
+            progress("Indexing in Meilisearch", 0, 1)
+            with _meili_errors():
+                from sitegen import meili
 
-    if settings.meili_url:
-        progress("Indexing in Meilisearch", 0, 1)
-        with _meili_errors():
-            from sitegen import meili
+                report.meili_documents = meili.index_directory(
+                    settings, model, old.get("meili", {})
+                )
+            progress("Indexing in Meilisearch", 1, 1)
+            lap("meilisearch")
 
-            report.meili_documents = meili.index_directory(settings, model, old.get("meili", {}))
-        progress("Indexing in Meilisearch", 1, 1)
-        lap("meilisearch")
+    finally:
+        wait([linking])  # never leave a thread writing into a folder being removed
+    linking.result()
+    lap("linking")
 
     manifest = {
         "version": MANIFEST_VERSION,

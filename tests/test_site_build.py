@@ -283,3 +283,20 @@ def test_up_builds_the_site_and_serves_it_at_the_root(tmp_path: Path) -> None:
     finally:
         log = stop(proc)
     assert "Built" in log and (tmp_path / "var" / "site" / "index.html").exists()
+
+
+def test_pages_rendered_in_worker_processes_are_the_same(
+    mini_db: Database, mini_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(site_build, "PARALLEL_FROM", 1)  # large builds fork workers
+    out = tmp_path / "site"
+    build_site(mini_db, settings_for(tmp_path), out, today=TODAY)
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {
+            p.relative_to(root).as_posix(): p.read_bytes()
+            for p in root.rglob("*")
+            if p.is_file() and (p.name == "index.html" or p.suffix == ".ics")
+        }
+
+    assert files(out) == files(mini_site)
