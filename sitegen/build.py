@@ -152,13 +152,21 @@ def _render_all(
         _JOBS = None
 
 
-def _link_all(pairs: list[tuple[Path, Path]]) -> Future[None]:
+def _link_all(pairs: list[tuple[str, str]]) -> Future[None]:
     """Hard-link many files, in a background thread (see the caller). Each link is one
     system call that waits on the file system."""
 
     def link() -> None:
+        made: set[str] = set()
         for src, dst in pairs:
-            _link_or_copy(src, dst)
+            folder = os.path.dirname(dst)
+            if folder not in made:
+                os.makedirs(folder, exist_ok=True)
+                made.add(folder)
+            try:
+                os.link(src, dst)
+            except OSError:
+                shutil.copy2(src, dst)
 
     pool = ThreadPoolExecutor(max_workers=1)
     future = pool.submit(link)
@@ -276,22 +284,24 @@ def _build(
     renderer = Renderer(shells, config)
     old_pages: dict[str, str] = {} if old.get("chrome") != chrome_key else old.get("pages", {})
     keys: dict[str, str] = {}
-    links: list[tuple[Path, Path]] = []  # unchanged files, linked together at the end
+    links: list[tuple[str, str]] = []  # unchanged files, linked together at the end
     sessions = list(directory.sessions.values())
     providers = list(directory.providers.values())
     total = len(pages) + len(sessions) + len(providers)
     report.pages = total
     todo: list[Job] = []
+    out_dir, new_dir = str(out), str(new)
 
     def plan(path: str, key: str, make: Callable[[], Page], extra: dict[str, Extra]) -> None:
         """Link a page (and its extra files) from the last build when its key is the same;
         otherwise queue it to be rendered."""
         keys[path] = key
+        # Plain strings and os.path here: this runs for every page of the site.
         names = ["index.html", *extra]
-        previous = [out / path / name for name in names]
-        if old_pages.get(path) == key and all(p.exists() for p in previous):
+        previous = [f"{out_dir}/{path}{name}" for name in names]
+        if old_pages.get(path) == key and all(map(os.path.exists, previous)):
             for src, name in zip(previous, names, strict=True):
-                links.append((src, new / path / name))
+                links.append((src, f"{new_dir}/{path}{name}"))
             report.reused += 1
         else:
             todo.append((path, make, extra))
