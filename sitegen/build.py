@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -113,6 +113,7 @@ Extra = Callable[[], bytes]
 Job = tuple[str, Callable[[], Page], dict[str, Extra]]
 _JOBS: tuple[list[Job], Renderer, Path] | None = None  # for forked render workers
 PARALLEL_FROM = 2000  # pages to render before it is worth starting worker processes
+FORK_LINKS_FROM = 1000  # files to link before it is worth a process of its own
 
 
 def _render_jobs(span: tuple[int, int]) -> int:
@@ -152,26 +153,55 @@ def _render_all(
         _JOBS = None
 
 
-def _link_all(pairs: list[tuple[str, str]]) -> Future[None]:
-    """Hard-link many files, in a background thread (see the caller). Each link is one
-    system call that waits on the file system."""
+_LINKS: list[tuple[str, str]] = []  # for the forked linking process
 
-    def link() -> None:
-        made: set[str] = set()
-        for src, dst in pairs:
-            folder = os.path.dirname(dst)
-            if folder not in made:
-                os.makedirs(folder, exist_ok=True)
-                made.add(folder)
-            try:
-                os.link(src, dst)
-            except OSError:
-                shutil.copy2(src, dst)
 
-    pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(link)
-    pool.shutdown(wait=False)
-    return future
+def _link_pairs(pairs: list[tuple[str, str]]) -> None:
+    made: set[str] = set()
+    for src, dst in pairs:
+        folder = os.path.dirname(dst)
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+
+def _link_forked() -> None:
+    _link_pairs(_LINKS)
+
+
+class _Linker:
+    """Hard-links many files in the background (see the caller): in a forked process where
+    possible, so it runs beside the Python work of the build instead of taking turns with
+    it; else in a thread."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        global _LINKS
+        self.process = None
+        self.future: Future[None] | None = None
+        if hasattr(os, "fork") and len(pairs) >= FORK_LINKS_FROM:
+            import multiprocessing
+
+            _LINKS = pairs
+            self.process = multiprocessing.get_context("fork").Process(target=_link_forked)
+            self.process.start()
+            _LINKS = []
+        else:
+            pool = ThreadPoolExecutor(max_workers=1)
+            self.future = pool.submit(_link_pairs, pairs)
+            pool.shutdown(wait=False)
+
+    def wait(self) -> None:
+        """Wait until done; raises if linking failed."""
+        if self.process is not None:
+            self.process.join()
+            if self.process.exitcode != 0:
+                raise BuildError(f"linking unchanged files failed (exit {self.process.exitcode})")
+        elif self.future is not None:
+            self.future.result()
 
 
 def _write(path: Path, content: str | bytes) -> None:
@@ -335,7 +365,7 @@ def _build(
     progress("Writing pages", total, total)
     # Unchanged files are linked in the background while the data files and the search
     # index are made (links wait on the file system, those on the CPU).
-    linking = _link_all(links)
+    linking = _Linker(links)
     lap("pages")
     try:
         progress("Writing data files", 0, 1)
@@ -373,9 +403,11 @@ def _build(
             progress("Indexing in Meilisearch", 1, 1)
             lap("meilisearch")
 
-    finally:
-        wait([linking])  # never leave a thread writing into a folder being removed
-    linking.result()
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            linking.wait()  # never leave links being made into a folder being removed
+        raise
+    linking.wait()
     lap("linking")
 
     manifest = {

@@ -217,7 +217,10 @@ def test_an_interrupted_swap_is_put_back(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
 
 
-def test_rebuild_renders_only_what_changed(empty_db: Database, tmp_path: Path) -> None:
+def test_rebuild_renders_only_what_changed(
+    empty_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(site_build, "FORK_LINKS_FROM", 1)  # link in a process, as at scale
     db = loaded(empty_db)
     out = tmp_path / "site"
     first = build_site(db, settings_for(tmp_path), out, today=TODAY)
