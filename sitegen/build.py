@@ -365,7 +365,8 @@ def _build(
     progress("Writing pages", total, total)
     # Unchanged files are linked in the background while the data files and the search
     # index are made (links wait on the file system, those on the CPU).
-    linking = _Linker(links)
+    linkers = [_Linker(links)]
+    oruk_links: list[tuple[str, str]] = []
     lap("pages")
     try:
         progress("Writing data files", 0, 1)
@@ -383,7 +384,9 @@ def _build(
             signatures=signatures,
             previous_folder=out / "open-data" / "oruk",
             previous=old.get("oruk", {}) if old.get("chrome") == chrome_key else {},
+            defer_links=oruk_links,
         )
+        linkers.append(_Linker(oruk_links))
         progress("Writing data files", 1, 1)
         lap("data")
 
@@ -404,10 +407,12 @@ def _build(
             lap("meilisearch")
 
     except BaseException:
-        with contextlib.suppress(BaseException):
-            linking.wait()  # never leave links being made into a folder being removed
+        for linker in linkers:
+            with contextlib.suppress(BaseException):
+                linker.wait()  # never leave links being made into a folder being removed
         raise
-    linking.wait()
+    for linker in linkers:
+        linker.wait()
     lap("linking")
 
     manifest = {

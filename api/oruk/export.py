@@ -40,12 +40,14 @@ def write_export(
     signatures: dict[int, str] | None = None,
     previous_folder: Path | None = None,
     previous: dict[str, str] | None = None,
+    defer_links: list[tuple[str, str]] | None = None,
 ) -> int:
     """Write the export into ``folder`` (replaced); returns the number of services.
 
     A site build passes each session's ``signatures`` (a hash of its rows) and the last
     build's: a service whose signature is unchanged is hard-linked from ``previous_folder``
-    instead of mapped and written again."""
+    instead of mapped and written again (or, with ``defer_links``, the pair is added there
+    for the caller to link)."""
     mapper = OrukMapper(directory, settings.public_url, settings.resolved_site_url)
     if folder.exists():
         shutil.rmtree(folder)
@@ -62,6 +64,9 @@ def write_export(
         old = previous_folder / "services" / name if previous_folder else None
         signature = (signatures or {}).get(s.id)
         if old and signature and (previous or {}).get(str(s.id)) == signature and old.exists():
+            if defer_links is not None:
+                defer_links.append((str(old), str(folder / "services" / name)))
+                continue
             try:
                 os.link(old, folder / "services" / name)
                 continue
