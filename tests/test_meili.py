@@ -232,6 +232,7 @@ def test_the_site_searches_meilisearch_with_the_search_key(
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{static.server_address[1]}/search/")
             page.fill("#q", "dog")
+            page.click("#pt-search summary")  # open the filters
             page.check("input[name=day][value=Saturday]")
             page.click("#pt-search button[type=submit]")
             page.wait_for_selector("#pt-results li")

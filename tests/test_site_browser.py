@@ -226,6 +226,8 @@ def test_search_finds_dog_walking_and_knit(page: object, base: str) -> None:
 def test_filters_work_without_a_backend(page: object, base: str) -> None:
     page.goto(f"{base}/search/?day=Saturday&cost=Free")  # type: ignore[attr-defined]
     page.wait_for_selector("#pt-results li")  # type: ignore[attr-defined]
+    assert page.locator("input[name=day][value=Saturday]").is_checked()  # type: ignore[attr-defined]
+    assert page.locator("input[name=day][value=Saturday]").is_visible()  # type: ignore[attr-defined]
     urls = page.locator("#pt-results li a").evaluate_all("as => as.map(a => a.href)")  # type: ignore[attr-defined]
     assert urls
     for url in urls[:8]:

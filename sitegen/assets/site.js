@@ -146,6 +146,8 @@
     form.q.value = params.get("q") || "";
     form.querySelectorAll("input[type=checkbox]").forEach(function (box) {
       box.checked = params.getAll(box.name).indexOf(box.value) >= 0;
+      // Show the filters when a link or a shared search chose some.
+      if (box.checked) form.querySelector("details").open = true;
     });
     var chosen = function () {
       var filters = {};
