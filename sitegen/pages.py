@@ -143,9 +143,20 @@ class SiteModel:
             self.rules(session_id), breaks, after=self.config.today, count=count
         )
 
+    def current_rules(self, session_id: int) -> list[Any]:
+        """Schedule rows that can still happen (not ended, not a past one-off date)."""
+        today = self.config.today
+        return [
+            row
+            for row in self.d.schedules.get(session_id, [])
+            if not (row.ends_on and row.ends_on < today)
+            and not (row.freq == "ONCE" and row.starts_on and row.starts_on < today)
+        ]
+
     def days_of(self, session_id: int) -> list[Weekday]:
+        """Days it runs, for the day filter and "what's on"."""
         mask = 0
-        for row in self.d.schedules.get(session_id, []):
+        for row in self.current_rules(session_id):
             mask |= row.days_mask
         return list(weekdays(mask))
 
@@ -457,7 +468,7 @@ class SiteModel:
         for s in d.sessions.values():
             for domain in d.domains.get(s.id, []):
                 by_domain[domain].append(s)
-            for row in d.schedules.get(s.id, []):
+            for row in self.current_rules(s.id):
                 for day in weekdays(row.days_mask):
                     by_day[day].append((f"{row.opens_at:%H:%M}", s))
         counts = {dom: len(items) for dom, items in by_domain.items()}

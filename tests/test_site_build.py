@@ -79,6 +79,7 @@ def test_every_page_is_built(mini_site: Path) -> None:
     assert 'id="dog-walking"' in provider  # sessions linkable by anchor
     saturday = page(mini_site, "whats-on/saturday/")
     assert "Dog walking" in saturday and "Telephone befriending" not in saturday
+    assert "Winter craft fair" in saturday  # a one-off on Saturday 12 December 2026
     assert json.loads((mini_site / "search-index" / "index.json").read_text())["documents"] == 8
     assert (mini_site / "open-data" / "oruk" / "services.json").exists()
     assert (mini_site / "404.html").exists()
@@ -303,3 +304,11 @@ def test_pages_rendered_in_worker_processes_are_the_same(
         }
 
     assert files(out) == files(mini_site)
+
+
+def test_past_one_off_dates_leave_whats_on(mini_db: Database, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    build_site(mini_db, settings_for(tmp_path), out, today=dt.date(2026, 12, 20))
+    assert "Winter craft fair" not in page(out, "whats-on/saturday/")
+    fair = page(out, "providers/knitters/winter-fair/")
+    assert "No dates coming up." in fair  # still listed by its organisation
