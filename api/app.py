@@ -11,7 +11,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
@@ -20,6 +21,7 @@ from api.config import Settings, get_settings
 from api.db import Database
 from api.graphql.context import Context
 from api.graphql.schema import build_schema
+from api.oruk.routes import oruk_app
 from api.web import routes as web_routes
 
 
@@ -84,6 +86,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             *web_routes(),
+            Mount("/oruk", app=oruk_app(db, settings)),
+            # The public directory site (`petunia build-site`): last, so every route above
+            # wins. check_dir=False: the site may be built after the app starts.
+            Mount(
+                "/",
+                app=StaticFiles(directory=settings.resolved_site_dir, html=True, check_dir=False),
+                name="site",
+            ),
         ],
         middleware=[
             # Signed cookie for signed-in HTML pages (moderation); public pages set none.

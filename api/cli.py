@@ -39,6 +39,8 @@ clients_app = typer.Typer(help="API clients and their bearer tokens.", no_args_i
 app.add_typer(db_app, name="db")
 app.add_typer(practices_app, name="practices")
 app.add_typer(clients_app, name="clients")
+export_app = typer.Typer(help="Export the directory as open data.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -118,6 +120,7 @@ def up(
     if empty:
         console.print(f"Loading the demo directory from {DEMO_DATA} ...")
         _load(db, DEMO_DATA)
+    _build_site(db, settings, settings.resolved_site_dir, fail=False)
     db.dispose()
     _serve(settings, host, port, workers=1)
 
@@ -602,6 +605,75 @@ def _locality_ids(session: object, wanted: list[str]) -> tuple[int, ...]:
         known = ", ".join(sorted(key for _i, key, _n in rows)) or "none: load a directory first"
         raise _fail(f"no locality {', '.join(map(repr, unknown))}; the localities are: {known}")
     return tuple(dict.fromkeys(found))
+
+
+def _build_site(db: Database, settings: Settings, out: Path, *, fail: bool = True) -> None:
+    """Build the public site with a progress bar. With ``fail=False`` (``up``), a failed
+    build is reported and the previous site keeps being served."""
+    from sitegen.build import BuildError, build_site
+    from sitegen.swap import BuildLocked
+
+    with Progress(console=err, transient=True) as progress:
+        tasks: dict[str, object] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
+
+        try:
+            result = build_site(db, settings, out, progress=report)
+        except (BuildError, BuildLocked, OSError) as exc:
+            if fail:
+                raise _fail(
+                    f"the site was not built: {exc}; the previous site is unchanged"
+                ) from None
+            err.print(f"[yellow]warning:[/yellow] the site was not built: {exc}", highlight=False)
+            return
+    console.print(f"{result.summary()}. Site in {out}", highlight=False)
+
+
+@app.command("build-site")
+def build_site_command(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Folder to build into (replaced atomically when the build is complete) "
+            "[env: PETUNIA_SITE_DIR; default: DATA_DIR/site].",
+            show_default=False,
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Build the public directory site (static files) from the published listings.
+
+    Pages unchanged since the last build into the same folder are reused; the search index
+    is always rebuilt whole. With MEILI_URL set, sessions and providers are also indexed in
+    Meilisearch and the site searches there."""
+    settings = _settings(data_dir)
+    db = _database(settings)
+    _build_site(db, settings, out or settings.resolved_site_dir)
+
+
+@export_app.command("oruk")
+def export_oruk(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the JSON files into.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Write the public directory as Open Referral UK (HSDS 3.0) JSON files."""
+    from api.directory.public import FreshnessPolicy, read_public_directory
+    from api.oruk.export import write_export
+    from sitegen.build import london_today
+
+    settings = _settings(data_dir)
+    db = _database(settings)
+    with db.session() as session:
+        directory = read_public_directory(
+            session, today=london_today(), policy=FreshnessPolicy.of(settings)
+        )
+        count = write_export(directory, settings, out)
+    console.print(f"Wrote {count} services as Open Referral UK JSON to {out}", highlight=False)
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -69,11 +69,43 @@ class Settings(BaseSettings):
     report_tariff_file: Path | None = None
     report_unit_costs_file: Path | None = None
 
+    # The public directory site (sitegen/). Where it is published (links in the sitemap,
+    # JSON-LD and calendars start with it); default: served by this app at public_url.
+    site_url: str | None = None
+    site_name: str = "Community activities directory"
+    # Where `petunia up` builds the site and serves it from; default: data_dir/site.
+    site_dir: Path | None = None
+    # Entries not confirmed for this many days are marked "may be out of date"...
+    site_stale_after_days: int = Field(default=365, ge=1)
+    # ...and after this many days they are left off the site, its search and the ORUK data.
+    site_hide_after_days: int = Field(default=548, ge=1)
+    # Meilisearch (optional): when MEILI_URL is set, `build-site` indexes sessions and
+    # providers there and the site searches it with the search-only key.
+    meili_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("MEILI_URL", "meili_url")
+    )
+    meili_master_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("MEILI_MASTER_KEY", "meili_master_key")
+    )
+    meili_search_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("MEILI_SEARCH_KEY", "meili_search_key")
+    )
+    meili_index_prefix: str = "petunia"
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'petunia.db').resolve()}"
+
+    @property
+    def resolved_site_url(self) -> str:
+        """The published site's address, always ending in '/'."""
+        return (self.site_url or self.public_url).rstrip("/") + "/"
+
+    @property
+    def resolved_site_dir(self) -> Path:
+        return self.site_dir or self.data_dir / "site"
 
     @property
     def production(self) -> bool:

@@ -7,6 +7,7 @@ for the few rows left, and orders by them.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -73,6 +74,9 @@ class SessionQuery:
     language: str | None = None
     how_to_join: Sequence[HowToJoin] = ()
     near: Near | None = None
+    # Leave out providers last confirmed (or checked) before this date: the public site's
+    # freshness rule (api/directory/public.py).
+    confirmed_since: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,9 @@ def _session_filters(q: SessionQuery) -> list[ColumnElement[bool]]:
         )
     if q.how_to_join:
         where.append(Session.how_to_join.in_(list(q.how_to_join)))
+    if q.confirmed_since is not None:
+        confirmed = func.coalesce(Provider.last_confirmed_at, Provider.verified_at)
+        where.append(or_(confirmed.is_(None), confirmed >= q.confirmed_since))
     if q.near:
         min_lat, max_lat, min_lon, max_lon = bounding_box(
             q.near.latitude, q.near.longitude, q.near.radius_km

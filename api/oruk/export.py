@@ -1,0 +1,84 @@
+"""`petunia export oruk --out DIR`: the public directory as Open Referral UK JSON files,
+laid out like the read API so a static host can serve them:
+
+    index.json                  what this is (HSDS version, profile)
+    services.json               every service (one-to-one fields + organization), one page
+    services/<id>.json          each service fully nested
+    service_at_locations.json   every service at its location
+    organizations.json          every organization
+    taxonomies.json, taxonomy_terms.json   the six domains
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from api.config import Settings
+from api.directory.enums import Domain
+from api.directory.public import PublicDirectory
+from api.oruk.mapping import OPENAPI_URL, PROFILE_URL, OrukMapper, page_envelope
+
+
+def _dump(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+def whole(items: list[Any]) -> dict[str, Any]:
+    return page_envelope(items, total=len(items), page=1, per_page=max(1, len(items)))
+
+
+def write_export(
+    directory: PublicDirectory,
+    settings: Settings,
+    folder: Path,
+    *,
+    signatures: dict[int, str] | None = None,
+    previous_folder: Path | None = None,
+    previous: dict[str, str] | None = None,
+    defer_links: list[tuple[str, str]] | None = None,
+) -> int:
+    """Write the export into ``folder`` (replaced); returns the number of services.
+
+    A site build passes each session's ``signatures`` (a hash of its rows) and the last
+    build's: a service whose signature is unchanged is hard-linked from ``previous_folder``
+    instead of mapped and written again (or, with ``defer_links``, the pair is added there
+    for the caller to link)."""
+    mapper = OrukMapper(directory, settings.public_url, settings.resolved_site_url)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    sessions = list(directory.sessions.values())
+    _dump(
+        folder / "index.json",
+        {"version": "3.0", "profile": PROFILE_URL, "openapi_url": OPENAPI_URL},
+    )
+    _dump(folder / "services.json", whole([mapper.service_summary(s) for s in sessions]))
+    (folder / "services").mkdir()
+    for s in sessions:
+        name = mapper.ids.service(mapper.d.providers[s.provider_id].key, s.key) + ".json"
+        old = previous_folder / "services" / name if previous_folder else None
+        signature = (signatures or {}).get(s.id)
+        if old and signature and (previous or {}).get(str(s.id)) == signature and old.exists():
+            if defer_links is not None:
+                defer_links.append((str(old), str(folder / "services" / name)))
+                continue
+            try:
+                os.link(old, folder / "services" / name)
+                continue
+            except OSError:
+                pass
+        _dump(folder / "services" / name, mapper.service(s))
+    found = [mapper.service_at_location(s, full=False) for s in sessions]
+    _dump(folder / "service_at_locations.json", whole([x for x in found if x]))
+    _dump(
+        folder / "organizations.json",
+        whole([mapper.organization(p) for p in directory.providers.values()]),
+    )
+    _dump(folder / "taxonomies.json", whole([mapper.taxonomy()]))
+    _dump(folder / "taxonomy_terms.json", whole([mapper.term(d) for d in Domain]))
+    return len(sessions)

@@ -1,0 +1,192 @@
+"""The static site at scale: build, rebuild, size and search download, on a synthetic
+2,000 providers / 20,000 sessions directory.
+
+    python3 -m benchmarks.site_build [--providers 2000] [--sessions 20000] [--keep DIR]
+
+Prints one table:
+
+  full build            a first build into an empty folder (MkDocs theme, every page, data
+                        files, Open Referral UK export, search index), by stage
+  rebuild, one change   the same build again after one session's title changed: unchanged
+                        pages are reused, the search index is rebuilt whole (so it is
+                        complete: checked by searching for the new title)
+  site size             bytes of every file, and how many files
+  first search results  bytes a cold browser (real Chromium) downloads to show the first
+                        results of "dog walking" on /search/, served by a local HTTP server:
+                        the search alone (index file, word shards, result records),
+                        and with the search page itself and its theme assets
+
+Targets (issue 3): full build under 60 s, rebuild under 10 s, first results under 500 KB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import functools
+import http.server
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import update
+
+from api import migrations
+from api.config import get_settings
+from api.db import Database
+from api.directory.models import Session
+from benchmarks.synthetic import generate
+from sitegen.build import build_site
+
+TODAY = dt.date(2026, 11, 16)
+CHROMIUM = os.environ.get("PETUNIA_CHROMIUM", "/usr/bin/chromium")
+
+
+def folder_size(folder: Path) -> tuple[int, int]:
+    total = files = 0
+    for path in folder.rglob("*"):
+        if path.is_file():
+            total += path.stat().st_size
+            files += 1
+    return total, files
+
+
+@contextlib.contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def search_download(site: Path, query: str) -> tuple[int, int, int, int]:
+    """(bytes for the search alone, requests, bytes with the page, results shown)."""
+    from playwright.sync_api import sync_playwright
+
+    with serve(site) as base, sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        page = browser.new_page()
+        sizes: list[tuple[str, int]] = []
+        page.on(
+            "requestfinished",
+            lambda request: sizes.append((request.url, request.sizes()["responseBodySize"])),
+        )
+        page.goto(f"{base}/search/")
+        page.wait_for_load_state("networkidle")
+        page_bytes = sum(size for _url, size in sizes)
+        sizes.clear()
+        page.fill("#q", query)
+        page.click("#pt-search button[type=submit]")
+        page.wait_for_selector("#pt-results li")
+        page.wait_for_load_state("networkidle")
+        shown = page.locator("#pt-results li").count()
+        search_bytes = sum(size for _url, size in sizes)
+        requests = len(sizes)
+        browser.close()
+    return search_bytes, requests, search_bytes + page_bytes, shown
+
+
+def searchable(site: Path, text: str) -> bool:
+    """Does the published search find ``text``? (Through the real browser and index.)"""
+    from playwright.sync_api import sync_playwright
+
+    with serve(site) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(f"{base}/search/?q={text.replace(' ', '+')}")
+        page.wait_for_function(
+            "document.getElementById('pt-status').textContent.indexOf('Searching') < 0"
+            " && document.getElementById('pt-status').textContent.length > 0"
+        )
+        found = page.locator("#pt-results li", has_text=text).count() > 0
+        browser.close()
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--providers", type=int, default=2000)
+    parser.add_argument("--sessions", type=int, default=20000)
+    parser.add_argument("--keep", type=Path, help="build here and keep it (default: a temp dir)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="petunia-site-bench-") as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        db = Database.from_url(f"sqlite:///{work / 'bench.db'}")
+        migrations.upgrade(db.engine)
+        started = time.perf_counter()
+        generate(db, providers=args.providers, sessions=args.sessions)
+        print(
+            f"synthetic directory: {args.providers} providers, {args.sessions} sessions "
+            f"({time.perf_counter() - started:.1f} s to generate)"
+        )
+        settings = get_settings(data_dir=work, site_url="https://directory.example/")
+        out = work / "site"
+
+        started = time.perf_counter()
+        full = build_site(db, settings, out, today=TODAY)
+        full_s = time.perf_counter() - started
+
+        with db.session() as s:
+            s.execute(update(Session).where(Session.id == 1).values(title="Zumba gold xylophone"))
+        started = time.perf_counter()
+        again = build_site(db, settings, out, today=TODAY)
+        rebuild_s = time.perf_counter() - started
+        complete = searchable(out, "Zumba gold xylophone")
+
+        size, files = folder_size(out)
+        search_bytes, requests, with_page, shown = search_download(out, "dog walking")
+
+    rows = [
+        ("full build", f"{full_s:.1f} s", "< 60 s", _stages(full.seconds)),
+        (
+            "rebuild, one change",
+            f"{rebuild_s:.1f} s",
+            "< 10 s",
+            f"{again.rendered} pages rendered, {again.reused} reused; "
+            f"search finds the change: {'yes' if complete else 'NO'}; " + _stages(again.seconds),
+        ),
+        ("site size", f"{size / 1e6:.0f} MB", "", f"{files} files, {full.pages} pages"),
+        (
+            "first search results",
+            f"{search_bytes / 1e3:.0f} KB",
+            "< 500 KB",
+            f'"dog walking": {requests} requests, {shown} results shown; '
+            f"{with_page / 1e3:.0f} KB with the search page and theme (cold cache)",
+        ),
+    ]
+    print()
+    print("| measure | result | target | detail |")
+    print("|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+def _stages(seconds: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value:.1f} s" for name, value in seconds.items())
+
+
+if __name__ == "__main__":
+    main()

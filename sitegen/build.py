@@ -1,0 +1,467 @@
+"""`petunia build-site`: the public directory as static files.
+
+Steps (each reports progress):
+
+1. read the public directory (one statement per table);
+2. build the chrome with MkDocs (material theme) unless its inputs are unchanged;
+3. write every page: a page whose data, templates and chrome are unchanged since the last
+   build is hard-linked from it instead of rendered again (``.petunia/manifest.json`` keeps
+   each page's hash), so a rebuild after one change renders a handful of pages;
+4. data files (near you, postcodes, sitemap), the Open Referral UK export;
+5. the search index (sitegen/search_index.py, rebuilt whole: it is always complete);
+6. Meilisearch, when configured (only changed documents are sent);
+7. swap the new site in (sitegen/swap.py): a failed or interrupted build changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from api.config import Settings
+from api.db import Database
+from api.directory.public import FreshnessPolicy, read_public_directory
+from sitegen import data_files, ics
+from sitegen.pages import Page, SiteConfig, SiteModel
+from sitegen.render import Renderer, page_key, templates_fingerprint
+from sitegen.search_index import write_search_index
+from sitegen.shell import Shell, build_shells
+from sitegen.swap import build_lock, recover, remove_later, staging_dir, swap_in
+
+MANIFEST = ".petunia/manifest.json"
+MANIFEST_VERSION = 1
+
+Progress = Callable[[str, int, int], None]
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+@dataclass
+class BuildReport:
+    pages: int = 0
+    rendered: int = 0
+    reused: int = 0
+    chrome_rebuilt: bool = False
+    seconds: dict[str, float] = field(default_factory=dict)
+    meili_documents: int | None = None
+    # Removes the previous copy of the site in the background (see swap.remove_later).
+    cleanup: threading.Thread | None = None
+
+    def summary(self) -> str:
+        timing = ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items())
+        return (
+            f"Built {self.pages} pages ({self.rendered} rendered, {self.reused} unchanged); "
+            f"{timing}"
+        )
+
+
+def london_today() -> dt.date:
+    return dt.datetime.now(ZoneInfo("Europe/London")).date()
+
+
+def _quiet(_stage: str, _done: int, _total: int) -> None:
+    pass
+
+
+def _nav(model: SiteModel) -> list[tuple[str, object]]:
+    from api.directory.enums import Domain
+
+    d = model.d
+    return [
+        ("Home", "index.md"),
+        ("Search", "search/"),
+        ("Near you", "near/"),
+        ("What's on", "whats-on/"),
+        ("Types of activity", [(model.domain_label(x), model.domain_path(x)) for x in Domain]),
+        ("Areas", [(loc.name, model.locality_path[loc.id]) for loc in d.localities.values()]),
+        ("Your shortlist", "shortlist/"),
+        ("Open data", "open-data/"),
+    ]
+
+
+def _read_manifest(out: Path) -> dict:
+    try:
+        data = json.loads((out / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if data.get("version") == MANIFEST_VERSION else {}
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+Extra = Callable[[], bytes]
+Job = tuple[str, Callable[[], Page], dict[str, Extra]]
+_JOBS: tuple[list[Job], Renderer, Path] | None = None  # for forked render workers
+PARALLEL_FROM = 2000  # pages to render before it is worth starting worker processes
+FORK_LINKS_FROM = 1000  # files to link before it is worth a process of its own
+
+
+def _render_jobs(span: tuple[int, int]) -> int:
+    assert _JOBS is not None
+    jobs, renderer, new = _JOBS
+    for path, make, extra in jobs[span[0] : span[1]]:
+        _write(new / path / "index.html", renderer.render(make()))
+        for name, content in extra.items():
+            _write(new / path / name, content())
+    return span[1] - span[0]
+
+
+def _render_all(
+    jobs: list[Job], renderer: Renderer, new: Path, progress: Callable[[int], None]
+) -> None:
+    """Render and write pages; many of them on every core (forked workers share the data
+    already read, so nothing is sent to them but ranges of the job list)."""
+    global _JOBS
+    _JOBS = (jobs, renderer, new)
+    step = 500
+    spans = [(i, min(i + step, len(jobs))) for i in range(0, len(jobs), step)]
+    workers = min(os.cpu_count() or 1, 4)
+    done = 0
+    try:
+        if len(jobs) < PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
+            for span in spans:
+                done += _render_jobs(span)
+                progress(done)
+            return
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for count in pool.imap_unordered(_render_jobs, spans):
+                done += count
+                progress(done)
+    finally:
+        _JOBS = None
+
+
+_LINKS: list[tuple[str, str]] = []  # for the forked linking process
+
+
+def _link_pairs(pairs: list[tuple[str, str]]) -> None:
+    made: set[str] = set()
+    for src, dst in pairs:
+        folder = os.path.dirname(dst)
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+
+def _link_forked() -> None:
+    _link_pairs(_LINKS)
+
+
+class _Linker:
+    """Hard-links many files in the background (see the caller): in a forked process where
+    possible, so it runs beside the Python work of the build instead of taking turns with
+    it; else in a thread."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        global _LINKS
+        self.process = None
+        self.future: Future[None] | None = None
+        if hasattr(os, "fork") and len(pairs) >= FORK_LINKS_FROM:
+            import multiprocessing
+
+            _LINKS = pairs
+            self.process = multiprocessing.get_context("fork").Process(target=_link_forked)
+            self.process.start()
+            _LINKS = []
+        else:
+            pool = ThreadPoolExecutor(max_workers=1)
+            self.future = pool.submit(_link_pairs, pairs)
+            pool.shutdown(wait=False)
+
+    def wait(self) -> None:
+        """Wait until done; raises if linking failed."""
+        if self.process is not None:
+            self.process.join()
+            if self.process.exitcode != 0:
+                raise BuildError(f"linking unchanged files failed (exit {self.process.exitcode})")
+        elif self.future is not None:
+            self.future.result()
+
+
+def _write(path: Path, content: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    path.write_bytes(content)
+
+
+def build_search_index(model: SiteModel, site: Path) -> int:
+    """The static search index (sitegen/search_index.py), rebuilt whole: always complete."""
+    return write_search_index(model, site / "search-index")
+
+
+def build_site(
+    db: Database,
+    settings: Settings,
+    out: Path,
+    *,
+    today: dt.date | None = None,
+    progress: Progress = _quiet,
+    full: bool = False,
+) -> BuildReport:
+    """Build the site into ``out`` (atomically). ``full`` ignores the previous build."""
+    out = out.resolve()
+    report = BuildReport()
+    with build_lock(out):
+        recover(out)
+        new = staging_dir(out)
+        new.mkdir(parents=True)
+        try:
+            _build(db, settings, out, new, today or london_today(), progress, full, report)
+            progress("Publishing", 0, 1)
+            previous = swap_in(new, out)
+            progress("Publishing", 1, 1)
+        except BaseException:
+            shutil.rmtree(new, ignore_errors=True)
+            raise
+    report.cleanup = remove_later(previous)
+    return report
+
+
+def _build(
+    db: Database,
+    settings: Settings,
+    out: Path,
+    new: Path,
+    today: dt.date,
+    progress: Progress,
+    full: bool,
+    report: BuildReport,
+) -> None:
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        report.seconds[name] = report.seconds.get(name, 0.0) + now - clock
+        clock = now
+
+    progress("Reading the directory", 0, 1)
+    policy = FreshnessPolicy.of(settings)
+    config = SiteConfig(
+        site_name=settings.site_name,
+        site_url=settings.resolved_site_url,
+        public_url=settings.public_url,
+        today=today,
+        meili=_meili_browser_config(settings),
+    )
+    with db.session() as session:
+        directory = read_public_directory(session, today=today, policy=policy)
+        model = SiteModel(directory, config)
+        postcodes = data_files.postcode_files(session, model)
+    progress("Reading the directory", 1, 1)
+    lap("read")
+
+    old = {} if full else _read_manifest(out)
+    fingerprint = templates_fingerprint()
+    nav = _nav(model)
+    chrome_key = hashlib.sha256(
+        json.dumps([fingerprint, nav, config.site_name, config.site_url]).encode()
+    ).hexdigest()[:32]
+    progress("Building the theme (MkDocs)", 0, 1)
+    if old.get("chrome") == chrome_key and all((out / f).exists() for f in old["chrome_files"]):
+        shells = {int(k): Shell(v) for k, v in old["shells"].items()}
+        chrome_files = old["chrome_files"]
+        for name in chrome_files:
+            _link_or_copy(out / name, new / name)
+    else:
+        report.chrome_rebuilt = True
+        with tempfile.TemporaryDirectory(prefix="petunia-mkdocs-") as work:
+            chrome_out = Path(work) / "site"
+            shells = build_shells(
+                Path(work),
+                chrome_out,
+                site_name=config.site_name,
+                site_url=config.site_url,
+                nav=nav,
+            )
+            chrome_files = sorted(
+                p.relative_to(chrome_out).as_posix() for p in chrome_out.rglob("*") if p.is_file()
+            )
+            for name in chrome_files:
+                _link_or_copy(chrome_out / name, new / name)
+    _check_shells(shells)
+    progress("Building the theme (MkDocs)", 1, 1)
+    lap("theme")
+
+    pages = model.pages()
+    renderer = Renderer(shells, config)
+    old_pages: dict[str, str] = {} if old.get("chrome") != chrome_key else old.get("pages", {})
+    keys: dict[str, str] = {}
+    links: list[tuple[str, str]] = []  # unchanged files, linked together at the end
+    sessions = list(directory.sessions.values())
+    providers = list(directory.providers.values())
+    total = len(pages) + len(sessions) + len(providers)
+    report.pages = total
+    todo: list[Job] = []
+    out_dir, new_dir = str(out), str(new)
+
+    def plan(path: str, key: str, make: Callable[[], Page], extra: dict[str, Extra]) -> None:
+        """Link a page (and its extra files) from the last build when its key is the same;
+        otherwise queue it to be rendered."""
+        keys[path] = key
+        # Plain strings and os.path here: this runs for every page of the site.
+        names = ["index.html", *extra]
+        previous = [f"{out_dir}/{path}{name}" for name in names]
+        if old_pages.get(path) == key and all(map(os.path.exists, previous)):
+            for src, name in zip(previous, names, strict=True):
+                links.append((src, f"{new_dir}/{path}{name}"))
+            report.reused += 1
+        else:
+            todo.append((path, make, extra))
+
+    for page in pages:
+        plan(page.path, page_key(page, fingerprint), lambda page=page: page, {})
+    # Organisations' and sessions' own pages: keyed by their rows, so an unchanged listing
+    # costs a hash, not its page data.
+    common = model.common_signature() + fingerprint
+    signatures: dict[int, str] = {}
+    for session in sessions:
+        signatures[session.id] = model.session_signature(session, common)
+        plan(
+            model.session_path[session.id],
+            "s:" + signatures[session.id],
+            lambda session=session: model.session_page(session),
+            {"session.ics": lambda session=session: ics.session_calendar(model, session)},
+        )
+    for provider in providers:
+        signature = model.provider_signature(
+            provider, [signatures[i] for i in directory.sessions_of.get(provider.id, [])], common
+        )
+        plan(
+            model.provider_path[provider.id],
+            "p:" + signature,
+            lambda provider=provider: model.provider_page(provider),
+            {},
+        )
+    report.rendered = len(todo)
+    _render_all(todo, renderer, new, lambda n: progress("Writing pages", n + report.reused, total))
+    progress("Writing pages", total, total)
+    # Unchanged files are linked in the background while the data files and the search
+    # index are made (links wait on the file system, those on the CPU).
+    linkers = [_Linker(links)]
+    oruk_links: list[tuple[str, str]] = []
+    lap("pages")
+    try:
+        progress("Writing data files", 0, 1)
+        extra = {}
+        extra.update(data_files.near_files(model))
+        extra.update(postcodes)
+        extra["sitemap.xml"] = data_files.sitemap(config.site_url, list(keys))
+        extra["robots.txt"] = data_files.robots(config.site_url)
+        for name, content in extra.items():
+            _write(new / name, content)
+        _export_open_data(
+            directory,
+            settings,
+            new / "open-data" / "oruk",
+            signatures=signatures,
+            previous_folder=out / "open-data" / "oruk",
+            previous=old.get("oruk", {}) if old.get("chrome") == chrome_key else {},
+            defer_links=oruk_links,
+        )
+        linkers.append(_Linker(oruk_links))
+        progress("Writing data files", 1, 1)
+        lap("data")
+
+        progress("Building the search index", 0, 1)
+        build_search_index(model, new)
+        progress("Building the search index", 1, 1)
+        lap("search index")
+
+        if settings.meili_url:
+            progress("Indexing in Meilisearch", 0, 1)
+            with _meili_errors():
+                from sitegen import meili
+
+                report.meili_documents = meili.index_directory(
+                    settings, model, old.get("meili", {})
+                )
+            progress("Indexing in Meilisearch", 1, 1)
+            lap("meilisearch")
+
+    except BaseException:
+        for linker in linkers:
+            with contextlib.suppress(BaseException):
+                linker.wait()  # never leave links being made into a folder being removed
+        raise
+    for linker in linkers:
+        linker.wait()
+    lap("linking")
+
+    manifest = {
+        "version": MANIFEST_VERSION,
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "today": today.isoformat(),
+        "chrome": chrome_key,
+        "chrome_files": chrome_files,
+        "shells": {str(k): v.parts for k, v in shells.items()},
+        "pages": keys,
+        "oruk": {str(k): v for k, v in signatures.items()},
+    }
+    if settings.meili_url:
+        from sitegen import meili
+
+        manifest["meili"] = meili.last_hashes(model)
+    _write(new / MANIFEST, json.dumps(manifest))
+
+
+def _check_shells(shells: dict[int, Shell]) -> None:
+    """The theme must only link relative to the site root: a link into the shells' own
+    folder would break on every page (a theme change can cause it)."""
+    for depth, shell in shells.items():
+        if any("_shell" in part for part in shell.parts[::2]):
+            raise BuildError(f"the theme's page at depth {depth} links to its own folder")
+
+
+@contextlib.contextmanager
+def _meili_errors() -> Iterator[None]:
+    import meilisearch.errors
+
+    from sitegen.meili import MeiliError
+
+    try:
+        yield
+    except (MeiliError, meilisearch.errors.MeilisearchError) as exc:
+        raise BuildError(f"Meilisearch at the configured MEILI_URL: {exc}") from exc
+
+
+def _meili_browser_config(settings: Settings) -> dict[str, str] | None:
+    if not settings.meili_url:
+        return None
+    from sitegen import meili
+
+    with _meili_errors():
+        return meili.browser_config(settings)
+
+
+def _export_open_data(directory: object, settings: Settings, folder: Path, **reuse: object) -> int:
+    from api.oruk.export import write_export
+
+    return write_export(directory, settings, folder, **reuse)  # type: ignore[arg-type]

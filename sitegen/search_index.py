@@ -1,0 +1,184 @@
+"""The site's search with no server: a static index split into small files, so a search
+downloads only what it needs (the index of files, one shard per word, the filter lists it
+uses and the records of the results it shows), never the whole index.
+
+    search/index.json            version, documents, chunk size, shards present, filter values
+    search/t/<xx>.json           words starting with <xx>: {word: [doc, weight, doc, weight...]}
+                                 (doc ids delta-encoded)
+    search/f/<facet>/<n>.json    documents with one filter value (delta-encoded ids)
+    search/d/<n>.json            records of documents n*CHUNK..: [url, title, by, when, where,
+                                 cost]
+
+Words are lower-cased, accents removed and a plural "s" dropped (the same rules run in the
+browser, sitegen/assets/site.js); the browser matches every query word as a prefix ("knit"
+finds "knitters") and, for words of five letters or more, with one typo. Documents are
+numbered in title order, so the results of one search sit in few record files. The whole
+index is rebuilt on every build (about a second for 20,000 sessions), so it is always
+complete.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sitegen.pages import SiteModel
+
+VERSION = 1
+CHUNK = 25
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Field weights: a word in the title counts most.
+WEIGHTS = {"title": 8, "by": 4, "activity": 3, "where": 2, "area": 2, "description": 1}
+FACETS = ("type", "activity", "area", "day", "time", "cost", "access", "join", "language")
+
+
+def fold(text: str) -> str:
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def stem(word: str) -> str:
+    """Plural to singular, roughly: 'dogs' -> 'dog', 'classes' -> 'class', 'cafes' -> 'cafe'."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+# Too common to help; left out of the index and of queries (also in site.js).
+STOP = {"and", "the", "of", "for", "in", "on", "at", "to", "with", "or", "an", "my"}
+
+
+def words(text: str) -> list[str]:
+    return [
+        stem(w) for w in _WORD.findall(fold(text)) if (len(w) > 1 or w.isdigit()) and w not in STOP
+    ]
+
+
+def shard_key(word: str) -> str:
+    return "".join(c if c.isascii() and c.isalnum() else f"_{ord(c):x}" for c in word[:2])
+
+
+def _delta(ids: list[int]) -> list[int]:
+    out, last = [], 0
+    for i in ids:
+        out.append(i - last)
+        last = i
+    return out
+
+
+def documents(model: SiteModel) -> list[dict[str, Any]]:
+    """One record per session and per organisation, with its text and filter values."""
+    d = model.d
+    docs = []
+    for s in d.sessions.values():
+        summary = model.summary(s)
+        facets = model.filters(s)
+        docs.append(
+            {
+                "record": [
+                    summary["url"],
+                    summary["title"],
+                    summary["provider"],
+                    summary["when"],
+                    summary["where"],
+                    summary["cost"],
+                ],
+                "text": {
+                    "title": s.title,
+                    "by": summary["provider"],
+                    "activity": " ".join(facets["activity"]),
+                    "where": summary["where"],
+                    "area": " ".join(facets["area"]),
+                    "description": s.description,
+                },
+                "facets": {f: facets.get(f, []) for f in FACETS},
+            }
+        )
+    for p in d.providers.values():
+        locality = d.localities.get(p.locality_id) if p.locality_id else None
+        count = len(d.sessions_of.get(p.id, []))
+        area = [locality.name] if locality else []
+        docs.append(
+            {
+                "record": [
+                    model.provider_path[p.id],
+                    p.name,
+                    "Organisation",
+                    f"{count} {'session' if count == 1 else 'sessions'}",
+                    area[0] if area else "",
+                    "",
+                ],
+                "text": {"title": p.name, "area": " ".join(area), "description": p.description},
+                "facets": {"type": ["Organisation"], "area": area},
+            }
+        )
+    docs.sort(key=lambda doc: (fold(doc["record"][1]), doc["record"][0]))
+    return docs
+
+
+def _dump(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+def write_search_index(model: SiteModel, folder: Path) -> int:
+    """Write the index into ``folder`` (the site's ``search/``); returns the documents."""
+    docs = documents(model)
+    postings: dict[str, dict[int, int]] = defaultdict(dict)
+    facet_docs: dict[str, dict[str, list[int]]] = {f: defaultdict(list) for f in FACETS}
+    for doc_id, doc in enumerate(docs):
+        for field, text in doc["text"].items():
+            weight = WEIGHTS[field]
+            for word in words(text or ""):
+                found = postings[word]
+                found[doc_id] = max(found.get(doc_id, 0), weight)
+        for facet, values in doc["facets"].items():
+            for value in values:
+                facet_docs[facet][value].append(doc_id)
+
+    shards: dict[str, dict[str, list[int]]] = defaultdict(dict)
+    for word, found in postings.items():
+        flat: list[int] = []
+        last = 0
+        for doc_id in sorted(found):
+            flat += [doc_id - last, found[doc_id]]
+            last = doc_id
+        shards[shard_key(word)][word] = flat
+    for key, content in shards.items():
+        _dump(folder / "t" / f"{key}.json", content)
+
+    facets_meta: dict[str, dict[str, int]] = {}
+    for facet, values in facet_docs.items():
+        facets_meta[facet] = {}
+        for n, (value, ids) in enumerate(sorted(values.items())):
+            facets_meta[facet][value] = n
+            _dump(folder / "f" / facet / f"{n}.json", _delta(ids))
+
+    for start in range(0, len(docs), CHUNK):
+        _dump(
+            folder / "d" / f"{start // CHUNK}.json",
+            [d["record"] for d in docs[start : start + CHUNK]],
+        )
+
+    _dump(
+        folder / "index.json",
+        {
+            "version": VERSION,
+            "documents": len(docs),
+            "chunk": CHUNK,
+            "shards": sorted(shards),
+            "facets": facets_meta,
+        },
+    )
+    return len(docs)
