@@ -20,9 +20,18 @@ from sqlalchemy import inspect as sa_inspect
 
 from api.directory import labels
 from api.directory import schedules as sched
-from api.directory.enums import AccessibilityFeature, Delivery, Domain, HowToJoin, Weekday
+from api.directory.enums import (
+    AccessibilityFeature,
+    Delivery,
+    Domain,
+    HowToJoin,
+    ListedBy,
+    Verification,
+    Weekday,
+)
 from api.directory.labels import DAY_NAMES, safe_segment, slug
 from api.directory.models import Provider, Session, Venue
+from api.directory.provenance import provenance
 from api.directory.public import Freshness, PublicDirectory, confirmed_on
 
 PAGE_SIZE = 100  # items per page of a listing
@@ -175,15 +184,13 @@ class SiteModel:
 
     def trust(self, p: Provider) -> dict[str, Any]:
         """Who vouches for the entry, and how fresh it is."""
-        if p.verification == "VERIFIED":
-            by = self.d.verifiers.get(p.verified_by_id or 0) or "the lead provider"
-            checked = f"Checked by {by}" + (
-                f" on {short_date(p.verified_at)}" if p.verified_at else ""
-            )
-        elif p.listed_by == "SELF_REGISTERED":
-            checked = "Listed by the organisation"
-        else:
-            checked = "Added by the local lead provider"
+        # The same words as the API's Provider.provenance (one place decides them).
+        checked = provenance(
+            ListedBy(p.listed_by),
+            Verification(p.verification),
+            p.verified_at,
+            self.d.verifiers.get(p.verified_by_id or 0),
+        )
         confirmed = confirmed_on(p)
         fresh = self.d.freshness(p)
         return {

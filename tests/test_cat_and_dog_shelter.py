@@ -1,10 +1,8 @@
 """The cat and dog shelter test, end to end in real Chromium with JavaScript off: the
 shelter fills in only the required fields, confirms by the emailed link (a real SMTP
 server), a lead provider signs in and approves it, and the dog walking session is found by
-the GraphQL `sessions` search for "dog". Every page passes axe-core's checks.
-
-After the static site is merged, one more step belongs here: rebuild the site and find the
-dog walking on it."""
+the GraphQL `sessions` search for "dog", and after the site is rebuilt it is on the public
+site and in its search. Every page passes axe-core's checks."""
 
 from __future__ import annotations
 
@@ -19,8 +17,10 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from api.access import tokens
 from api.access.models import Role
+from api.config import get_settings
 from api.db import Database
 from benchmarks.registrations import prepare, serve
+from sitegen.build import build_site
 from tests.mailbox import Mailbox, running_mailbox
 
 CHROMIUM = os.environ.get("PETUNIA_CHROMIUM", "/usr/bin/chromium")
@@ -164,6 +164,34 @@ def test_the_cat_and_dog_shelter_lists_itself(
         )
         live = mailbox.last("walks@shelter.example")
         assert "Your listing is live" in live["Subject"]
+
+        # On the public site at its next build (served by the same app at /).
+        site_db = Database.from_url(url)
+        settings = get_settings(data_dir=tmp_path, database_url=url, public_url=base)
+        build_site(site_db, settings, settings.resolved_site_dir)
+        site_db.dispose()
+        public = browser.new_context(viewport={"width": 375, "height": 740})
+        page = public.new_page()
+        page.goto(f"{base}/search/?q=dog")
+        page.wait_for_function(
+            "() => { const t = document.getElementById('pt-status').textContent;"
+            " return t && t.indexOf('Searching') < 0; }"
+        )
+        results = page.locator("#pt-results li")
+        assert (
+            results.filter(has_text="Dog walking")
+            .filter(has_text="Anytown Cat and Dog Shelter")
+            .count()
+            == 1
+        )
+        page.locator("#pt-results li", has_text="Anytown Cat and Dog Shelter").get_by_role(
+            "link", name="Dog walking"
+        ).first.click()
+        assert page.get_by_role("heading", name="Dog walking").first.is_visible()
+        assert page.get_by_text(
+            "Listed by the organisation; checked by Better Services Testtown on"
+        ).first.is_visible()
+        public.close()
 
         # Later: the shelter opens its edit link; a member of the public reports a problem.
         later = browser.new_context(

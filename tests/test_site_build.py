@@ -107,7 +107,7 @@ def test_session_pages_show_what_a_person_needs(mini_site: Path) -> None:
 
 def test_trust_freshness_and_report_links(mini_site: Path) -> None:
     shelter = page(mini_site, "providers/shelter/")
-    assert "Listed by the organisation" in shelter
+    assert "Listed by the organisation; not checked yet" in shelter
     assert "Last confirmed 1 June 2025" in shelter and "May be out of date" in shelter
     assert (
         "https://petunia.example/report-a-problem?provider=shelter&amp;session=dog-walking"
@@ -115,7 +115,10 @@ def test_trust_freshness_and_report_links(mini_site: Path) -> None:
     )
     assert 'href="https://petunia.example/report-a-problem?provider=shelter"' in shelter
     lead = page(mini_site, "providers/lead-north/")
-    assert "Checked by Better Services Testtown on 10 January 2026" in lead
+    assert (
+        "Added by the local lead provider; checked by Better Services Testtown on 10 January 2026"
+        in lead
+    )
     assert "May be out of date" not in lead
     knit = page(mini_site, "providers/knitters/")
     assert "has not been confirmed by the organisation yet" in knit

@@ -14,5 +14,5 @@ def routes() -> list[BaseRoute]:
     return [
         *registration.routes(),
         *moderation.routes(),
-        Mount("/assets", StaticFiles(directory=HERE / "static"), name="assets"),
+        Mount("/forms/assets", StaticFiles(directory=HERE / "static"), name="forms-assets"),
     ]
