@@ -58,6 +58,7 @@ DELIVERY = {
     Delivery.AT_VENUE: "In person",
     Delivery.ONLINE: "Online",
     Delivery.AT_HOME: "At home (visits or phone calls)",
+    Delivery.VARIOUS_PLACES: "In various places: ask the organiser",
 }
 
 GENDER = {

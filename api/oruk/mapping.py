@@ -42,6 +42,7 @@ _ATTENDING = {
     Delivery.AT_VENUE: "in person",
     Delivery.ONLINE: "online",
     Delivery.AT_HOME: "at home: visits or phone calls",
+    Delivery.VARIOUS_PLACES: "in various places: ask the organiser",
 }
 _HOW_TO_JOIN = {
     HowToJoin.DROP_IN: "Drop in: no need to book.",

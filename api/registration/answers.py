@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from api.directory import labels
 from api.directory.enums import AccessibilityFeature, Delivery, Domain, HowToJoin, Weekday
 from api.directory.phrases import parse_date, parse_time
 from api.directory.postcodes import InvalidPostcode, normalise_postcode
@@ -100,18 +101,8 @@ DAY_LABELS = {
     Weekday.SU: "Sunday",
 }
 WEEK_LABELS = {"1": "First", "2": "Second", "3": "Third", "4": "Fourth", "-1": "Last"}
-ACCESSIBILITY_LABELS = {
-    AccessibilityFeature.STEP_FREE: "Step-free access",
-    AccessibilityFeature.ACCESSIBLE_TOILET: "Accessible toilet",
-    AccessibilityFeature.HEARING_LOOP: "Hearing loop",
-    AccessibilityFeature.PARKING: "Parking",
-    AccessibilityFeature.PUBLIC_TRANSPORT: "Near public transport",
-    AccessibilityFeature.CHANGING_PLACES: "Changing Places toilet",
-    AccessibilityFeature.ASSISTANCE_DOGS: "Assistance dogs welcome",
-    AccessibilityFeature.QUIET_SPACE: "Quiet space",
-    AccessibilityFeature.LARGE_PRINT: "Large print materials",
-    AccessibilityFeature.WHEELCHAIR_ACCESSIBLE_EQUIPMENT: "Wheelchair-accessible equipment",
-}
+# One wording for accessibility features, shared with the site (api/directory/labels.py).
+ACCESSIBILITY_LABELS = labels.ACCESSIBILITY
 HOW_TO_JOIN_LABELS = {
     HowToJoin.DROP_IN: "Just turn up",
     HowToJoin.BOOK_FIRST: "Get in touch first",
