@@ -309,6 +309,14 @@ def test_webhook_delivery_gives_up_after_the_last_attempt(
         ("http://localhost/hook", False, True),
         ("http://127.0.0.1:8080/hook", True, False),
         ("http://gp.example/hook", False, False),
+        # In production, no internal addresses (private, loopback, link-local/metadata).
+        ("https://10.0.0.5/hook", True, False),
+        ("https://169.254.169.254/latest/meta-data", True, False),
+        ("https://[::1]/hook", True, False),
+        ("https://localhost/hook", True, False),
+        ("https://10.0.0.5/hook", False, True),
+        ("https://203.0.113.9/hook", True, False),  # documentation range: not global
+        ("https://gp-system.example/hook", True, True),
         ("ftp://gp.example/hook", False, False),
         ("https://user:pw@gp.example/hook", False, False),
         ("not a url", False, False),

@@ -54,6 +54,17 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _is_internal(host: str) -> bool:
+    """An address literal no GP system should be reached at from here: loopback, private,
+    link-local (cloud metadata), or otherwise not globally routable."""
+    if host == "localhost":
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return False  # a name: resolved by the GP system's DNS, not checked here
+
+
 def check_url(url: str, *, production: bool) -> str:
     url = (url or "").strip()
     parts = urlsplit(url)
@@ -66,6 +77,12 @@ def check_url(url: str, *, production: bool) -> str:
             "url",
             "webhook URLs must use HTTPS (plain http is allowed only for 127.0.0.1 or "
             "localhost outside production, for testing)",
+        )
+    if production and _is_internal(parts.hostname):
+        raise reject(
+            "url",
+            "webhook URLs must name a host on the internet, not a private, loopback or "
+            "link-local address",
         )
     return url
 
