@@ -4,9 +4,10 @@ work off the event loop."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
@@ -16,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import orm
 from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from api.config import Settings
 from api.db import Database
@@ -101,6 +102,26 @@ async def read_form(request: Request) -> ImmutableMultiDict[str, str]:
     except ValueError:
         raise FormTooLarge() from None
     return ImmutableMultiDict(pairs)
+
+
+Form = ImmutableMultiDict[str, str]
+
+
+def with_form(
+    handler: Callable[[Request, Form], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A POST endpoint that is handed the posted form; one too large to read gets the
+    "too long" page (413) and the handler never runs."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        try:
+            form = await read_form(request)
+        except FormTooLarge:
+            return too_large()
+        return await handler(request, form)
+
+    return endpoint
 
 
 def too_large() -> HTMLResponse:

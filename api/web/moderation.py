@@ -27,6 +27,7 @@ from api.registration.answers import (
 )
 from api.registration.models import Registration, RegistrationStatus
 from api.web.common import (
+    Form,
     FormTooLarge,
     csrf_ok,
     csrf_token,
@@ -37,6 +38,7 @@ from api.web.common import (
     render,
     settings_of,
     too_large,
+    with_form,
     write,
 )
 
@@ -70,11 +72,8 @@ async def sign_in_page(request: Request) -> Response:
     return render("moderation/sign_in.html", csrf=csrf_token(request), hours=SESSION_HOURS)
 
 
-async def sign_in(request: Request) -> Response:
-    try:
-        form = await read_form(request)
-    except FormTooLarge:
-        return too_large()
+@with_form
+async def sign_in(request: Request, form: Form) -> Response:
     if not csrf_ok(request, form):
         return _refused()
     token = str(form.get("token", "")).strip()
@@ -100,11 +99,8 @@ async def sign_in(request: Request) -> Response:
     return RedirectResponse("/moderation", 303)
 
 
-async def sign_out(request: Request) -> Response:
-    try:
-        form = await read_form(request)
-    except FormTooLarge:
-        return too_large()
+@with_form
+async def sign_out(request: Request, form: Form) -> Response:
     if csrf_ok(request, form):
         request.session.clear()
     return RedirectResponse("/moderation/sign-in", 303)

@@ -38,17 +38,16 @@ from api.registration.answers import (
 )
 from api.registration.models import Registration, RegistrationStatus
 from api.web.common import (
-    FormTooLarge,
+    Form,
     client_address,
     deliver,
     log,
     message_page,
     new_key,
     read,
-    read_form,
     render,
     settings_of,
-    too_large,
+    with_form,
     write,
 )
 
@@ -169,11 +168,8 @@ async def register_page(request: Request) -> Response:
     )
 
 
-async def register_submit(request: Request) -> Response:
-    try:
-        form = await read_form(request)
-    except FormTooLarge:
-        return too_large()
+@with_form
+async def register_submit(request: Request, form: Form) -> Response:
     raw = clean(form)
     key = str(form.get("submission_key", ""))[:64]
     settings = settings_of(request)
@@ -239,13 +235,10 @@ async def register_submit(request: Request) -> Response:
     )
 
 
-async def update_existing(request: Request) -> Response:
+@with_form
+async def update_existing(request: Request, form: Form) -> Response:
     """The duplicate check's other answer: email the existing listing's edit link to the
     address it was registered with."""
-    try:
-        form = await read_form(request)
-    except FormTooLarge:
-        return too_large()
     raw = clean(form)
     settings = settings_of(request)
     address = client_address(request)
@@ -323,11 +316,8 @@ async def edit_link_page(request: Request) -> Response:
     return render("edit_link.html", submission_key=new_key())
 
 
-async def edit_link_submit(request: Request) -> Response:
-    try:
-        form = await read_form(request)
-    except FormTooLarge:
-        return too_large()
+@with_form
+async def edit_link_submit(request: Request, form: Form) -> Response:
     email = str(form.get("email", "")).strip()
     if not email or "@" not in email or len(email) > 320:
         return render(
@@ -521,12 +511,9 @@ async def _revise_form(
     )
 
 
-async def listing_submit(request: Request) -> Response:
+@with_form
+async def listing_submit(request: Request, form: Form) -> Response:
     """Saving the form of a registration not yet approved."""
-    try:
-        form = await read_form(request)
-    except FormTooLarge:
-        return too_large()
     raw = clean(form)
     settings = settings_of(request)
 
@@ -724,11 +711,8 @@ async def offer_page(request: Request) -> Response:
     )
 
 
-async def offer_submit(request: Request) -> Response:
-    try:
-        form = await read_form(request)
-    except FormTooLarge:
-        return too_large()
+@with_form
+async def offer_submit(request: Request, form: Form) -> Response:
     raw = clean(form)
     settings = settings_of(request)
     key = str(form.get("submission_key", ""))[:64] or new_key()
@@ -843,11 +827,8 @@ async def report_page(request: Request) -> Response:
     return render("report.html", submission_key=new_key(), **_report_context(listing))
 
 
-async def report_submit(request: Request) -> Response:
-    try:
-        form = await read_form(request)
-    except FormTooLarge:
-        return too_large()
+@with_form
+async def report_submit(request: Request, form: Form) -> Response:
     settings = settings_of(request)
     address = client_address(request)
     v = {k: str(form.get(k, "")) for k in ("kind", "details", "reporter_email")}

@@ -146,6 +146,13 @@ class ConfigureStarInstrumentInput:
     scales: list[str]
 
 
+def _payload(cls: Any, field: str, result: Any) -> Any:
+    """A mutation's payload: the written object, or the errors that stopped the write."""
+    if isinstance(result, list):
+        return cls(**{field: None, "errors": result})
+    return cls(**{field: result, "errors": []})
+
+
 @strawberry.type
 class ReferralPayload:
     referral: ReferralType | None
@@ -295,10 +302,7 @@ class ReferralMutation:
             lifecycle.change_status(db, principal, referral, status, guard, note=note)
             return referral
 
-        result = await _write(info, change)
-        if isinstance(result, list):
-            return ReferralPayload(referral=None, errors=result)
-        return ReferralPayload(referral=result, errors=[])
+        return _payload(ReferralPayload, "referral", await _write(info, change))
 
     @strawberry.mutation(description="Record the assessment: support level, goals, action plan.")
     async def record_assessment(
@@ -321,9 +325,7 @@ class ReferralMutation:
                 db, principal, _pk(input.referral_id, "Referral", "input.referralId"), data, guard
             ),
         )
-        if isinstance(result, list):
-            return ReferralPayload(referral=None, errors=result)
-        return ReferralPayload(referral=result, errors=[])
+        return _payload(ReferralPayload, "referral", result)
 
     @strawberry.mutation(description="Signpost a referral to sessions in the directory.")
     async def signpost_referral(
@@ -337,10 +339,7 @@ class ReferralMutation:
             care.signpost(db, principal, pk, sessions)
             return lifecycle.find_for_change(db, principal, pk)
 
-        result = await _write(info, change)
-        if isinstance(result, list):
-            return ReferralPayload(referral=None, errors=result)
-        return ReferralPayload(referral=result, errors=[])
+        return _payload(ReferralPayload, "referral", await _write(info, change))
 
     @strawberry.mutation(description="Whether the person came to a signposted session.")
     async def record_attendance(
@@ -394,10 +393,7 @@ class ReferralMutation:
             )
             return recording.record_outcome(db, principal, data)
 
-        result = await _write(info, change)
-        if isinstance(result, list):
-            return OutcomePayload(outcome=None, errors=result)
-        return OutcomePayload(outcome=result, errors=[])
+        return _payload(OutcomePayload, "outcome", await _write(info, change))
 
     @strawberry.mutation(description="NHS use in the 6 months before or after (the practice).")
     async def record_nhs_use(self, info: Info[Context], input: RecordNhsUseInput) -> NhsUsePayload:
@@ -414,10 +410,7 @@ class ReferralMutation:
             )
             return recording.record_nhs_use(db, principal, data)
 
-        result = await _write(info, change)
-        if isinstance(result, list):
-            return NhsUsePayload(nhs_use=None, errors=result)
-        return NhsUsePayload(nhs_use=result, errors=[])
+        return _payload(NhsUsePayload, "nhs_use", await _write(info, change))
 
     @strawberry.mutation(description="A need nothing in the directory meets (no patient identity).")
     async def record_unmet_need(
@@ -435,10 +428,7 @@ class ReferralMutation:
                 db, principal, DomainEnum(input.domain.value), input.description, locality
             )
 
-        result = await _write(info, change)
-        if isinstance(result, list):
-            return UnmetNeedPayload(unmet_need=None, errors=result)
-        return UnmetNeedPayload(unmet_need=result, errors=[])
+        return _payload(UnmetNeedPayload, "unmet_need", await _write(info, change))
 
     @strawberry.mutation(
         description="Set your own scales for a configurable (star-style) instrument."
@@ -453,9 +443,7 @@ class ReferralMutation:
                 db, principal, input.template_key, input.name, input.scales
             ),
         )
-        if isinstance(result, list):
-            return InstrumentPayload(instrument=None, errors=result)
-        return InstrumentPayload(instrument=result, errors=[])
+        return _payload(InstrumentPayload, "instrument", result)
 
     @strawberry.mutation(
         description="Register an HTTPS URL to be told of your referrals' status changes."
@@ -480,6 +468,4 @@ class ReferralMutation:
         result = await _write(
             info, lambda db: webhooks.remove(db, principal, _pk(id, "Webhook", "id"))
         )
-        if isinstance(result, list):
-            return WebhookPayload(webhook=None, errors=result)
-        return WebhookPayload(webhook=result, errors=[])
+        return _payload(WebhookPayload, "webhook", result)
