@@ -130,18 +130,33 @@ def test_import_postcodes(cli_env: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "line 2: 'nope' is not a UK postcode" in result.output
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        [],
-        ["up"],
-        ["serve"],
-        ["db", "upgrade"],
-        ["load"],
-        ["import-postcodes"],
-        ["practices", "list"],
-    ],
-)
+# Every command the README lists.
+COMMANDS = [
+    "",
+    "up",
+    "serve",
+    "db upgrade",
+    "db downgrade",
+    "load",
+    "import-postcodes",
+    "practices list",
+    "clients create",
+    "clients list",
+    "clients rotate",
+    "clients revoke",
+    "nudge",
+    "purge",
+    "webhooks deliver",
+    "import",
+    "remind",
+    "prize-draw",
+    "report",
+    "build-site",
+    "export oruk",
+]
+
+
+@pytest.mark.parametrize("command", [c.split() for c in COMMANDS], ids=COMMANDS)
 def test_every_command_has_help(command: list[str]) -> None:
     result = invoke(*command, "--help")
     assert result.exit_code == 0 and "Usage" in result.output
