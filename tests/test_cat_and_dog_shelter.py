@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from api.access import tokens
 from api.access.models import Role
@@ -114,14 +114,14 @@ def test_the_cat_and_dog_shelter_lists_itself(
         page.get_by_label("Start time").fill("10am")
         page.get_by_label("Email address").fill("walks@shelter.example")
         page.get_by_role("button", name="Send").click()
-        assert page.get_by_role("heading", name="Check your email").is_visible()
+        expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
         accessible(page)
 
         # The emailed link confirms it.
         confirm = mailbox.link(mailbox.last("walks@shelter.example"), "/register/confirm/")
         assert confirm.startswith(base)
         page.goto(confirm)
-        assert page.get_by_role("heading", name="Your listing is confirmed").is_visible()
+        expect(page.get_by_role("heading", name="Your listing is confirmed")).to_be_visible()
         accessible(page)
         shelter.close()
 
@@ -150,10 +150,10 @@ def test_the_cat_and_dog_shelter_lists_itself(
         page.get_by_role("button", name="Sign in").click()
         accessible(page)
         page.get_by_role("link", name="Anytown Cat and Dog Shelter").click()
-        assert page.get_by_text("Every Saturday and Sunday, 10:00").is_visible()
+        expect(page.get_by_text("Every Saturday and Sunday, 10:00")).to_be_visible()
         accessible(page)
         page.get_by_role("button", name="Approve and publish").click()
-        assert page.get_by_text("is approved and in the directory").is_visible()
+        expect(page.get_by_text("is approved and in the directory")).to_be_visible()
         staff.close()
 
         # In the API at once.
@@ -187,10 +187,13 @@ def test_the_cat_and_dog_shelter_lists_itself(
         page.locator("#pt-results li", has_text="Anytown Cat and Dog Shelter").get_by_role(
             "link", name="Dog walking"
         ).first.click()
-        assert page.get_by_role("heading", name="Dog walking").first.is_visible()
-        assert page.get_by_text(
-            "Listed by the organisation; checked by Better Services Testtown on"
-        ).first.is_visible()
+        page.wait_for_url("**/providers/anytown-cat-and-dog-shelter/dog-walking/")
+        expect(page.get_by_role("heading", name="Dog walking").first).to_be_visible()
+        expect(
+            page.get_by_text(
+                "Listed by the organisation; checked by Better Services Testtown on"
+            ).first
+        ).to_be_visible()
         public.close()
 
         # Later: the shelter opens its edit link; a member of the public reports a problem.
@@ -199,9 +202,9 @@ def test_the_cat_and_dog_shelter_lists_itself(
         )
         page = later.new_page()
         page.goto(mailbox.link(live, "/listing/"))
-        assert page.get_by_role(
-            "heading", name="Your listing: Anytown Cat and Dog Shelter"
-        ).is_visible()
+        expect(
+            page.get_by_role("heading", name="Your listing: Anytown Cat and Dog Shelter")
+        ).to_be_visible()
         accessible(page)
         fits_a_phone(page)
         page.goto(
@@ -210,5 +213,5 @@ def test_the_cat_and_dog_shelter_lists_itself(
         accessible(page)
         page.get_by_label("The day or time is wrong").check()
         page.get_by_role("button", name="Send the report").click()
-        assert page.get_by_role("heading", name="Thank you for telling us").is_visible()
+        expect(page.get_by_role("heading", name="Thank you for telling us")).to_be_visible()
         later.close()
