@@ -3,10 +3,9 @@ the number of ids. DataLoaders and the site generator build on these."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import orm, select
 
@@ -28,33 +27,46 @@ def _by_id(db: orm.Session, model: Any, ids: Sequence[int]) -> dict[int, Any]:
     return {row.id: row for row in db.scalars(select(model).where(model.id.in_(set(ids))))}
 
 
-@dataclass
-class SessionRows:
-    """Sessions by id, with (when asked for) their providers and venues by id."""
-
-    sessions: dict[int, Session]
-    providers: dict[int, Provider] = field(default_factory=dict)
-    venues: dict[int, Venue] = field(default_factory=dict)
+# A read-only named tuple of a table's columns, named as the model's attributes: what a page
+# of sessions is read into. Building 60 tracked ORM objects for it cost more than the query.
+Record = Any
 
 
-def sessions(db: orm.Session, ids: Sequence[int], *, with_places: bool = False) -> SessionRows:
-    """The sessions with these ids; ``with_places`` adds their providers and venues, read in
-    the same statement (a page of search results usually shows both)."""
-    if not with_places:
-        return SessionRows(_by_id(db, Session, ids))
-    rows = SessionRows({})
-    stmt = (
-        select(Session, Provider, Venue)
-        .join(Provider, Provider.id == Session.provider_id)
-        .outerjoin(Venue, Venue.id == Session.venue_id)
-        .where(Session.id.in_(set(ids)))
-    )
-    for session, provider, venue in db.execute(stmt):
-        rows.sessions[session.id] = session
-        rows.providers[provider.id] = provider
-        if venue is not None:
-            rows.venues[venue.id] = venue
+def _record_type(table: Any) -> Any:
+    return namedtuple(f"{table.name}_record", [column.key for column in table.c])  # noqa: PYI024
+
+
+class SessionRow(NamedTuple):
+    """A session with the provider that runs it and its venue (None online or at home):
+    every view of a session shows all three, so they are read together. Each part is a
+    read-only record with the model's column names as attributes."""
+
+    session: Record
+    provider: Record
+    venue: Record | None
+
+
+_S, _P, _V = Session.__table__, Provider.__table__, Venue.__table__
+_SessionRecord, _ProviderRecord, _VenueRecord = map(_record_type, (_S, _P, _V))
+_SESSION_ROWS = select(_S, _P, _V).select_from(
+    _S.join(_P, _P.c.id == _S.c.provider_id).outerjoin(_V, _V.c.id == _S.c.venue_id)
+)
+_P_AT, _V_AT = len(_S.c), len(_S.c) + len(_P.c)
+
+
+def _session_rows(db: orm.Session, *where: Any, order_by: Sequence[Any] = ()) -> list[SessionRow]:
+    found = db.connection().execute(_SESSION_ROWS.where(*where).order_by(*order_by))
+    rows = []
+    for row in found:
+        session = _SessionRecord._make(row[:_P_AT])
+        venue = _VenueRecord._make(row[_V_AT:]) if session.venue_id is not None else None
+        rows.append(SessionRow(session, _ProviderRecord._make(row[_P_AT:_V_AT]), venue))
     return rows
+
+
+def sessions(db: orm.Session, ids: Sequence[int]) -> dict[int, SessionRow]:
+    """The sessions with these ids, published or not, with their providers and venues."""
+    return {row.session.id: row for row in _session_rows(db, _S.c.id.in_(set(ids)))}
 
 
 def providers(db: orm.Session, ids: Sequence[int]) -> dict[int, Provider]:
@@ -120,15 +132,14 @@ def accessibility(
     )
 
 
-def published_sessions(db: orm.Session, provider_ids: Sequence[int]) -> dict[int, list[Session]]:
-    found: dict[int, list[Session]] = defaultdict(list)
-    for row in db.scalars(
-        select(Session)
-        .join(Provider, Provider.id == Session.provider_id)
-        .where(
-            Session.provider_id.in_(set(provider_ids)), Provider.status == ListingStatus.PUBLISHED
-        )
-        .order_by(Session.provider_id, Session.title, Session.id)
+def published_sessions(db: orm.Session, provider_ids: Sequence[int]) -> dict[int, list[SessionRow]]:
+    """Each published provider's sessions, by title."""
+    found: dict[int, list[SessionRow]] = defaultdict(list)
+    for row in _session_rows(
+        db,
+        _S.c.provider_id.in_(set(provider_ids)),
+        _P.c.status == ListingStatus.PUBLISHED,
+        order_by=(_S.c.provider_id, _S.c.title, _S.c.id),
     ):
-        found[row.provider_id].append(row)
+        found[row.provider.id].append(row)
     return found

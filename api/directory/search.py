@@ -27,6 +27,7 @@ from sqlalchemy import (
     update,
 )
 
+from api.directory import related
 from api.directory.enums import (
     AccessibilityFeature,
     Domain,
@@ -242,13 +243,11 @@ def search_sessions(db: orm.Session, q: SessionQuery, *, offset: int, limit: int
     return Page([i for _km, i in page], len(found), offset, [round(km, 2) for km, _i in page])
 
 
-def get_session(db: orm.Session, session_id: int) -> Session | None:
-    """A published session by id (None for unknown or unpublished)."""
-    return db.scalars(
-        select(Session)
-        .join(Provider, Provider.id == Session.provider_id)
-        .where(Session.id == session_id, _published())
-    ).first()
+def get_session(db: orm.Session, session_id: int) -> related.SessionRow | None:
+    """A published session by id, with its provider and venue (None for unknown or
+    unpublished)."""
+    row = related.sessions(db, [session_id]).get(session_id)
+    return row if row and row.provider.status == ListingStatus.PUBLISHED else None
 
 
 def domain_counts(db: orm.Session) -> dict[Domain, int]:

@@ -15,10 +15,10 @@ from api.access.models import Role
 from api.access.tokens import Principal
 from api.config import Settings
 from api.db import Database
-from api.directory import related
 from api.graphql.errors import AccessError
 
 if TYPE_CHECKING:
+    from api.graphql.directory.loaders import DirectoryLoaders
     from api.graphql.referrals.loaders import ReferralLoaders
 
 V = TypeVar("V")
@@ -44,38 +44,6 @@ def many_loader(db: Database, fetch: Fetch[Any]) -> DataLoader[int, Any]:
     return _loader(db, fetch, list)
 
 
-class Loaders:
-    """One DataLoader per relation, made fresh for each request (their caches are per
-    request: a change made by one request is never hidden from the next)."""
-
-    def __init__(self, db: Database) -> None:
-        def one(fetch: Fetch[Any]) -> DataLoader[int, Any]:
-            return one_loader(db, fetch)
-
-        def many(fetch: Fetch[Any]) -> DataLoader[int, Any]:
-            return many_loader(db, fetch)
-
-        self.provider = one(related.providers)
-        self.venue = one(related.venues)
-        self.locality = one(related.localities)
-        self.schedules = many(related.schedules)
-        self.breaks = many(related.breaks)
-        self.domains = many(related.domains)
-        self.languages = many(related.languages)
-        self.accessibility = many(related.accessibility)
-        self.provider_sessions = many(related.published_sessions)
-
-    @staticmethod
-    def now(loader: DataLoader[int, Any], key: int) -> Any:
-        """The value itself when ``loader`` already holds it (primed by a parent resolver),
-        else the usual awaitable. Returning a plain value lets GraphQL complete the field
-        without scheduling a task: on a page of sessions that is most of the work."""
-        future = loader.cache_map.get(key)
-        if future is not None and future.done() and future.exception() is None:
-            return future.result()
-        return loader.load(key)
-
-
 @dataclass
 class Context:
     db: Database
@@ -84,13 +52,15 @@ class Context:
     # Who is calling (None: anonymous), and why a presented token was refused.
     principal: Principal | None = None
     auth_problem: str | None = None
-    loaders: Loaders = field(init=False)
+    loaders: DirectoryLoaders = field(init=False)
     referral_loaders: ReferralLoaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.db)
+        # Imported here: the loaders' modules import the GraphQL types, which import Context.
+        from api.graphql.directory.loaders import DirectoryLoaders
         from api.graphql.referrals.loaders import ReferralLoaders
 
+        self.loaders = DirectoryLoaders(self.db)
         self.referral_loaders = ReferralLoaders(self.db)
 
     def authorize(self, action: str, *roles: Role) -> Principal:

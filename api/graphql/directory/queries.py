@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 from sqlalchemy import orm, select
 from strawberry.types import Info
-from strawberry.types.nodes import SelectedField
 
 from api.directory import related, search
 from api.directory.models import DomainLabel, Locality
@@ -123,24 +120,6 @@ def _language(value: str | None) -> str | None:
     return code
 
 
-def node_fields(info: Info[Context], *path: str) -> set[str]:
-    """Names of the fields selected at ``path`` below this field (fragments included)."""
-
-    def names(selections: list[Any], rest: tuple[str, ...]) -> set[str]:
-        found: set[str] = set()
-        for sel in selections:
-            if isinstance(sel, SelectedField):
-                if not rest:
-                    found.add(sel.name)
-                elif sel.name == rest[0]:
-                    found |= names(sel.selections, rest[1:])
-            else:  # FragmentSpread or InlineFragment
-                found |= names(sel.selections, rest)
-        return found
-
-    return names(info.selected_fields[0].selections, path)
-
-
 def session_query(db: orm.Session, f: SessionFilter | None) -> search.SessionQuery:
     """Turn the GraphQL filter into the domain's query, checking what it can."""
     if f is None:
@@ -198,25 +177,15 @@ class DirectoryQuery:
             first, after, default=20, maximum=info.context.settings.max_page_size
         )
 
-        wanted = node_fields(info, "edges", "node")
-
-        def read(db: orm.Session) -> tuple[search.Page[int], related.SessionRows]:
+        def read(db: orm.Session) -> tuple[search.Page[int], list[SessionType]]:
             page = search.search_sessions(db, session_query(db, filter), offset=offset, limit=limit)
-            # Providers and venues come in the same statement as the page when the query
-            # shows them; the DataLoaders are primed with them, so those fields resolve
-            # without another trip to the database.
-            rows = related.sessions(
-                db, page.items, with_places=bool({"provider", "venue"} & wanted)
-            )
-            return page, rows
+            rows = related.sessions(db, page.items)
+            return page, [SessionType.of(rows[i]) for i in page.items]
 
-        page, rows = await info.context.db.run_sync(read)
-        info.context.loaders.provider.prime_many(rows.providers)
-        info.context.loaders.venue.prime_many(rows.venues)
-        nodes = [rows.sessions[i] for i in page.items]
+        page, nodes = await info.context.db.run_sync(read)
         distances = page.distances_km or [None] * len(nodes)
         edges = [
-            SessionEdge(cursor=cursor, node=node, distance_km=km)  # type: ignore[arg-type]
+            SessionEdge(cursor=cursor, node=node, distance_km=km)
             for cursor, node, km in zip(cursors(offset, nodes), nodes, distances, strict=True)
         ]
         return SessionConnection(
@@ -247,9 +216,10 @@ class DirectoryQuery:
         page = await info.context.db.run_sync(
             lambda db: search.search_providers(db, query, offset=offset, limit=limit)
         )
+        nodes = [ProviderType.of(row) for row in page.items]
         edges = [
-            ProviderEdge(cursor=c, node=n)  # type: ignore[arg-type]
-            for c, n in zip(cursors(offset, page.items), page.items, strict=True)
+            ProviderEdge(cursor=c, node=n)
+            for c, n in zip(cursors(offset, nodes), nodes, strict=True)
         ]
         return ProviderConnection(
             edges=edges, total_count=page.total, page_info=page_info(offset, len(edges), page.total)
@@ -260,9 +230,9 @@ class DirectoryQuery:
         type_name, pk = from_global_id(id)
         loaders = info.context.loaders
         if type_name == "Session":
-            return await info.context.db.run_sync(lambda db: search.get_session(db, pk))
+            return await _published_session(info, pk)
         if type_name == "Provider":
-            return await info.context.db.run_sync(lambda db: search.get_provider(db, pk))
+            return await _published_provider(info, pk)
         if type_name == "Venue":
             return await loaders.venue.load(pk)
         if type_name == "Locality":
@@ -271,16 +241,26 @@ class DirectoryQuery:
 
     @strawberry.field
     async def session(self, info: Info[Context], id: strawberry.ID) -> SessionType | None:  # noqa: A002
-        pk = expect_id(id, "Session")
-        return await info.context.db.run_sync(lambda db: search.get_session(db, pk))
+        return await _published_session(info, expect_id(id, "Session"))
 
     @strawberry.field
     async def provider(self, info: Info[Context], id: strawberry.ID) -> ProviderType | None:  # noqa: A002
-        pk = expect_id(id, "Provider")
-        return await info.context.db.run_sync(lambda db: search.get_provider(db, pk))
+        return await _published_provider(info, expect_id(id, "Provider"))
 
     @strawberry.field
     async def localities(self, info: Info[Context]) -> list[LocalityType]:
         return await info.context.db.run_sync(
-            lambda db: list(db.scalars(select(Locality).order_by(Locality.name)))
+            lambda db: [
+                LocalityType.of(row) for row in db.scalars(select(Locality).order_by(Locality.name))
+            ]
         )
+
+
+async def _published_session(info: Info[Context], pk: int) -> SessionType | None:
+    row = await info.context.db.run_sync(lambda db: search.get_session(db, pk))
+    return SessionType.of(row) if row else None
+
+
+async def _published_provider(info: Info[Context], pk: int) -> ProviderType | None:
+    row = await info.context.db.run_sync(lambda db: search.get_provider(db, pk))
+    return ProviderType.of(row) if row else None

@@ -7,7 +7,6 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from api.db import Database
-from api.directory import related as directory_related
 from api.referrals import related
 
 
@@ -30,4 +29,3 @@ class ReferralLoaders:
         self.outcomes = many(related.outcomes)
         self.nhs_use = many(related.nhs_use)
         self.domains = many(related.domains)
-        self.session = one(lambda db, ids: directory_related.sessions(db, ids).sessions)

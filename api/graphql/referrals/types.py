@@ -140,7 +140,7 @@ class Signpost:
 
     @strawberry.field
     async def session(self, info: Info[Context]) -> SessionType | None:
-        return await info.context.referral_loaders.session.load(self.session_id)
+        return await info.context.loaders.session.load(self.session_id)
 
     @strawberry.field
     async def attendance(self, info: Info[Context]) -> list[AttendanceRecord]:

@@ -101,10 +101,7 @@ class RegistrationType(Node):
     async def session(root: Parent[models.Registration], info: Info[Context]) -> SessionType | None:
         if root.session_id is None:
             return None
-        from api.directory import related
-
-        found = await info.context.db.run_sync(lambda db: related.sessions(db, [root.session_id]))
-        return found.sessions.get(root.session_id)
+        return await info.context.loaders.session.load(root.session_id)
 
 
 @strawberry.type

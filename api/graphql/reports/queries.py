@@ -12,6 +12,7 @@ from api.access import policy
 from api.audit.log import record
 from api.directory.models import Locality
 from api.graphql.context import Context
+from api.graphql.directory.types import LocalityType
 from api.graphql.errors import UserInputError
 from api.graphql.relay import expect_id
 from api.graphql.reports.types import (
@@ -59,13 +60,14 @@ class ReportQuery:
                 )
             except ReportError as exc:
                 raise UserInputError(str(exc), field=exc.field) from None
-            localities = list(
-                db.scalars(
+            localities = [
+                LocalityType.of(row)
+                for row in db.scalars(
                     select(Locality)
                     .where(Locality.id.in_([i for i, _n in report.localities]))
                     .order_by(Locality.name)
                 )
-            )
+            ]
             record(db, principal, "report.read", "report", None, start=request.start.isoformat(),
                    end=request.end.isoformat(), localities=list(ids) if ids else None)  # fmt: skip
             return report, localities
@@ -75,7 +77,7 @@ class ReportQuery:
         return CommissioningReport(
             period=ReportPeriod(from_=report.start, to=report.end),
             as_of=report.as_of,
-            localities=localities,  # type: ignore[arg-type]
+            localities=localities,
             generated_at=report.generated_at,
             rule=report.rule,
             target_working_days=report.target_days,

@@ -1,0 +1,50 @@
+"""DataLoaders for the directory's relations, made fresh for each request (see Context).
+
+Rows become GraphQL objects (``Type.of``) inside the loaders, in the worker thread that read
+them, so resolvers hand back finished objects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import orm
+
+from api.db import Database
+from api.directory import related
+from api.graphql.directory.types import LocalityType, ProviderType, SessionType, VenueType
+
+
+def _each(
+    fetch: Callable[[orm.Session, Sequence[int]], Mapping[int, Any]], of: Callable[[Any], Any]
+) -> Callable[[orm.Session, Sequence[int]], dict[int, Any]]:
+    """``fetch``, with every row it found made into a GraphQL object by ``of``."""
+    return lambda db, ids: {key: of(row) for key, row in fetch(db, ids).items()}
+
+
+def _each_in_lists(
+    fetch: Callable[[orm.Session, Sequence[int]], Mapping[int, list[Any]]],
+    of: Callable[[Any], Any],
+) -> Callable[[orm.Session, Sequence[int]], dict[int, list[Any]]]:
+    return lambda db, ids: {key: [of(row) for row in rows] for key, rows in fetch(db, ids).items()}
+
+
+class DirectoryLoaders:
+    """One DataLoader per relation. Their caches are per request: a change made by one
+    request is never hidden from the next."""
+
+    def __init__(self, db: Database) -> None:
+        from api.graphql.context import many_loader, one_loader
+
+        self.session = one_loader(db, _each(related.sessions, SessionType.of))
+        self.provider = one_loader(db, _each(related.providers, ProviderType.of))
+        self.venue = one_loader(db, _each(related.venues, VenueType.of))
+        self.locality = one_loader(db, _each(related.localities, LocalityType.of))
+        self.provider_sessions = many_loader(
+            db, _each_in_lists(related.published_sessions, SessionType.of)
+        )
+        self.schedules = many_loader(db, related.schedules)
+        self.breaks = many_loader(db, related.breaks)
+        self.domains = many_loader(db, related.domains)
+        self.languages = many_loader(db, related.languages)
+        self.accessibility = many_loader(db, related.accessibility)
