@@ -3,7 +3,10 @@
 import base64
 
 import pytest
+from sqlalchemy import orm
 
+from api.db import Database
+from api.directory import related, search
 from tests.conftest import GraphQLClient
 
 SESSIONS = """
@@ -103,6 +106,30 @@ def test_all_sessions_by_title(mini_api: GraphQLClient) -> None:
 def test_session_filters(mini_api: GraphQLClient, filter: dict, expected: list[str]) -> None:
     # Text results come best match first; compare the sets (expected is alphabetical).
     assert sorted(titles(mini_api, **filter)) == expected
+
+
+def test_a_reused_search_statement_takes_each_searchs_values(mini_db: Database) -> None:
+    """Search statements are built once per shape and cached: the values must still be
+    this search's, every time, in either order."""
+    from api.directory.enums import Domain, HowToJoin
+
+    def found(**filters: object) -> list[str]:
+        def read(db: orm.Session) -> list[str]:
+            page = search.search_sessions(db, search.SessionQuery(**filters), offset=0, limit=10)
+            rows = related.sessions(db, page.items)
+            return sorted(rows[i].session.title for i in page.items)
+
+        return mini_db.read(read)
+
+    for _ in range(2):
+        assert found(domains=(Domain.BEFRIENDING,)) == ["Knit and natter", "Telephone befriending"]
+        assert found(domains=(Domain.HEALTHY_EATING,)) == ["Bengali men's cookery club"]
+        assert found(text="dog", free=True) == ["Dog walking"]
+        assert found(text="dog", free=False) == []
+        assert found(language="bn", how_to_join=(HowToJoin.BOOK_FIRST,)) == [
+            "Bengali men's cookery club"
+        ]
+        assert found(language="so", how_to_join=(HowToJoin.BOOK_FIRST,)) == []
 
 
 def locality_id(api: GraphQLClient, name: str) -> str:

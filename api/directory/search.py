@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
+    String,
     and_,
+    bindparam,
     exists,
     func,
     literal_column,
@@ -110,21 +113,28 @@ def _published() -> ColumnElement[bool]:
     return Provider.status == ListingStatus.PUBLISHED
 
 
-def _text_match(db: orm.Session, terms: list[str], *, ranked: bool) -> tuple[Any, Any]:
-    """(a selectable of matching session ids with a rank, its order clause: best first)."""
-    if db.get_bind().dialect.name == "sqlite":
-        fts = table("sessions_fts")
-        query = " ".join(f'"{term}"*' for term in terms)
+def _match_query(dialect: str, terms: list[str]) -> str:
+    """The full-text query for ``terms``, every word a prefix: "walk" finds "walking"."""
+    if dialect == "sqlite":
+        return " ".join(f'"{term}"*' for term in terms)
+    return " & ".join(f"{term}:*" for term in terms)
+
+
+def _text_match(dialect: str, *, ranked: bool) -> tuple[Any, Any]:
+    """(a selectable of the ids of sessions matching :match, with a rank; its order clause,
+    best first)."""
+    match = bindparam("match", type_=String)
+    if dialect == "sqlite":
         rank = literal_column("rank") if ranked else literal_column("0")
         sub = (
             select(literal_column("rowid").label("id"), rank.label("rank"))
-            .select_from(fts)
-            .where(literal_column("sessions_fts").op("MATCH")(query))
+            .select_from(table("sessions_fts"))
+            .where(literal_column("sessions_fts").op("MATCH")(match))
             .subquery()
         )
         return sub, sub.c.rank.asc()
     vector = func.to_tsvector("english", Session.search_text)
-    tsquery = func.to_tsquery("english", " & ".join(f"{term}:*" for term in terms))
+    tsquery = func.to_tsquery("english", match)
     rank = func.ts_rank(vector, tsquery) if ranked else literal_column("0")
     sub = (
         select(Session.id.label("id"), rank.label("rank"))
@@ -134,113 +144,212 @@ def _text_match(db: orm.Session, terms: list[str], *, ranked: bool) -> tuple[Any
     return sub, sub.c.rank.desc()
 
 
-def _session_filters(q: SessionQuery) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [_published()]
+@dataclass(frozen=True)
+class _Filter:
+    """One condition of a session search. ``form`` names its shape (part of the statement
+    cache key), ``clause`` builds it with bound parameters, and ``params`` holds this
+    search's values for them."""
+
+    form: Hashable
+    clause: Callable[[], ColumnElement[bool]]
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _schedule_rule(days: bool, times: tuple[TimeOfDay, ...]) -> ColumnElement[bool]:
+    rule: list[ColumnElement[bool]] = [Schedule.session_id == Session.id]
+    if days:
+        rule.append(Schedule.days_mask.op("&")(bindparam("days_mask", type_=Integer)) != 0)
+    if times:
+        spans = []
+        for tod in times:
+            start, end = TIME_OF_DAY_BOUNDS[tod]
+            spans.append(
+                and_(Schedule.opens_at >= start, Schedule.opens_at < end)
+                if end
+                else Schedule.opens_at >= start
+            )
+        rule.append(or_(*spans))
+    # The same rule must match day and time: "Tuesday mornings".
+    return exists().where(*rule)
+
+
+def _has_features() -> ColumnElement[bool]:
+    have = (
+        select(func.count())
+        .select_from(VenueFeature)
+        .where(
+            VenueFeature.venue_id == Session.venue_id,
+            VenueFeature.feature.in_(bindparam("features", expanding=True)),
+        )
+        .scalar_subquery()
+    )
+    return have == bindparam("feature_count", type_=Integer)
+
+
+def _confirmed_since() -> ColumnElement[bool]:
+    confirmed = func.coalesce(Provider.last_confirmed_at, Provider.verified_at)
+    return or_(confirmed.is_(None), confirmed >= bindparam("confirmed_since"))
+
+
+def _session_filters(q: SessionQuery) -> list[_Filter]:
+    found = [_Filter("published", _published)]
     if q.domains:
-        where.append(
-            exists().where(
-                SessionDomain.session_id == Session.id, SessionDomain.domain.in_(list(q.domains))
+        found.append(
+            _Filter(
+                "domains",
+                lambda: exists().where(
+                    SessionDomain.session_id == Session.id,
+                    SessionDomain.domain.in_(bindparam("domains", expanding=True)),
+                ),
+                {"domains": list(q.domains)},
             )
         )
     if q.provider_id is not None:
-        where.append(Session.provider_id == q.provider_id)
+        found.append(
+            _Filter(
+                "provider",
+                lambda: Session.provider_id == bindparam("provider_id"),
+                {"provider_id": q.provider_id},
+            )
+        )
     if q.locality_id is not None:
         # A session is in the venue's locality, or its provider's when it has no venue.
-        where.append(func.coalesce(Venue.locality_id, Provider.locality_id) == q.locality_id)
+        found.append(
+            _Filter(
+                "locality",
+                lambda: (
+                    func.coalesce(Venue.locality_id, Provider.locality_id)
+                    == bindparam("locality_id", type_=Integer)
+                ),
+                {"locality_id": q.locality_id},
+            )
+        )
     if q.days or q.times_of_day:
-        rule: list[ColumnElement[bool]] = [Schedule.session_id == Session.id]
-        if q.days:
-            rule.append(Schedule.days_mask.op("&")(mask_of(q.days)) != 0)
-        if q.times_of_day:
-            spans = []
-            for tod in dict.fromkeys(q.times_of_day):
-                start, end = TIME_OF_DAY_BOUNDS[tod]
-                spans.append(
-                    and_(Schedule.opens_at >= start, Schedule.opens_at < end)
-                    if end
-                    else Schedule.opens_at >= start
-                )
-            rule.append(or_(*spans))
-        # The same rule must match day and time: "Tuesday mornings".
-        where.append(exists().where(*rule))
+        times = tuple(dict.fromkeys(q.times_of_day))
+        found.append(
+            _Filter(
+                ("schedule", bool(q.days), times),
+                lambda: _schedule_rule(bool(q.days), times),
+                {"days_mask": mask_of(q.days)} if q.days else {},
+            )
+        )
     if q.free is not None:
-        where.append(Session.is_free.is_(q.free))
+        found.append(
+            _Filter("free", lambda: Session.is_free == bindparam("free"), {"free": q.free})
+        )
     if q.accessibility:
         wanted = list(dict.fromkeys(q.accessibility))
-        have = (
-            select(func.count())
-            .select_from(VenueFeature)
-            .where(VenueFeature.venue_id == Session.venue_id, VenueFeature.feature.in_(wanted))
-            .scalar_subquery()
+        found.append(
+            _Filter("features", _has_features, {"features": wanted, "feature_count": len(wanted)})
         )
-        where.append(have == len(wanted))
     if q.language:
-        where.append(
-            exists().where(
-                SessionLanguage.session_id == Session.id,
-                SessionLanguage.language == q.language.lower(),
+        found.append(
+            _Filter(
+                "language",
+                lambda: exists().where(
+                    SessionLanguage.session_id == Session.id,
+                    SessionLanguage.language == bindparam("language"),
+                ),
+                {"language": q.language.lower()},
             )
         )
     if q.how_to_join:
-        where.append(Session.how_to_join.in_(list(q.how_to_join)))
+        found.append(
+            _Filter(
+                "how_to_join",
+                lambda: Session.how_to_join.in_(bindparam("how_to_join", expanding=True)),
+                {"how_to_join": list(q.how_to_join)},
+            )
+        )
     if q.confirmed_since is not None:
-        confirmed = func.coalesce(Provider.last_confirmed_at, Provider.verified_at)
-        where.append(or_(confirmed.is_(None), confirmed >= q.confirmed_since))
+        found.append(_Filter("confirmed", _confirmed_since, {"confirmed_since": q.confirmed_since}))
     if q.near:
         min_lat, max_lat, min_lon, max_lon = bounding_box(
             q.near.latitude, q.near.longitude, q.near.radius_km
         )
-        where.append(Venue.latitude.between(min_lat, max_lat))
-        where.append(Venue.longitude.between(min_lon, max_lon))
-    return where
+        found.append(
+            _Filter(
+                "box",
+                lambda: and_(
+                    Venue.latitude.between(bindparam("min_lat"), bindparam("max_lat")),
+                    Venue.longitude.between(bindparam("min_lon"), bindparam("max_lon")),
+                ),
+                {"min_lat": min_lat, "max_lat": max_lat, "min_lon": min_lon, "max_lon": max_lon},
+            )
+        )
+    return found
 
 
-def _base(columns: Sequence[Any], q: SessionQuery) -> Select[Any]:
-    return (
-        select(*columns)
-        .select_from(Session)
-        .join(Provider, Provider.id == Session.provider_id)
-        .outerjoin(Venue, Venue.id == Session.venue_id)
-        .where(*_session_filters(q))
-    )
+# Search statements by shape (which filters, ranked or not, which columns), with bound
+# parameters for the values. Building a statement costs more than SQLite takes to run it,
+# and a directory sees the same few shapes again and again.
+_STATEMENTS: dict[tuple[Hashable, ...], Select[Any]] = {}
+_MAX_STATEMENTS = 1000
+
+
+def _statement(key: tuple[Hashable, ...], build: Callable[[], Select[Any]]) -> Select[Any]:
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        if len(_STATEMENTS) >= _MAX_STATEMENTS:  # never reached in practice; stay bounded
+            _STATEMENTS.clear()
+        stmt = _STATEMENTS[key] = build()
+    return stmt
 
 
 def search_sessions(db: orm.Session, q: SessionQuery, *, offset: int, limit: int) -> Page[int]:
     """Ids of published sessions matching ``q``: nearest first with ``near``, else best text
     match first, else by title. Fetch the rows with ``related.sessions``."""
+    dialect = db.get_bind().dialect.name
     terms = search_terms(q.text)
-    order: list[Any] = []
-    ranked = None
+    # With `near` the order is by distance: skip ranking, the costly part of the match.
+    ranked = bool(terms) and q.near is None
+    filters = _session_filters(q)
+    params = {name: value for f in filters for name, value in f.params.items()}
     if terms:
-        # With `near` the order is by distance: skip ranking, the costly part of the match.
-        ranked, rank_order = _text_match(db, terms, ranked=q.near is None)
-        if q.near is None:
-            order.append(rank_order)
-    order += [Session.title, Session.id]
+        params["match"] = _match_query(dialect, terms)
+    shape = (dialect, bool(terms), ranked, *(f.form for f in filters))
 
     def base(*columns: Any) -> Select[Any]:
-        stmt = _base(columns, q)
-        if ranked is not None:
-            stmt = stmt.join(ranked, ranked.c.id == Session.id)
-        return stmt
+        stmt = (
+            select(*columns)
+            .select_from(Session)
+            .join(Provider, Provider.id == Session.provider_id)
+            .outerjoin(Venue, Venue.id == Session.venue_id)
+            .where(*(f.clause() for f in filters))
+        )
+        order: list[Any] = [Session.title, Session.id]
+        if terms:
+            matched, rank_order = _text_match(dialect, ranked=ranked)
+            stmt = stmt.join(matched, matched.c.id == Session.id)
+            if ranked:
+                order.insert(0, rank_order)
+        return stmt.order_by(*order)
 
+    # Plain columns: the connection runs them without the ORM's per-statement work.
+    conn = db.connection()
     if q.near is None:
-        total = db.execute(base(func.count()).order_by(None)).scalar_one()
-        ids = db.scalars(base(Session.id).order_by(*order).offset(offset).limit(limit)).all()
-        return Page(list(ids), total, offset)
+        count = _statement(("count", *shape), lambda: base(func.count()).order_by(None))
+        ids = _statement(
+            ("ids", *shape),
+            lambda: base(Session.id).offset(bindparam("offset")).limit(bindparam("limit")),
+        )
+        total = conn.execute(count, params).scalar_one()
+        found = conn.scalars(ids, {**params, "offset": offset, "limit": limit}).all()
+        return Page(list(found), total, offset)
 
     near = q.near
-    found = []
-    for session_id, lat, lon in db.execute(
-        base(Session.id, Venue.latitude, Venue.longitude).order_by(*order)
-    ):
+    nearby = []
+    candidates = _statement(
+        ("near", *shape), lambda: base(Session.id, Venue.latitude, Venue.longitude)
+    )
+    for session_id, lat, lon in conn.execute(candidates, params):
         km = distance_km(near.latitude, near.longitude, lat, lon)
         if km <= near.radius_km:
-            found.append((km, session_id))
+            nearby.append((km, session_id))
     # Stable sort keeps the text/title order among sessions at the same place.
-    found.sort(key=lambda pair: pair[0])
-    page = found[offset : offset + limit]
-    return Page([i for _km, i in page], len(found), offset, [round(km, 2) for km, _i in page])
+    nearby.sort(key=lambda pair: pair[0])
+    page = nearby[offset : offset + limit]
+    return Page([i for _km, i in page], len(nearby), offset, [round(km, 2) for km, _i in page])
 
 
 def get_session(db: orm.Session, session_id: int) -> related.SessionRow | None:
