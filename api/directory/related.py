@@ -7,7 +7,7 @@ from collections import defaultdict, namedtuple
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import orm, select
+from sqlalchemy import Select, bindparam, orm, select
 
 from api.directory.enums import AccessibilityFeature, Domain, ListingStatus
 from api.directory.models import (
@@ -52,12 +52,17 @@ _SESSION_ROWS = select(_S, _P, _V).select_from(
     _S.join(_P, _P.c.id == _S.c.provider_id).outerjoin(_V, _V.c.id == _S.c.venue_id)
 )
 _P_AT, _V_AT = len(_S.c), len(_S.c) + len(_P.c)
+# Built once: these run on every page of search results and every provider shown.
+_BY_SESSION = _SESSION_ROWS.where(_S.c.id.in_(bindparam("ids", expanding=True)))
+_BY_PROVIDER = _SESSION_ROWS.where(
+    _S.c.provider_id.in_(bindparam("ids", expanding=True)),
+    _P.c.status == ListingStatus.PUBLISHED,
+).order_by(_S.c.provider_id, _S.c.title, _S.c.id)
 
 
-def _session_rows(db: orm.Session, *where: Any, order_by: Sequence[Any] = ()) -> list[SessionRow]:
-    found = db.connection().execute(_SESSION_ROWS.where(*where).order_by(*order_by))
+def _session_rows(db: orm.Session, stmt: Select[Any], ids: Sequence[int]) -> list[SessionRow]:
     rows = []
-    for row in found:
+    for row in db.connection().execute(stmt, {"ids": list(set(ids))}):
         session = _SessionRecord._make(row[:_P_AT])
         venue = _VenueRecord._make(row[_V_AT:]) if session.venue_id is not None else None
         rows.append(SessionRow(session, _ProviderRecord._make(row[_P_AT:_V_AT]), venue))
@@ -66,7 +71,7 @@ def _session_rows(db: orm.Session, *where: Any, order_by: Sequence[Any] = ()) ->
 
 def sessions(db: orm.Session, ids: Sequence[int]) -> dict[int, SessionRow]:
     """The sessions with these ids, published or not, with their providers and venues."""
-    return {row.session.id: row for row in _session_rows(db, _S.c.id.in_(set(ids)))}
+    return {row.session.id: row for row in _session_rows(db, _BY_SESSION, ids)}
 
 
 def providers(db: orm.Session, ids: Sequence[int]) -> dict[int, Provider]:
@@ -135,11 +140,6 @@ def accessibility(
 def published_sessions(db: orm.Session, provider_ids: Sequence[int]) -> dict[int, list[SessionRow]]:
     """Each published provider's sessions, by title."""
     found: dict[int, list[SessionRow]] = defaultdict(list)
-    for row in _session_rows(
-        db,
-        _S.c.provider_id.in_(set(provider_ids)),
-        _P.c.status == ListingStatus.PUBLISHED,
-        order_by=(_S.c.provider_id, _S.c.title, _S.c.id),
-    ):
+    for row in _session_rows(db, _BY_PROVIDER, provider_ids):
         found[row.provider.id].append(row)
     return found
