@@ -87,10 +87,6 @@ class LocalityType(Node):
             lead_provider_id=row.lead_provider_id,
         )
 
-    @classmethod
-    def is_type_of(cls, obj: object, _info: Info) -> bool:
-        return isinstance(obj, cls)
-
     @strawberry.field
     async def lead_provider(
         self, info: Info[Context]
@@ -122,10 +118,6 @@ class VenueType(Node):
             pk=row.id,
             locality_id=row.locality_id,
         )
-
-    @classmethod
-    def is_type_of(cls, obj: object, _info: Info) -> bool:
-        return isinstance(obj, cls)
 
     @strawberry.field
     async def accessibility(self, info: Info[Context]) -> list[AccessibilityFeature]:
@@ -260,10 +252,6 @@ class SessionType(Node):
             pk=s.id,
         )
 
-    @classmethod
-    def is_type_of(cls, obj: object, _info: Info) -> bool:
-        return isinstance(obj, cls)
-
     @strawberry.field
     async def domains(self, info: Info[Context]) -> list[Domain]:
         return await info.context.loaders.domains.load(self.pk)
@@ -347,10 +335,6 @@ class ProviderType(Node):
             locality_id=row.locality_id,
             verified_by_id=row.verified_by_id,
         )
-
-    @classmethod
-    def is_type_of(cls, obj: object, _info: Info) -> bool:
-        return isinstance(obj, cls)
 
     @strawberry.field
     async def locality(self, info: Info[Context]) -> LocalityType | None:
