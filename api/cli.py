@@ -359,20 +359,37 @@ def purge(
             show_default=False,
         ),
     ] = None,
+    unconfirmed_days: Annotated[
+        int | None,
+        typer.Option(
+            help="Delete registrations not confirmed within this many days "
+            "[env: PETUNIA_UNCONFIRMED_REGISTRATION_DAYS; default: 30].",
+            show_default=False,
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Remove personal data from referrals closed longer than the retention period, keeping
-    the anonymous facts reports need."""
-    from api.referrals.purge import purge as run_purge
+    """Remove personal data past its time: from referrals closed longer than the retention
+    period (keeping the anonymous facts reports need), and registrations nobody confirmed."""
+    from api.referrals.purge import purge as purge_referrals
+    from api.registration.upkeep import purge_unconfirmed
 
     settings = _settings(data_dir)
     days = settings.referral_retention_days if retention_days is None else retention_days
+    if unconfirmed_days is None:
+        unconfirmed_days = settings.unconfirmed_registration_days
     if days < 0:
         raise _fail("--retention-days cannot be negative")
+    if unconfirmed_days < 0:
+        raise _fail("--unconfirmed-days cannot be negative")
     db = _database(settings)
     with db.session() as session:
-        count = run_purge(session, retention_days=days)
+        count = purge_referrals(session, retention_days=days)
+        unconfirmed = purge_unconfirmed(session, days=unconfirmed_days)
     console.print(f"Purged personal data from {count} referral(s) closed over {days} days ago.")
+    console.print(
+        f"Deleted {unconfirmed} registration(s) not confirmed within {unconfirmed_days} days."
+    )
 
 
 @webhooks_app.command("deliver")

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # How long the emailed "confirm your listing" link works, and the "edit your listing" link.
     confirm_link_days: int = 7
     edit_link_days: int = 400
+    # `petunia purge` deletes registrations (and their email addresses) never confirmed
+    # within this many days.
+    unconfirmed_registration_days: int = 30
     # Submissions of a public form (register, report a problem) per address per hour; 0: off.
     form_rate_limit: int = 10
     # `petunia remind`: listings not confirmed for this many days get a "still right?" email,

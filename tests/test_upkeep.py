@@ -15,8 +15,22 @@ from api.config import get_settings
 from api.db import Database
 from api.directory.loading import load_directory
 from api.directory.models import Provider
-from api.registration.models import ListingEvent, ListingEventKind, PrizeDraw, Reminder
-from api.registration.upkeep import DrawError, pick, prize_draw, send_reminders
+from api.registration.models import (
+    ListingEvent,
+    ListingEventKind,
+    PrizeDraw,
+    Registration,
+    RegistrationKind,
+    RegistrationStatus,
+    Reminder,
+)
+from api.registration.upkeep import (
+    DrawError,
+    pick,
+    prize_draw,
+    purge_unconfirmed,
+    send_reminders,
+)
 from tests.conftest import MINI, client_for
 from tests.mailbox import Mailbox, running_mailbox
 
@@ -152,3 +166,51 @@ def test_prize_draw_cli(db: Database, monkeypatch) -> None:
     assert "Checked: the recorded seed" in again.output
     empty = runner.invoke(app, ["prize-draw", "--month", "2026-08"])
     assert empty.exit_code == 0 and "No entrants" in empty.output
+
+
+def add_registration(
+    db: Database, key: str, status: RegistrationStatus, created: dt.datetime
+) -> int:
+    with db.session() as s:
+        registration = Registration(
+            submission_key=key,
+            kind=RegistrationKind.NEW,
+            status=status,
+            organisation=f"Group {key}",
+            name_key=f"group {key}",
+            email=f"{key}@example.org",
+            answers={"organisation": f"Group {key}"},
+            created_at=created,
+        )
+        s.add(registration)
+        s.flush()
+        return registration.id
+
+
+def test_purge_deletes_registrations_nobody_confirmed(db: Database, monkeypatch) -> None:
+    now = dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC)
+    old, recent = now - dt.timedelta(days=31), now - dt.timedelta(days=29)
+    waiting = RegistrationStatus.AWAITING_CONFIRMATION
+    stale = add_registration(db, "stale", waiting, old)
+    fresh = add_registration(db, "fresh", waiting, recent)
+    reviewed = add_registration(db, "reviewed", RegistrationStatus.PENDING_REVIEW, old)
+    with db.session() as s:
+        assert purge_unconfirmed(s, days=30, now=now) == 1
+    with db.session() as s:
+        assert purge_unconfirmed(s, days=30, now=now) == 0  # nothing more
+        left = set(s.scalars(select(Registration.id)))
+        assert stale not in left and {fresh, reviewed} <= left
+        audited = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "registration.purge_unconfirmed")
+        ).all()
+        assert [e.record_id for e in audited] == [stale]
+        assert "stale@example.org" not in repr([e.detail for e in audited])
+
+    monkeypatch.setenv("DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    bad = runner.invoke(app, ["purge", "--unconfirmed-days", "-1"])
+    assert bad.exit_code == 1 and "cannot be negative" in bad.output
+    done = runner.invoke(app, ["purge", "--unconfirmed-days", "0"])
+    assert done.exit_code == 0, done.output
+    assert "Deleted 1 registration(s) not confirmed within 0 days" in done.output
+    with db.session() as s:
+        assert set(s.scalars(select(Registration.id))) == {reviewed}

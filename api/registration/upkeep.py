@@ -1,6 +1,7 @@
 """Keeping listings fresh: `petunia remind` (a "still right?" email to listings nobody has
-confirmed for a while, never twice in one period) and the monthly prize draw among the
-providers that confirmed or updated their entry that month."""
+confirmed for a while, never twice in one period), the monthly prize draw among the
+providers that confirmed or updated their entry that month, and forgetting registrations
+nobody confirmed (part of `petunia purge`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, orm, select
+from sqlalchemy import delete, or_, orm, select
 
 from api.audit.log import record
 from api.config import Settings
@@ -19,7 +20,37 @@ from api.directory.enums import ListingStatus
 from api.directory.models import Provider, utcnow
 from api.registration import links, mails
 from api.registration.flow import listing_email
-from api.registration.models import ListingEvent, PrizeDraw, Reminder
+from api.registration.models import (
+    ListingEvent,
+    PrizeDraw,
+    Registration,
+    RegistrationStatus,
+    Reminder,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Registrations nobody confirmed
+
+
+def purge_unconfirmed(db: orm.Session, *, days: int, now: dt.datetime | None = None) -> int:
+    """Delete registrations whose emailed link was not followed within ``days``, and the
+    email address and answers with them: nobody confirmed that address wanted a listing.
+    Returns how many were deleted; running it again deletes nothing more."""
+    if days < 0:
+        raise ValueError("the number of days cannot be negative")
+    cutoff = (now or utcnow()) - dt.timedelta(days=days)
+    due = db.scalars(
+        select(Registration.id).where(
+            Registration.status == RegistrationStatus.AWAITING_CONFIRMATION,
+            Registration.created_at < cutoff,
+        )
+    ).all()
+    for registration_id in due:
+        record(db, None, "registration.purge_unconfirmed", "registration", registration_id)
+    if due:
+        db.execute(delete(Registration).where(Registration.id.in_(due)))
+    return len(due)
+
 
 # ---------------------------------------------------------------------------------------------
 # Reminders
