@@ -405,7 +405,11 @@ def webhooks_deliver(data_dir: DataDir = None) -> None:
     db = _database(settings)
     with httpx.Client() as http:
         report = deliver_due(
-            db.session, protector(settings), http, max_attempts=settings.webhook_max_attempts
+            db.session,
+            protector(settings),
+            http,
+            max_attempts=settings.webhook_max_attempts,
+            production=settings.production,
         )
     console.print(f"Webhooks: {report}.", highlight=False)
 

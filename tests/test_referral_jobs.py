@@ -301,6 +301,38 @@ def test_webhook_delivery_gives_up_after_the_last_attempt(
     assert backoff(20) == dt.timedelta(hours=6)
 
 
+def test_in_production_a_host_that_resolves_inside_is_not_called(
+    world: CareWorld, receiver: Receiver
+) -> None:
+    """A name may be pointed inside the network after its webhook was registered: in
+    production every delivery looks the name up again and does not call an internal host.
+    (Registered outside production, where loopback is allowed for testing.)"""
+    by_name = receiver.url.replace("127.0.0.1", "localhost")  # a name, resolved by the OS
+    world.api("gp_other").data(REGISTER, url=by_name)
+    r = new_referral(world, who="gp_other")
+    world.api("lead_other").data(SET_STATUS, id=r, status="CONTACTED")
+    now = dt.datetime.now(UTC) + dt.timedelta(days=1)
+    with httpx.Client() as http:
+        report = deliver_due(world.db.session, GUARD, http, now=now, production=True)
+    assert report.retrying >= 1 and report.delivered == 0
+    assert receiver.calls == []
+    with world.db.session() as s:
+        from api.referrals.models import Webhook
+
+        errors = s.scalars(
+            select(WebhookDelivery.last_error)
+            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+            .where(Webhook.url == by_name)
+        ).all()
+    assert errors and all(
+        e == "not sent: localhost is, or resolves to, an internal address" for e in errors
+    )
+    # Outside production the same delivery goes through.
+    with httpx.Client() as http:
+        deliver_due(world.db.session, GUARD, http, now=now + dt.timedelta(hours=1))
+    assert receiver.calls
+
+
 @pytest.mark.parametrize(
     ("url", "production", "ok"),
     [
@@ -313,7 +345,7 @@ def test_webhook_delivery_gives_up_after_the_last_attempt(
         ("https://10.0.0.5/hook", True, False),
         ("https://169.254.169.254/latest/meta-data", True, False),
         ("https://[::1]/hook", True, False),
-        ("https://localhost/hook", True, False),
+        ("https://localhost/hook", True, False),  # a name: resolved, to 127.0.0.1
         ("https://10.0.0.5/hook", False, True),
         ("https://203.0.113.9/hook", True, False),  # documentation range: not global
         ("https://gp-system.example/hook", True, True),

@@ -18,6 +18,7 @@ import hmac
 import ipaddress
 import json
 import secrets
+import socket
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -55,14 +56,19 @@ def _is_loopback(host: str) -> bool:
 
 
 def _is_internal(host: str) -> bool:
-    """An address literal no GP system should be reached at from here: loopback, private,
-    link-local (cloud metadata), or otherwise not globally routable."""
-    if host == "localhost":
-        return True
+    """A host no GP system should be reached at from here: loopback, private, link-local
+    (cloud metadata) or otherwise not globally routable. A name counts when any address it
+    resolves to does; a name that does not resolve here cannot be judged, and is not."""
     try:
         return not ipaddress.ip_address(host).is_global
     except ValueError:
-        return False  # a name: resolved by the GP system's DNS, not checked here
+        pass
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    # IPv6 addresses may carry a zone ("fe80::1%eth0"): the address is what comes before it.
+    return any(not ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_global for info in found)
 
 
 def check_url(url: str, *, production: bool) -> str:
@@ -81,8 +87,8 @@ def check_url(url: str, *, production: bool) -> str:
     if production and _is_internal(parts.hostname):
         raise reject(
             "url",
-            "webhook URLs must name a host on the internet, not a private, loopback or "
-            "link-local address",
+            "webhook URLs must name a host on the internet, not one at a private, loopback "
+            "or link-local address",
         )
     return url
 
@@ -170,6 +176,10 @@ class DeliveryReport:
         return f"{self.delivered} delivered, {self.retrying} to retry later, {self.failed} given up"
 
 
+class InternalHost(Exception):
+    """A webhook's host resolves to an address inside the network."""
+
+
 def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
@@ -181,9 +191,12 @@ def deliver_due(
     *,
     now: dt.datetime | None = None,
     max_attempts: int = 6,
+    production: bool = False,
 ) -> DeliveryReport:
     """Send every delivery due at ``now`` (each in its own transaction, so one slow or
-    failing endpoint does not hold the others back). ``session`` makes a new unit of work."""
+    failing endpoint does not hold the others back). ``session`` makes a new unit of work.
+    In production a URL whose host now resolves to an internal address is not called: its
+    name may have been pointed inside since the webhook was registered."""
     now = now or utcnow()
     report = DeliveryReport()
     with session() as db:
@@ -210,7 +223,10 @@ def deliver_due(
             body = json.dumps(delivery.payload, separators=(",", ":")).encode()
             secret = protector.decrypt("webhook_secret", hook.secret_enc)
             error: str | None = None
+            host = urlsplit(hook.url).hostname or ""
             try:
+                if production and _is_internal(host):
+                    raise InternalHost(f"not sent: {host} is, or resolves to, an internal address")
                 response = http.post(
                     hook.url,
                     content=body,
@@ -224,6 +240,8 @@ def deliver_due(
                 )
                 if not 200 <= response.status_code < 300:
                     error = f"HTTP {response.status_code}"
+            except InternalHost as exc:
+                error = str(exc)[:500]
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"[:500]
             delivery.attempts += 1
