@@ -340,11 +340,14 @@ def test_statements_per_page_do_not_grow_with_the_page_size(world: CareWorld) ->
       person { givenName nhsNumber } assessment { supportLevel }
       history { status note } signposts { session { title } attendance { date } }
       outcomes { total instrument { key } } nhsUse { period }
+      messageBack { status activities { sessionTitle sessionsAttended }
+        outcomes { instrumentKey } codes { code } }
     } } } }"""
     counts = []
     for size in (2, 12):
         with StatementCounter(world.db) as counter:
             page = world.api("lead").data(query, n=size)["referrals"]["edges"]
         assert len(page) == size
+        assert all(edge["node"]["messageBack"]["codes"] for edge in page)
         counts.append(counter.count)
     assert counts[0] == counts[1], counts

@@ -6,6 +6,8 @@ SNOMED CT concepts GP systems record for social prescribing so practice systems 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import orm, select
@@ -112,35 +114,38 @@ def _summaries(
     return sorted(found, key=lambda s: s.instrument_name)
 
 
-def build_message_back(db: orm.Session, referral: Referral) -> MessageBack:
-    practice = db.get(GpPractice, referral.practice_id)
-    assert practice is not None
-    received = local_date(referral.received_at)
-    message = MessageBack(
-        referral_id=referral.id,
-        practice_ods_code=practice.ods_code,
-        status=referral.status,
-        received_on=received,
-        first_contact_on=local_date(referral.contacted_at) if referral.contacted_at else None,
-        status_since=local_date(referral.status_changed_at),
-    )
-    rows = db.execute(
+def message_backs(db: orm.Session, referral_ids: Sequence[int]) -> dict[int, MessageBack]:
+    """The message back of each of these referrals, by id: a fixed number of statements
+    however many referrals there are (a practice system may ask for a whole page). Who may
+    see it is the caller's to decide."""
+    referrals = db.scalars(select(Referral).where(Referral.id.in_(set(referral_ids)))).all()
+    ids = [r.id for r in referrals]
+    practices: dict[int, str] = {
+        practice_id: ods_code
+        for practice_id, ods_code in db.execute(
+            select(GpPractice.id, GpPractice.ods_code).where(
+                GpPractice.id.in_({r.practice_id for r in referrals})
+            )
+        )
+    }
+    signposts = db.execute(
         select(Signpost, Session.title, Provider.name)
         .join(Session, Session.id == Signpost.session_id)
         .join(Provider, Provider.id == Signpost.provider_id)
-        .where(Signpost.referral_id == referral.id)
+        .where(Signpost.referral_id.in_(ids))
         .order_by(Signpost.id)
     ).all()
-    attendance: dict[int, list[bool]] = {}
+    attendance: dict[int, list[bool]] = defaultdict(list)
     for signpost_id, attended in db.execute(
         select(Attendance.signpost_id, Attendance.attended).where(
-            Attendance.signpost_id.in_([s.id for s, _t, _p in rows])
+            Attendance.signpost_id.in_([s.id for s, _t, _p in signposts])
         )
     ):
-        attendance.setdefault(signpost_id, []).append(attended)
-    for signpost, title, provider in rows:
+        attendance[signpost_id].append(attended)
+    activities: dict[int, list[Activity]] = defaultdict(list)
+    for signpost, title, provider in signposts:
         marks = attendance.get(signpost.id, [])
-        message.activities.append(
+        activities[signpost.referral_id].append(
             Activity(
                 signpost.session_id,
                 title,
@@ -150,36 +155,56 @@ def build_message_back(db: orm.Session, referral: Referral) -> MessageBack:
                 len(marks) - sum(marks),
             )
         )
-    if referral.consent_share_outcomes_at is None:
-        message.outcomes_withheld = True
-    else:
-        measurements = list(
-            db.scalars(
-                select(OutcomeMeasurement).where(OutcomeMeasurement.referral_id == referral.id)
-            )
-        )
-        instruments = {
-            i.id: i
-            for i in db.scalars(
-                select(OutcomeInstrument).where(
-                    OutcomeInstrument.id.in_({m.instrument_id for m in measurements})
+    consented = [r.id for r in referrals if r.consent_share_outcomes_at is not None]
+    measurements: dict[int, list[OutcomeMeasurement]] = defaultdict(list)
+    for m in db.scalars(
+        select(OutcomeMeasurement).where(OutcomeMeasurement.referral_id.in_(consented))
+    ):
+        measurements[m.referral_id].append(m)
+    instruments = {
+        i.id: i
+        for i in db.scalars(
+            select(OutcomeInstrument).where(
+                OutcomeInstrument.id.in_(
+                    {m.instrument_id for rows in measurements.values() for m in rows}
                 )
             )
-        }
-        message.outcomes = _summaries(measurements, instruments)
-    code, display = REFERRAL_TO_SOCIAL_PRESCRIBING
-    message.codes.append(CodedEntry(SNOMED, code, display, received))
-    if referral.status is ReferralStatus.DECLINED:
-        declined_at = db.scalar(
-            select(ReferralEvent.at)
-            .where(
-                ReferralEvent.referral_id == referral.id,
-                ReferralEvent.to_status == ReferralStatus.DECLINED,
-            )
-            .order_by(ReferralEvent.id.desc())
         )
-        code, display = SOCIAL_PRESCRIBING_DECLINED
-        message.codes.append(
-            CodedEntry(SNOMED, code, display, local_date(declined_at or referral.status_changed_at))
+    }
+    declined_at: dict[int, dt.datetime] = {}
+    for referral_id, at in db.execute(
+        select(ReferralEvent.referral_id, ReferralEvent.at)
+        .where(
+            ReferralEvent.referral_id.in_(
+                [r.id for r in referrals if r.status is ReferralStatus.DECLINED]
+            ),
+            ReferralEvent.to_status == ReferralStatus.DECLINED,
         )
-    return message
+        .order_by(ReferralEvent.id)
+    ):
+        declined_at[referral_id] = at  # the last one wins
+
+    found = {}
+    for referral in referrals:
+        received = local_date(referral.received_at)
+        message = MessageBack(
+            referral_id=referral.id,
+            practice_ods_code=practices[referral.practice_id],
+            status=referral.status,
+            received_on=received,
+            first_contact_on=local_date(referral.contacted_at) if referral.contacted_at else None,
+            status_since=local_date(referral.status_changed_at),
+            activities=activities.get(referral.id, []),
+        )
+        if referral.consent_share_outcomes_at is None:
+            message.outcomes_withheld = True
+        else:
+            message.outcomes = _summaries(measurements.get(referral.id, []), instruments)
+        code, display = REFERRAL_TO_SOCIAL_PRESCRIBING
+        message.codes.append(CodedEntry(SNOMED, code, display, received))
+        if referral.status is ReferralStatus.DECLINED:
+            code, display = SOCIAL_PRESCRIBING_DECLINED
+            on = local_date(declined_at.get(referral.id) or referral.status_changed_at)
+            message.codes.append(CodedEntry(SNOMED, code, display, on))
+        found[referral.id] = message
+    return found

@@ -8,6 +8,7 @@ from strawberry.dataloader import DataLoader
 
 from api.db import Database
 from api.referrals import related
+from api.referrals.message_back import message_backs
 
 
 class ReferralLoaders:
@@ -29,3 +30,4 @@ class ReferralLoaders:
         self.outcomes = many(related.outcomes)
         self.nhs_use = many(related.nhs_use)
         self.domains = many(related.domains)
+        self.message_back = one(message_backs)

@@ -17,7 +17,6 @@ from api.outcomes import enums as outcome_enums
 from api.outcomes import models as outcome_models
 from api.referrals import enums, models
 from api.referrals.errors import ErrorCode
-from api.referrals.message_back import build_message_back
 from api.referrals.nhs_number import format_nhs_number
 from api.referrals.protection import protector
 from api.referrals.working_days import local_date
@@ -501,7 +500,7 @@ class ReferralType(Node):
 
     @strawberry.field(
         description="What goes back to the GP system, coded with SNOMED CT (null for roles "
-        "that are not the practice or the care team). Meant for one referral at a time."
+        "that are not the practice or the care team)."
     )
     @staticmethod
     async def message_back(
@@ -510,9 +509,9 @@ class ReferralType(Node):
         v = view(info, root)
         if not v.referral_text:
             return None
-        m = await info.context.db.run_sync(lambda db: build_message_back(db, root))
-        if not v.outcomes:
-            m.outcomes, m.outcomes_withheld = None, True
+        m = await info.context.referral_loaders.message_back.load(root.id)
+        # What this caller may not see is left out of the copy, not the loader's value.
+        outcomes = m.outcomes if v.outcomes else None
         return GpMessageBack(
             referral_id=to_global_id("Referral", m.referral_id),
             practice_ods_code=m.practice_ods_code,
@@ -532,7 +531,7 @@ class ReferralType(Node):
                 for a in m.activities
             ],
             outcomes=None
-            if m.outcomes is None
+            if outcomes is None
             else [
                 OutcomeSummary(
                     instrument_key=s.instrument_key,
@@ -542,9 +541,9 @@ class ReferralType(Node):
                     latest_time_point=s.latest_time_point,
                     items=[ItemChange(**vars(i)) for i in s.items],
                 )
-                for s in m.outcomes
+                for s in outcomes
             ],
-            outcomes_withheld=m.outcomes_withheld,
+            outcomes_withheld=m.outcomes_withheld or not v.outcomes,
             codes=[CodedEntry(**vars(c)) for c in m.codes],
         )
 
