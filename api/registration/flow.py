@@ -690,25 +690,51 @@ def approve(
     return Outcome(registration=registration, messages=[message])
 
 
+def _decide_with_note(
+    db: orm.Session,
+    principal: Principal,
+    registration_id: int,
+    note: str,
+    *,
+    field_name: str,
+    what: str,
+    status: RegistrationStatus,
+    action: str,
+) -> tuple[Registration | None, str, list[FieldError]]:
+    """Record a moderator's decision that carries a note for the provider (changes asked
+    for, or a rejection): (the registration, the note, the errors that stopped it)."""
+    text, errors = _note(note, field_name, what)
+    registration, state_errors = _decidable(db, principal, registration_id)
+    errors = state_errors + errors
+    if errors or registration is None:
+        return registration, text, errors
+    registration.status = status
+    registration.decision_note = text
+    registration.decided_at = utcnow()
+    registration.decided_by_client_id = principal.client_id
+    record(db, principal, action, "registration", registration.id)
+    return registration, text, []
+
+
+def _lead_name(db: orm.Session, principal: Principal, registration: Registration) -> str:
+    lead = _lead_for(db, principal, registration)
+    return lead.name if lead else "The lead provider"
+
+
 def request_changes(
     db: orm.Session, settings: Settings, principal: Principal, registration_id: int, note: str
 ) -> Outcome:
     """Send the registration back to the provider with a note and its edit link."""
-    text, errors = _note(note, "note", "what should change")
-    registration, state_errors = _decidable(db, principal, registration_id)
-    errors = state_errors + errors
+    registration, text, errors = _decide_with_note(
+        db, principal, registration_id, note, field_name="note", what="what should change",
+        status=RegistrationStatus.CHANGES_REQUESTED, action="registration.request_changes",
+    )  # fmt: skip
     if errors or registration is None:
         return Outcome(registration=registration, errors=errors)
-    registration.status = RegistrationStatus.CHANGES_REQUESTED
-    registration.decision_note = text
-    registration.decided_at = utcnow()
-    registration.decided_by_client_id = principal.client_id
-    record(db, principal, "registration.request_changes", "registration", registration.id)
-    lead = _lead_for(db, principal, registration)
     message = mails.changes_requested(
         registration.email,
         registration.organisation,
-        lead.name if lead else "The lead provider",
+        _lead_name(db, principal, registration),
         text,
         links.edit_url(settings, "r", registration.id, registration.email),
     )
@@ -718,21 +744,16 @@ def request_changes(
 def reject(
     db: orm.Session, settings: Settings, principal: Principal, registration_id: int, reason: str
 ) -> Outcome:
-    text, errors = _note(reason, "reason", "the reason")
-    registration, state_errors = _decidable(db, principal, registration_id)
-    errors = state_errors + errors
+    registration, text, errors = _decide_with_note(
+        db, principal, registration_id, reason, field_name="reason", what="the reason",
+        status=RegistrationStatus.REJECTED, action="registration.reject",
+    )  # fmt: skip
     if errors or registration is None:
         return Outcome(registration=registration, errors=errors)
-    registration.status = RegistrationStatus.REJECTED
-    registration.decision_note = text
-    registration.decided_at = utcnow()
-    registration.decided_by_client_id = principal.client_id
-    record(db, principal, "registration.reject", "registration", registration.id)
-    lead = _lead_for(db, principal, registration)
     message = mails.rejected(
         registration.email,
         registration.organisation,
-        lead.name if lead else "The lead provider",
+        _lead_name(db, principal, registration),
         text,
     )
     return Outcome(registration=registration, messages=[message])
