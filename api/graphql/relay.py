@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
+from typing import Any
 
 import strawberry
 
@@ -13,6 +14,15 @@ from api.graphql.errors import UserInputError
 
 def to_global_id(type_name: str, pk: int) -> strawberry.ID:
     return strawberry.ID(base64.b64encode(f"{type_name}:{pk}".encode()).decode())
+
+
+def global_id_field(type_name: str) -> Any:
+    """The `id` field of a type resolved from database rows: the row's id as a global ID."""
+
+    def resolve(root: Any) -> strawberry.ID:
+        return to_global_id(type_name, root.id)
+
+    return strawberry.field(resolver=resolve)
 
 
 def from_global_id(value: str) -> tuple[str, int]:

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from api.access import policy
 from api.graphql.context import Context
 from api.graphql.directory.types import Domain, LocalityType, Node, SessionType
-from api.graphql.relay import PageInfo, to_global_id
+from api.graphql.relay import PageInfo, global_id_field, to_global_id
 from api.outcomes import enums as outcome_enums
 from api.outcomes import models as outcome_models
 from api.referrals import enums, models
@@ -200,10 +200,7 @@ class OutcomeMeasurementType:
     taken_on: dt.date
     recorded_at: dt.datetime
 
-    @strawberry.field
-    @staticmethod
-    def id(root: Parent[outcome_models.OutcomeMeasurement]) -> strawberry.ID:
-        return to_global_id("OutcomeMeasurement", root.id)
+    id: strawberry.ID = global_id_field("OutcomeMeasurement")
 
     @strawberry.field(description="For FOLLOW_UP: months after the end.")
     @staticmethod
@@ -319,10 +316,7 @@ class ReferralType(Node):
     def is_type_of(cls, obj: object, _info: Info) -> bool:
         return isinstance(obj, models.Referral)
 
-    @strawberry.field
-    @staticmethod
-    def id(root: Parent[models.Referral]) -> strawberry.ID:
-        return to_global_id("Referral", root.id)
+    id: strawberry.ID = global_id_field("Referral")
 
     @strawberry.field(description="Contacted within the target: null while still in time.")
     @staticmethod
@@ -567,10 +561,7 @@ class UnmetNeedType:
     description: str
     recorded_at: dt.datetime
 
-    @strawberry.field
-    @staticmethod
-    def id(root: Parent[outcome_models.UnmetNeed]) -> strawberry.ID:
-        return to_global_id("UnmetNeed", root.id)
+    id: strawberry.ID = global_id_field("UnmetNeed")
 
     @strawberry.field
     @staticmethod
@@ -585,7 +576,4 @@ class WebhookType:
     url: str
     created_at: dt.datetime
 
-    @strawberry.field
-    @staticmethod
-    def id(root: Parent[models.Webhook]) -> strawberry.ID:
-        return to_global_id("Webhook", root.id)
+    id: strawberry.ID = global_id_field("Webhook")

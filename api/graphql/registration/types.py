@@ -12,7 +12,7 @@ from strawberry.types import Info
 
 from api.graphql.context import Context
 from api.graphql.directory.types import Node, ProviderType, SessionType
-from api.graphql.relay import PageInfo, to_global_id
+from api.graphql.relay import PageInfo, global_id_field
 from api.registration import answers, models
 from api.registration.reports import KIND_LABELS
 
@@ -70,10 +70,7 @@ class RegistrationType(Node):
     def is_type_of(cls, obj: object, _info: Info) -> bool:
         return isinstance(obj, models.Registration)
 
-    @strawberry.field
-    @staticmethod
-    def id(root: Parent[models.Registration]) -> strawberry.ID:
-        return to_global_id("Registration", root.id)
+    id: strawberry.ID = global_id_field("Registration")
 
     @strawberry.field(description="The offer's title, as typed.")
     @staticmethod
@@ -130,10 +127,7 @@ class ProblemReportType(Node):
     def is_type_of(cls, obj: object, _info: Info) -> bool:
         return isinstance(obj, models.ProblemReport)
 
-    @strawberry.field
-    @staticmethod
-    def id(root: Parent[models.ProblemReport]) -> strawberry.ID:
-        return to_global_id("ProblemReport", root.id)
+    id: strawberry.ID = global_id_field("ProblemReport")
 
     @strawberry.field(description="The kind in plain words.")
     @staticmethod
