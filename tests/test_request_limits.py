@@ -8,8 +8,10 @@ import base64
 
 import pytest
 
+from api.db import Database
+from api.graphql.cost import MAX_COST
 from api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, json_depth
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, StatementCounter
 
 JSON = {"content-type": "application/json"}
 DOMAINS = b'{"query": "{ domains { label } }"'
@@ -151,3 +153,138 @@ def test_next_occurrences_at_the_end_of_the_calendar(mini_api: GraphQLClient, st
     )
     dates = [o["date"] for e in data["sessions"]["edges"] for o in e["node"]["nextOccurrences"]]
     assert all(start <= d <= "9999-12-31" for d in dates)
+
+
+def _nest(levels: int, first: int) -> str:
+    inner = "title"
+    for _ in range(levels):
+        inner = f"provider {{ sessions {{ {inner} }} }}"
+    return f"sessions(first: {first}) {{ edges {{ node {{ {inner} }} }} }}"
+
+
+def test_the_issues_aliased_nested_query_is_refused_before_it_runs(
+    mini_api: GraphQLClient, mini_db: Database
+) -> None:
+    """Twenty aliases of sessions(first: 100) > provider > sessions, three deep: within the
+    depth, token and alias limits, and 409,060 sessions on a large directory."""
+    query = "{ " + " ".join(f"a{i}: {_nest(3, 100)}" for i in range(20)) + " }"
+    with StatementCounter(mini_db) as counter:
+        body = mini_api.execute(query)
+    assert body["data"] is None and counter.count == 0
+    (error,) = body["errors"]
+    cost = error["extensions"]["cost"]
+    assert error["extensions"] == {"code": "MAX_COST_EXCEEDED", "cost": cost, "maxCost": MAX_COST}
+    assert cost > MAX_COST
+    assert f"up to {cost:,} fields; the limit is {MAX_COST:,}" in error["message"]
+
+
+NESTED = """query($outer: Int, $inner: Int) { sessions(first: $outer) { edges { node {
+  provider { sessionsConnection(first: $inner) { edges { node { title } } } } } } } }"""
+
+
+def test_the_cost_counts_variables_and_multiplies_nested_pages(mini_api: GraphQLClient) -> None:
+    (error,) = mini_api.errors(NESTED, outer=100, inner=100)
+    # 2,400 for the search, then 1 + 100 x (edge, node, provider, connection
+    # + 100 x (edge, node, title)).
+    assert error["extensions"]["cost"] == 2_400 + 1 + 100 * (4 + 100 * 3)
+    data = mini_api.data(NESTED, outer=10, inner=10)
+    assert len(data["sessions"]["edges"]) == 5
+
+
+def test_fragments_count_and_cannot_blow_up_the_check(mini_api: GraphQLClient) -> None:
+    """Each fragment spreads the next twice: 2^15 copies of `title`, worked out in linear
+    time because each fragment is costed once."""
+    fragments = " ".join(
+        f"fragment F{i} on Session {{ ...F{i + 1} ...F{i + 1} }}" for i in range(15)
+    )
+    query = (
+        "{ sessions(first: 1) { edges { node { ...F0 } } } } "
+        + fragments
+        + " fragment F15 on Session { title }"
+    )
+    (error,) = mini_api.errors(query)
+    assert error["extensions"]["cost"] == 2_400 + 1 + 1 * (1 + 1 + 2**15)
+
+
+def test_a_full_page_of_the_sites_search_is_within_the_limit(mini_api: GraphQLClient) -> None:
+    query = """{ sessions(first: 100) { totalCount pageInfo { hasNextPage endCursor }
+      edges { cursor distanceKm node { id title description domains languages delivery
+        cost { isFree price { amount } } provider { id name } venue { name postcode }
+        schedule { description } nextOccurrences(first: 3) { date startsAt } } } } }"""
+    assert len(mini_api.data(query)["sessions"]["edges"]) == 5
+
+
+def test_several_operations_without_an_operation_name_are_bad_input(
+    mini_api: GraphQLClient,
+) -> None:
+    document = "query A { domains { label } } query B { localities { name } }"
+    (error,) = mini_api.errors(document)
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "operationName"}
+    assert "2 operations (A, B)" in error["message"]
+    response = mini_api.http.post("/graphql", json={"query": document, "operationName": "B"})
+    assert list(response.json()["data"]) == ["localities"]
+
+
+SESSIONS_OF = """query($id: ID!, $first: Int, $after: String) { provider(id: $id) {
+  sessions { title }
+  sessionsConnection(first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage hasPreviousPage endCursor }
+    edges { cursor node { title provider { name } } } } } }"""
+
+
+def _provider_id(api: GraphQLClient, name: str) -> str:
+    data = api.data("{ providers { edges { node { id name } } } }")
+    return next(e["node"]["id"] for e in data["providers"]["edges"] if e["node"]["name"] == name)
+
+
+def test_provider_sessions_is_a_connection(mini_api: GraphQLClient) -> None:
+    provider = _provider_id(mini_api, "Knitters United")
+    titles, after, pages = [], None, 0
+    while True:
+        data = mini_api.data(SESSIONS_OF, id=provider, first=1, after=after)["provider"]
+        page = data["sessionsConnection"]
+        assert page["totalCount"] == 2
+        assert page["pageInfo"]["hasPreviousPage"] == (after is not None)
+        titles += [e["node"]["title"] for e in page["edges"]]
+        pages += 1
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert titles == ["Knit and natter", "Winter craft fair"] and pages == 2
+    # The old list is still there, deprecated, and the same.
+    assert [s["title"] for s in data["sessions"]] == titles
+    deprecated = mini_api.data("""{ __type(name: "Provider") {
+        fields(includeDeprecated: true) { name isDeprecated } } }""")["__type"]["fields"]
+    assert {"name": "sessions", "isDeprecated": True} in deprecated
+    assert {"name": "sessionsConnection", "isDeprecated": False} in deprecated
+
+
+def test_provider_sessions_pages_are_checked(mini_api: GraphQLClient) -> None:
+    provider = _provider_id(mini_api, "Knitters United")
+    (error,) = mini_api.errors(SESSIONS_OF, id=provider, first=101)
+    assert "`first` must be between 0 and 100" in error["message"]
+    (error,) = mini_api.errors(SESSIONS_OF, id=provider, after="nonsense!")
+    assert error["extensions"]["field"] == "after"
+    data = mini_api.data(SESSIONS_OF, id=provider, first=5, after=b64("offset:7"))
+    assert data["provider"]["sessionsConnection"]["edges"] == []
+    assert data["provider"]["sessionsConnection"]["totalCount"] == 2
+
+
+PAGES = """query($first: Int) { providers(first: 3) { edges { node {
+  a: sessionsConnection(first: $first) { edges { node { title venue { name } schedule { byDay } } }
+  }
+  b: sessionsConnection(first: $first, after: "b2Zmc2V0OjA=") { totalCount edges { node { id } } }
+} } } }"""
+
+
+def test_provider_session_pages_take_the_same_statements_whatever_their_size(
+    mini_api: GraphQLClient, mini_db: Database
+) -> None:
+    counts = {}
+    for first in (1, 2, 100):
+        with StatementCounter(mini_db) as counter:
+            data = mini_api.data(PAGES, first=first)
+        edges = [e["node"]["a"]["edges"] for e in data["providers"]["edges"]]
+        assert max(len(e) for e in edges) == min(first, 2)
+        counts[first] = counter.count
+    assert counts[1] == counts[2] == counts[100], counts

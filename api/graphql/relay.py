@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -50,6 +50,19 @@ def expect_id(value: str, type_name: str, field: str = "id") -> int:
         raise UserInputError(f"'{value}' is the ID of a {found}, not of a {type_name}", field=field)
     return pk
 
+
+# The `first` and `after` arguments of every connection, described once.
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description="How many to return: 20 when not given, at most 100. Each one counts "
+        "towards the query's cost (see `Query`)."
+    ),
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(description="Start after this cursor (`pageInfo.endCursor`)."),
+]
 
 _CURSOR_PREFIX = "offset:"
 
