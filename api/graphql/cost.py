@@ -239,7 +239,33 @@ class QueryCost(SchemaExtension):
         )
         settings = getattr(context.context, "settings", None)
         page_cap = getattr(settings, "max_page_size", DEFAULT_PAGE_CAP)
-        cost = operation_cost(
-            context.schema._schema, document, operation, context.variables, page_cap=page_cap
-        )
+        variables = _as_costed(context.variables or {})
+        key = (context.query, wanted, page_cap, tuple(sorted(variables.items())))
+        cost = _COSTS.get(key) if context.query else None
+        if cost is None:
+            cost = operation_cost(
+                context.schema._schema, document, operation, variables, page_cap=page_cap
+            )
+            if context.query:
+                _COSTS[key] = cost
+                if len(_COSTS) > _COSTS_KEPT:
+                    del _COSTS[next(iter(_COSTS))]
         return CostTooHigh(cost, MAX_COST) if cost > MAX_COST else None
+
+
+# Costs already worked out, by query text, operation, page cap and variables as costed: a
+# client sends the same few queries again and again (as the validation cache assumes).
+_COSTS: dict[tuple[Any, ...], int] = {}
+_COSTS_KEPT = 256
+_NOT_AN_INT = "not an Int"
+
+
+def _as_costed(variables: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables as the cost sees them: an Int, null, or anything else (counted at the
+    page cap, and refused later as a bad Int), so that they can key the cache."""
+    return {
+        name: value
+        if value is None or (isinstance(value, int) and not isinstance(value, bool))
+        else _NOT_AN_INT
+        for name, value in variables.items()
+    }
