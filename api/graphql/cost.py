@@ -16,12 +16,13 @@ costs 2,400 + 1 + 100 x (1 + 1 + 1) = 2,701, at most four searches fit in one qu
 twenty aliases of a connection nested in a connection multiply to a cost that is refused.
 Variables count at the values sent with the query.
 
-It also refuses a document with several operations and no `operationName` (graphql-core would
-run the first one silently).
+It also refuses a document with several operations and no `operationName` (strawberry would
+run the first one).
 
 The check is a schema extension that runs once per request, after validation (which is
-cached) and before execution: one walk of the chosen operation, with every fragment's cost
-worked out once, so a document's cost is linear in its size.
+cached) and before execution, never per field: one walk of the chosen operation, with every
+fragment's cost worked out once, so it takes time linear in the document's size; and the cost
+of a query text seen recently with the same variables (as costed) is kept, not walked again.
 """
 
 from __future__ import annotations
