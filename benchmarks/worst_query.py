@@ -117,8 +117,7 @@ QUERIES: list[tuple[str, Callable[[int], str], int]] = [
         "{n} x __type, 2 levels of fields",
         lambda n: _aliases(
             n,
-            '__type(name: "Query") { fields { name type { name fields { name type {'
-            " name } } } } }",
+            '__type(name: "Query") { fields { name type { name fields { name type { name } } } } }',
         ),
         20,
     ),
