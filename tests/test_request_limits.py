@@ -84,6 +84,15 @@ def test_deeply_nested_json_is_a_400(mini_api: GraphQLClient, depth: int) -> Non
     assert f"nests deeper than {MAX_JSON_DEPTH} levels" in response.text
 
 
+def test_deeply_nested_variables_in_a_get_are_a_400(mini_api: GraphQLClient) -> None:
+    deep = "[" * 40 + "]" * 40
+    response = mini_api.http.get(
+        "/graphql", params={"query": "{ domains { label } }", "variables": f'{{"a": {deep}}}'}
+    )
+    assert response.status_code == 400
+    assert f"nests deeper than {MAX_JSON_DEPTH} levels" in response.text
+
+
 def test_json_depth_ignores_brackets_in_strings() -> None:
     assert json_depth(b'{"a": "[[[{{{\\"[[", "b": [[1], {"c": []}]}') == 4
     assert json_depth(b"42") == 0
@@ -274,17 +283,30 @@ PAGES = """query($first: Int) { providers(first: 3) { edges { node {
   a: sessionsConnection(first: $first) { edges { node { title venue { name } schedule { byDay } } }
   }
   b: sessionsConnection(first: $first, after: "b2Zmc2V0OjA=") { totalCount edges { node { id } } }
+  c: sessions { title venue { name } }
 } } } }"""
 
 
 def test_provider_session_pages_take_the_same_statements_whatever_their_size(
     mini_api: GraphQLClient, mini_db: Database
 ) -> None:
+    """Statements grow with the distinct windows asked for (here three: a, b, and the
+    deprecated list's first 100), never with their size or the number of providers."""
     counts = {}
-    for first in (1, 2, 100):
+    for first in (1, 2, 99):
         with StatementCounter(mini_db) as counter:
             data = mini_api.data(PAGES, first=first)
         edges = [e["node"]["a"]["edges"] for e in data["providers"]["edges"]]
         assert max(len(e) for e in edges) == min(first, 2)
         counts[first] = counter.count
-    assert counts[1] == counts[2] == counts[100], counts
+    assert counts[1] == counts[2] == counts[99], counts
+
+
+def test_the_schema_states_the_limits(mini_api: GraphQLClient) -> None:
+    data = mini_api.data("""{ __type(name: "Query") { description
+        fields { name args { name description } } } }""")["__type"]
+    for limit in ("10,000", "2,400", "10 levels", "2,000 tokens", "20 aliases", "100 KB", "32"):
+        assert limit in data["description"], limit
+    sessions = next(f for f in data["fields"] if f["name"] == "sessions")
+    first = next(a for a in sessions["args"] if a["name"] == "first")
+    assert "at most 100" in first["description"] and "cost" in first["description"]
