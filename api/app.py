@@ -20,12 +20,13 @@ from api.access.tokens import authenticate
 from api.config import Settings, get_settings
 from api.db import Database
 from api.graphql.context import Context
+from api.graphql.http import RequestLimits
 from api.graphql.schema import build_schema
 from api.oruk.routes import oruk_app
 from api.web import routes as web_routes
 
 
-class PetuniaGraphQL(GraphQL[Context, None]):
+class PetuniaGraphQL(RequestLimits, GraphQL[Context, None]):
     def __init__(self, db: Database, settings: Settings) -> None:
         super().__init__(
             build_schema(production=settings.production),

@@ -87,7 +87,8 @@ NESTED_SESSIONS = """query($first: Int) { sessions(first: $first) { totalCount e
 
 NESTED_PROVIDERS = """query($first: Int) { providers(first: $first) { edges { node {
   name locality { name leadProvider { name } }
-  sessions { title venue { name accessibility } schedule { byDay } } } } } }"""
+  sessionsConnection(first: 3) { totalCount edges { node {
+    title venue { name accessibility } schedule { byDay } } } } } } } }"""
 
 
 @pytest.mark.parametrize("query", [NESTED_SESSIONS, NESTED_PROVIDERS])

@@ -7,7 +7,7 @@ from collections import defaultdict, namedtuple
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, orm, select
+from sqlalchemy import Select, bindparam, func, orm, select
 
 from api.directory.enums import AccessibilityFeature, Domain, ListingStatus
 from api.directory.models import (
@@ -54,15 +54,43 @@ _SESSION_ROWS = select(_S, _P, _V).select_from(
 _P_AT, _V_AT = len(_S.c), len(_S.c) + len(_P.c)
 # Built once: these run on every page of search results and every provider shown.
 _BY_SESSION = _SESSION_ROWS.where(_S.c.id.in_(bindparam("ids", expanding=True)))
-_BY_PROVIDER = _SESSION_ROWS.where(
+# A page of each published provider's sessions: numbered by title within their provider, so
+# one statement reads the same window of every provider's list.
+_PUBLISHED = (
     _S.c.provider_id.in_(bindparam("ids", expanding=True)),
     _P.c.status == ListingStatus.PUBLISHED,
-).order_by(_S.c.provider_id, _S.c.title, _S.c.id)
+)
+_PUBLISHED_COUNTS = (
+    select(_S.c.provider_id, func.count())
+    .select_from(_S.join(_P, _P.c.id == _S.c.provider_id))
+    .where(*_PUBLISHED)
+    .group_by(_S.c.provider_id)
+)
+_NUMBERED = (
+    select(
+        _S.c.id.label("session_id"),
+        func.row_number()
+        .over(partition_by=_S.c.provider_id, order_by=(_S.c.title, _S.c.id))
+        .label("position"),
+    )
+    .select_from(_S.join(_P, _P.c.id == _S.c.provider_id))
+    .where(*_PUBLISHED)
+    .subquery()
+)
+_PUBLISHED_PAGE = (
+    _SESSION_ROWS.join(_NUMBERED, _NUMBERED.c.session_id == _S.c.id)
+    .where(_NUMBERED.c.position > bindparam("low"), _NUMBERED.c.position <= bindparam("high"))
+    .order_by(_S.c.provider_id, _NUMBERED.c.position)
+)
 
 
-def _session_rows(db: orm.Session, stmt: Select[Any], ids: Sequence[int]) -> list[SessionRow]:
+def _session_rows(
+    db: orm.Session, stmt: Select[Any], params: Sequence[int] | dict[str, Any]
+) -> list[SessionRow]:
+    """The rows of ``stmt``, given its ids (or all its parameters), as SessionRows."""
+    values = params if isinstance(params, dict) else {"ids": list(set(params))}
     rows = []
-    for row in db.connection().execute(stmt, {"ids": list(set(ids))}):
+    for row in db.connection().execute(stmt, values):
         session = _SessionRecord._make(row[:_P_AT])
         venue = _VenueRecord._make(row[_V_AT:]) if session.venue_id is not None else None
         rows.append(SessionRow(session, _ProviderRecord._make(row[_P_AT:_V_AT]), venue))
@@ -137,9 +165,23 @@ def accessibility(
     )
 
 
-def published_sessions(db: orm.Session, provider_ids: Sequence[int]) -> dict[int, list[SessionRow]]:
-    """Each published provider's sessions, by title."""
-    found: dict[int, list[SessionRow]] = defaultdict(list)
-    for row in _session_rows(db, _BY_PROVIDER, provider_ids):
-        found[row.provider.id].append(row)
-    return found
+class SessionPage(NamedTuple):
+    """A page of one provider's sessions, and how many it has in all."""
+
+    total: int
+    rows: list[SessionRow]
+
+
+def published_session_pages(
+    db: orm.Session, provider_ids: Sequence[int], *, offset: int, limit: int
+) -> dict[int, SessionPage]:
+    """A page of each published provider's sessions, by title: ``limit`` of them from
+    ``offset``. Two statements whatever the number of providers or the page size."""
+    ids = list(set(provider_ids))
+    totals = dict(db.connection().execute(_PUBLISHED_COUNTS, {"ids": ids}).all())
+    pages = {pid: SessionPage(total, []) for pid, total in totals.items()}
+    if limit > 0:
+        window = {"ids": ids, "low": offset, "high": offset + limit}
+        for row in _session_rows(db, _PUBLISHED_PAGE, window):
+            pages[row.provider.id].rows.append(row)
+    return pages

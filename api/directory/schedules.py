@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from dateutil import rrule
@@ -160,6 +160,18 @@ def in_break(day: dt.date, breaks: Iterable[Break]) -> bool:
     return any(b.starts_on <= day <= b.ends_on for b in breaks)
 
 
+def _moments(recurrence: rrule.rrule, start: dt.datetime) -> Iterator[dt.datetime]:
+    """The rule's dates from ``start`` on, ending at the end of the calendar: dateutil raises
+    ValueError (or OverflowError) instead of stopping when the next date would be in the
+    year 10000."""
+    dates = recurrence.xafter(start, inc=True)
+    while True:
+        try:
+            yield next(dates)
+        except (StopIteration, ValueError, OverflowError):
+            return
+
+
 def next_occurrences(
     rules: Sequence[Rule], breaks: Sequence[Break], *, after: dt.date, count: int
 ) -> list[Occurrence]:
@@ -169,8 +181,9 @@ def next_occurrences(
     for rule in rules:
         taken = 0
         # Bounded: a rule yields at most `count` usable dates, and we look at most ~3 years on.
-        horizon = start + dt.timedelta(days=1100)
-        for moment in _rrule(rule, after).xafter(start, inc=True):
+        # (min: a start near the year 9999 must not overflow the calendar.)
+        horizon = start + min(dt.timedelta(days=1100), dt.datetime.max - start)
+        for moment in _moments(_rrule(rule, after), start):
             if moment > horizon or taken >= count:
                 break
             day = moment.date()

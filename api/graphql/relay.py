@@ -5,11 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
 from api.graphql.errors import UserInputError
+
+# The largest row id and page offset there can be: id columns are 32-bit integers on
+# PostgreSQL. Larger numbers are refused here, before they reach a database driver that
+# cannot bind them (SQLite raises OverflowError past 64 bits).
+MAX_INT = 2**31 - 1
 
 
 def to_global_id(type_name: str, pk: int) -> strawberry.ID:
@@ -25,26 +30,39 @@ def global_id_field(type_name: str) -> Any:
     return strawberry.field(resolver=resolve)
 
 
-def from_global_id(value: str) -> tuple[str, int]:
+def from_global_id(value: str, field: str = "id") -> tuple[str, int]:
     """(type name, primary key) of a global ID; UserInputError if it is not one of ours."""
     try:
         type_name, _, pk = base64.b64decode(value, validate=True).decode().partition(":")
-        if not type_name or not pk.isdigit():
+        if not type_name or not pk.isdigit() or len(pk) > 10 or int(pk) > MAX_INT:
             raise ValueError
         return type_name, int(pk)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise UserInputError(
             f"'{value}' is not a valid ID: use the `id` of an object this API returned",
-            field="id",
+            field=field,
         ) from None
 
 
 def expect_id(value: str, type_name: str, field: str = "id") -> int:
-    found, pk = from_global_id(value)
+    found, pk = from_global_id(value, field)
     if found != type_name:
         raise UserInputError(f"'{value}' is the ID of a {found}, not of a {type_name}", field=field)
     return pk
 
+
+# The `first` and `after` arguments of every connection, described once.
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description="How many to return: 20 when not given, at most 100. Each one counts "
+        "towards the query's cost (see `Query`)."
+    ),
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(description="Start after this cursor (`pageInfo.endCursor`)."),
+]
 
 _CURSOR_PREFIX = "offset:"
 
@@ -56,9 +74,10 @@ def to_cursor(offset: int) -> str:
 def from_cursor(cursor: str) -> int:
     try:
         text = base64.b64decode(cursor, validate=True).decode()
-        if not text.startswith(_CURSOR_PREFIX) or not text[len(_CURSOR_PREFIX) :].isdigit():
+        digits = text[len(_CURSOR_PREFIX) :] if text.startswith(_CURSOR_PREFIX) else ""
+        if not digits.isdigit() or len(digits) > 10 or int(digits) >= MAX_INT:
             raise ValueError
-        return int(text[len(_CURSOR_PREFIX) :])
+        return int(digits)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise UserInputError(
             f"'{cursor}' is not a valid cursor: pass a `cursor` or `pageInfo.endCursor` "

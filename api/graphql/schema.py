@@ -1,5 +1,6 @@
 """The schema: every domain's queries merged into one Query type, with the protective
-extensions (depth, token and alias limits, error masking) and the parse/validation caches."""
+extensions (depth, token, alias and cost limits, error masking) and the parse/validation
+caches."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from strawberry.tools import merge_types
 
 from api.graphql.access.queries import AccessQuery
 from api.graphql.audit.queries import AuditQueryType
+from api.graphql.cost import LIST_SIZE, MAX_COST, SEARCH_COST, QueryCost
 from api.graphql.directory.queries import DirectoryQuery
 from api.graphql.directory.types import LocalityType, ProviderType, SessionType, VenueType
 from api.graphql.errors import should_mask
@@ -27,16 +29,38 @@ from api.graphql.referrals.types import ReferralType
 from api.graphql.registration.mutations import RegistrationMutation
 from api.graphql.registration.queries import RegistrationQuery
 from api.graphql.reports.queries import ReportQuery
-
-Query = merge_types(
-    "Query",
-    (DirectoryQuery, AccessQuery, ReferralQuery, AuditQueryType, RegistrationQuery, ReportQuery),
-)
-Mutation = merge_types("Mutation", (ReferralMutation, RegistrationMutation))
+from api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
 
 MAX_DEPTH = 10
 MAX_TOKENS = 2000
 MAX_ALIASES = 20
+
+LIMITS = (
+    f"Limits: a query may cost at most {MAX_COST:,}: every field counts once for each time "
+    "it can appear in the answer, a connection multiplies what is under its `edges` by its "
+    f"`first` (20 when not given, at most 100), other lists count {LIST_SIZE} items "
+    "(`Provider.sessions`: 100), and `sessions`, `providers`, `domains` and `__schema` add "
+    f"{SEARCH_COST:,} each, for the search they run. A query over the limit is refused "
+    "before it runs, with an error (`extensions.code` MAX_COST_EXCEEDED) that gives its "
+    f"`cost` and the `maxCost`. Queries may also nest at most {MAX_DEPTH} levels, hold at "
+    f"most {MAX_TOKENS:,} tokens and {MAX_ALIASES} aliases; a request body may be at most "
+    f"{MAX_BODY_BYTES // 1024} KB (413 past it) and its JSON nest at most {MAX_JSON_DEPTH} "
+    "levels (400)."
+)
+
+# merge_types, with a description: the limits, where every client's schema browser shows them.
+_QUERIES = (
+    DirectoryQuery,
+    AccessQuery,
+    ReferralQuery,
+    AuditQueryType,
+    RegistrationQuery,
+    ReportQuery,
+)
+Query = strawberry.type(
+    type("Query", _QUERIES, {}), description=f"Everything that can be read. {LIMITS}"
+)
+Mutation = merge_types("Mutation", (ReferralMutation, RegistrationMutation))
 
 
 # The limiters' rules are built once: a fresh rule class per request would change the
@@ -66,5 +90,6 @@ def build_schema(*, production: bool) -> strawberry.Schema:
             lambda: MaskErrors(should_mask_error=should_mask),
             ParserCache,
             ValidationCache,
+            QueryCost,
         ],
     )

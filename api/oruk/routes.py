@@ -36,6 +36,7 @@ from api.directory.public import (
     read_public_directory,
 )
 from api.directory.search import Near, SessionQuery, search_sessions
+from api.limits import BodyLimit
 from api.oruk.mapping import OPENAPI_URL, PROFILE_URL, OrukMapper, page_envelope
 
 MAX_PER_PAGE = 100
@@ -257,6 +258,8 @@ def oruk_app(db: Database, settings: Settings) -> Starlette:
         middleware=[
             Middleware(
                 CORSMiddleware, allow_origins=["*"], allow_methods=["GET"], allow_headers=["*"]
-            )
+            ),
+            # Reads no body, so it never reads more than the limit of one it is sent.
+            Middleware(BodyLimit, errors="oruk"),
         ],
     )

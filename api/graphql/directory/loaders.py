@@ -5,6 +5,7 @@ them, so resolvers hand back finished objects."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -22,11 +23,20 @@ def _each(
     return lambda db, ids: {key: of(row) for key, row in fetch(db, ids).items()}
 
 
-def _each_in_lists(
-    fetch: Callable[[orm.Session, Sequence[int]], Mapping[int, list[Any]]],
-    of: Callable[[Any], Any],
-) -> Callable[[orm.Session, Sequence[int]], dict[int, list[Any]]]:
-    return lambda db, ids: {key: [of(row) for row in rows] for key, rows in fetch(db, ids).items()}
+def _session_pages(
+    db: orm.Session, keys: Sequence[tuple[int, int, int]]
+) -> dict[tuple[int, int, int], tuple[int, list[SessionType]]]:
+    """(total, sessions) for each (provider id, offset, limit): one read per distinct window,
+    so the statements grow with the windows a query asks for, not with the providers."""
+    windows: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for provider_id, offset, limit in keys:
+        windows[offset, limit].append(provider_id)
+    found = {}
+    for (offset, limit), ids in windows.items():
+        pages = related.published_session_pages(db, ids, offset=offset, limit=limit)
+        for provider_id, page in pages.items():
+            found[provider_id, offset, limit] = (page.total, [SessionType.of(r) for r in page.rows])
+    return found
 
 
 class DirectoryLoaders:
@@ -40,9 +50,8 @@ class DirectoryLoaders:
         self.provider = one_loader(db, _each(related.providers, ProviderType.of))
         self.venue = one_loader(db, _each(related.venues, VenueType.of))
         self.locality = one_loader(db, _each(related.localities, LocalityType.of))
-        self.provider_sessions = many_loader(
-            db, _each_in_lists(related.published_sessions, SessionType.of)
-        )
+        # Keyed by (provider id, offset, limit): a page of a provider's sessions.
+        self.provider_sessions = one_loader(db, _session_pages)
         self.schedules = many_loader(db, related.schedules)
         self.breaks = many_loader(db, related.breaks)
         self.domains = many_loader(db, related.domains)

@@ -29,7 +29,15 @@ from api.graphql.directory.types import (
     TimeOfDay,
 )
 from api.graphql.errors import UserInputError
-from api.graphql.relay import cursors, expect_id, from_global_id, page_info, page_window
+from api.graphql.relay import (
+    After,
+    First,
+    cursors,
+    expect_id,
+    from_global_id,
+    page_info,
+    page_window,
+)
 
 MAX_RADIUS_KM = 50.0
 MAX_TEXT = 200
@@ -170,8 +178,8 @@ class DirectoryQuery:
         self,
         info: Info[Context],
         filter: SessionFilter | None = None,  # noqa: A002 (the public contract's name)
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
     ) -> SessionConnection:
         offset, limit = page_window(
             first, after, default=20, maximum=info.context.settings.max_page_size
@@ -197,8 +205,8 @@ class DirectoryQuery:
         self,
         info: Info[Context],
         filter: ProviderFilter | None = None,  # noqa: A002
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
     ) -> ProviderConnection:
         offset, limit = page_window(
             first, after, default=20, maximum=info.context.settings.max_page_size

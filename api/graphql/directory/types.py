@@ -20,7 +20,15 @@ from strawberry.types import Info
 from api.directory import enums, models, related
 from api.directory import schedules as sched
 from api.graphql.context import Context
-from api.graphql.relay import PageInfo, to_global_id
+from api.graphql.relay import (
+    After,
+    First,
+    PageInfo,
+    cursors,
+    page_info,
+    page_window,
+    to_global_id,
+)
 
 Domain = strawberry.enum(enums.Domain, description="The six domains of social prescribing.")
 ProviderKind = strawberry.enum(enums.ProviderKind)
@@ -364,9 +372,39 @@ class ProviderType(Node):
             self.listed_by, self.verification, self.verified_at, checker.name if checker else None
         )
 
-    @strawberry.field
+    @strawberry.field(
+        description="This provider's published sessions, by title (Relay): `first` defaults "
+        "to 20 and is at most 100; page on with `after`. Each session counts towards the "
+        "query's cost (see `Query`)."
+    )
+    async def sessions_connection(
+        self, info: Info[Context], first: First = None, after: After = None
+    ) -> SessionConnection:
+        offset, limit = page_window(
+            first, after, default=20, maximum=info.context.settings.max_page_size
+        )
+        total, nodes = await self._sessions(info, offset, limit)
+        edges = [
+            SessionEdge(cursor=cursor, node=node, distance_km=None)
+            for cursor, node in zip(cursors(offset, nodes), nodes, strict=True)
+        ]
+        return SessionConnection(
+            edges=edges, total_count=total, page_info=page_info(offset, len(edges), total)
+        )
+
+    @strawberry.field(
+        deprecation_reason="Use `sessionsConnection(first, after)`. This list holds at most "
+        "the first 100 sessions (by title) and counts as 100 towards the query's cost."
+    )
     async def sessions(self, info: Info[Context]) -> list[SessionType]:
-        return await info.context.loaders.provider_sessions.load(self.pk)
+        _total, nodes = await self._sessions(info, 0, info.context.settings.max_page_size)
+        return nodes
+
+    async def _sessions(
+        self, info: Info[Context], offset: int, limit: int
+    ) -> tuple[int, list[SessionType]]:
+        page = await info.context.loaders.provider_sessions.load((self.pk, offset, limit))
+        return page or (0, [])
 
 
 @strawberry.type
