@@ -349,6 +349,21 @@ def test_in_production_a_host_that_resolves_inside_is_not_called(
         ("https://10.0.0.5/hook", False, True),
         ("https://203.0.113.9/hook", True, False),  # documentation range: not global
         ("https://gp-system.example/hook", True, True),
+        # IPv6 forms that carry an internal IPv4 address are judged by the IPv4 inside:
+        # NAT64, local-use NAT64, 6to4, mapped, compatible, translated and Teredo.
+        ("https://[64:ff9b::7f00:1]/hook", True, False),
+        ("https://[64:ff9b::a9fe:a9fe]/hook", True, False),
+        ("https://[64:ff9b:1::7f00:1]/hook", True, False),
+        ("https://[2002:7f00:1::]/hook", True, False),
+        ("https://[2002:a00:5::1]/hook", True, False),
+        ("https://[::ffff:127.0.0.1]/hook", True, False),
+        ("https://[::127.0.0.1]/hook", True, False),
+        ("https://[::ffff:0:7f00:1]/hook", True, False),
+        ("https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook", True, False),
+        # ... and pass when that IPv4 address is on the internet.
+        ("https://[64:ff9b::808:808]/hook", True, True),
+        ("https://[2002:808:808::1]/hook", True, True),
+        ("https://[2606:4700:4700::1111]/hook", True, True),
         ("ftp://gp.example/hook", False, False),
         ("https://user:pw@gp.example/hook", False, False),
         ("not a url", False, False),
