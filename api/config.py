@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = "Petunia <no-reply@petunia.invalid>"
+    # The mail queue (api/mail/queue.py): an email that cannot be sent is retried with
+    # back-off up to this many attempts (about 10 hours), then given up.
+    mail_max_attempts: int = Field(default=12, ge=1)
+    # Sent (or given-up) emails, with their bodies, are deleted this many days later.
+    mail_retention_days: int = Field(default=7, ge=0)
+    # How often `petunia up` (and `petunia mail deliver --watch`) looks for emails due.
+    mail_poll_seconds: float = Field(default=10.0, gt=0)
 
     # Referrals (api/referrals). Encrypts patients' personal data at rest and keys the
     # NHS-number lookup hash. Required in production; in development a random one is kept in

@@ -2,6 +2,7 @@
 
 from api.access.models import ApiClient
 from api.audit.models import AuditEvent
+from api.mail.models import QueuedEmail
 from api.directory.models import (
     DomainLabel,
     GpPractice,
@@ -40,6 +41,7 @@ from api.registration.models import (
 __all__ = [
     "ApiClient",
     "AuditEvent",
+    "QueuedEmail",
     "DomainLabel",
     "GpPractice",
     "LinkWorker",

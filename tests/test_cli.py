@@ -147,6 +147,7 @@ COMMANDS = [
     "nudge",
     "purge",
     "webhooks deliver",
+    "mail deliver",
     "import",
     "remind",
     "prize-draw",

@@ -25,7 +25,7 @@ from api.access import tokens
 from api.cli import app
 from api.config import get_settings
 from api.directory.loading import LoadReport
-from api.mail.outbox import send
+from api.mail.queue import deliver_due as deliver_mail
 from api.referrals import intake
 from api.referrals.demo import DemoFile, seed_demo_referrals
 from api.referrals.enums import ContactMethod, WebhookDeliveryStatus
@@ -130,7 +130,8 @@ def test_nudge_reminds_the_link_worker_then_the_lead_provider_once_each(
     def run(now: dt.datetime) -> list:
         before = len(inbox.messages)
         with world.db.session() as s:
-            nudge(s, settings, send, now=now)
+            nudge(s, settings, now=now)
+        deliver_mail(world.db, settings)
         return [m for m in inbox.messages[before:] if wanted in m[1].get_content()]
 
     assert run(dt.datetime(2026, 3, 4, 9, tzinfo=UTC)) == []  # 2 working days: too soon
