@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from enum import StrEnum
 from pathlib import Path
 
@@ -134,9 +135,10 @@ class Settings(BaseSettings):
         path = self.data_dir / f".{name}"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            # Several worker processes may start at once: write aside, then link into
-            # place (atomic, and refused if another got there first), so all share one.
-            spare = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            # Several worker processes (and threads) may start at once: write aside, then
+            # link into place (atomic, and refused if another got there first), so all
+            # share one.
+            spare = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             spare.write_text(secrets.token_urlsafe(32))
             spare.chmod(0o600)
             try:

@@ -2,7 +2,6 @@
 
 from api.access.models import ApiClient
 from api.audit.models import AuditEvent
-from api.mail.models import QueuedEmail
 from api.directory.models import (
     DomainLabel,
     GpPractice,
@@ -18,6 +17,7 @@ from api.directory.models import (
     Venue,
     VenueFeature,
 )
+from api.mail.models import QueuedEmail
 from api.outcomes.models import NhsUse, OutcomeInstrument, OutcomeMeasurement, UnmetNeed
 from api.referrals.models import (
     Attendance,

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy import delete, func, or_, orm, select
+from sqlalchemy import String, cast, delete, func, or_, orm, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from api.access import policy
@@ -115,21 +115,29 @@ def address_hash(settings: Settings, address: str) -> str:
     return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()
 
 
-def rate_limited(db: orm.Session, settings: Settings, form: str, address: str) -> bool:
+def rate_limited(
+    db: orm.Session, settings: Settings, form: str, address: str, submission_key: str | None = None
+) -> bool:
     """Record one submission from ``address`` and say whether it is over the hourly limit.
-    The write comes first, so on SQLite the transaction holds the write lock from here on."""
+    The same form sent again (one ``submission_key``: a double click, concurrent retries)
+    counts once. The write comes first, so on SQLite the transaction holds the write lock
+    from here on."""
     if settings.form_rate_limit <= 0:
         return False
     hashed = address_hash(settings, address)
-    db.add(FormAttempt(form=form, address_hash=hashed))
+    db.add(FormAttempt(form=form, address_hash=hashed, submission_key=submission_key))
     db.flush()
     since = utcnow() - dt.timedelta(hours=1)
     # Attempts older than the window count for nothing: keep the table small.
     db.execute(delete(FormAttempt).where(FormAttempt.at < since - dt.timedelta(hours=1)))
     count = db.scalar(
-        select(func.count())
-        .select_from(FormAttempt)
-        .where(
+        select(
+            func.count(
+                func.distinct(
+                    func.coalesce(FormAttempt.submission_key, cast(FormAttempt.id, String))
+                )
+            )
+        ).where(
             FormAttempt.address_hash == hashed,
             FormAttempt.form == form,
             FormAttempt.at >= since,
@@ -265,7 +273,7 @@ def submit(
     existing = _by_submission_key(db, submission_key)
     if existing is not None:
         return Outcome(registration=existing)
-    if rate_limited(db, settings, "register", address):
+    if rate_limited(db, settings, "register", address, submission_key):
         return Outcome(errors=[rate_limit_error("organisation")])
     if not confirm_different:
         duplicate = find_duplicate(db, answers)

@@ -97,6 +97,8 @@ class FormAttempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     form: Mapped[str] = mapped_column(String(30))
     address_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # The form's one-time key, when it has one: the same form sent again counts once.
+    submission_key: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 

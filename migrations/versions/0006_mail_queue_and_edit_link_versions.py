@@ -2,7 +2,8 @@
 
 Every email is written to mail_queue in the transaction of the change it announces, and
 delivered from there with retries. Edit links carry a per-listing version that only moves
-forward (providers and registrations: edit_link_version).
+forward (providers and registrations: edit_link_version). A form's submission key is kept
+with its rate-limit record, so the same form sent again counts once.
 
 Revision ID: 0006
 Revises: 0005
@@ -56,6 +57,9 @@ def upgrade() -> None:
             sa.Column("edit_link_version", sa.Integer(), server_default="0", nullable=False)
         )
 
+    with op.batch_alter_table("form_attempts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("submission_key", sa.String(length=64), nullable=True))
+
     with op.batch_alter_table("registrations", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("edit_link_version", sa.Integer(), server_default="0", nullable=False)
@@ -68,6 +72,9 @@ def downgrade() -> None:
 
     with op.batch_alter_table("providers", schema=None) as batch_op:
         batch_op.drop_column("edit_link_version")
+
+    with op.batch_alter_table("form_attempts", schema=None) as batch_op:
+        batch_op.drop_column("submission_key")
 
     with op.batch_alter_table("mail_queue", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_mail_queue_status"))
