@@ -280,3 +280,38 @@ def test_the_background_deliverer_and_the_command_send_what_is_queued(
     assert result.exit_code == 0, result.output
     assert "2 sent" in result.output and "0 waiting" in result.output
     assert len(mailbox.to("cron@example.org")) == 2
+
+
+def test_petunia_up_delivers_queued_email_in_the_background(
+    db: Database, mailbox: Mailbox, tmp_path: Path
+) -> None:
+    """An email left queued (by a crash, or a mail server that was down) goes out once
+    `petunia up` runs: no cron needed on the embedded default."""
+    from tests.test_cli import free_port, stop, wait_until_up
+
+    queue_some(db, 1, to="left-behind@example.org")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+        "PETUNIA_SECRET_KEY": SECRET,
+        "PETUNIA_SMTP_HOST": mailbox.host,
+        "PETUNIA_SMTP_PORT": str(mailbox.port),
+        "PETUNIA_MAIL_POLL_SECONDS": "0.2",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "up", "--port", str(port), "--data-dir", str(tmp_path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}", proc)
+        assert mailbox.last("left-behind@example.org", timeout=30)
+    finally:
+        log = stop(proc)
+    assert len(mailbox.to("left-behind@example.org")) == 1
+    assert "left-behind@example.org" not in log  # no address in the log
+    assert rows(db)[0].status is MailStatus.SENT

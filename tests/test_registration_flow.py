@@ -145,7 +145,11 @@ def test_the_whole_flow_by_html(app: TestClient, db: Database, mailbox: Mailbox)
     assert ours["schedule"][0]["description"] == "Every Saturday and Sunday, 10:00 to 12:00"
     with db.session() as s:
         actions = s.scalars(select(AuditEvent.action)).all()
+        # Every email went through the mail queue, and was sent from there.
+        statuses = s.scalars(select(QueuedEmail.status)).all()
     assert "registration.approve" in actions
+    assert len(statuses) == len(mailbox.messages) >= 3
+    assert {status.value for status in statuses} == {"SENT"}
 
 
 REGISTER = """
