@@ -579,6 +579,29 @@ def _deliver_now(db: Database, settings: Settings, mail: list[int]) -> None:
         )
 
 
+@app.command("revoke-edit-links")
+def revoke_edit_links(
+    provider: Annotated[str, typer.Argument(help="The provider's key or id.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Stop every emailed edit link of a listing for good (e.g. an email was forwarded);
+    the provider asks for a fresh one at /listing/edit-link."""
+    from api.registration.flow import revoke_edit_links as revoke
+
+    db = _database(_settings(data_dir))
+    with db.session() as session:
+        row = session.get(Provider, int(provider)) if provider.isdigit() else None
+        row = row or session.scalars(select(Provider).where(Provider.key == provider)).first()
+        if row is None:
+            raise _fail(f"no provider '{provider}'")
+        version = revoke(session, row)
+        name = row.name
+    console.print(
+        f"Every edit link of {name} sent so far has stopped (link version {version}).",
+        highlight=False,
+    )
+
+
 @app.command("prize-draw")
 def prize_draw_command(
     month: Annotated[str, typer.Option("--month", help="The month, YYYY-MM.")],

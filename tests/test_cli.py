@@ -150,6 +150,7 @@ COMMANDS = [
     "mail deliver",
     "import",
     "remind",
+    "revoke-edit-links",
     "prize-draw",
     "report",
     "build-site",

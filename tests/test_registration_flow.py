@@ -300,6 +300,28 @@ def test_a_listed_providers_edit_link_stays_dead_when_its_email_is_changed_back(
     assert app.get(fresh).status_code == 400
 
 
+def test_revoking_a_listings_edit_links_stops_them_for_good(
+    app: TestClient, db: Database, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    _set_email(db, "shelter", "dogs@shelter.example")
+    app.post("/listing/edit-link", data={"email": "dogs@shelter.example"})
+    link = path_of(_newest_link(mailbox))
+    assert app.get(link).status_code == 200
+    monkeypatch.setenv("DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    here = ["--data-dir", str(tmp_path)]
+    done = CliRunner().invoke(cli, ["revoke-edit-links", "shelter", *here])
+    assert done.exit_code == 0 and "has stopped" in done.output, done.output
+    assert app.get(link).status_code == 400
+    app.post("/listing/edit-link", data={"email": "dogs@shelter.example"})
+    assert app.get(path_of(_newest_link(mailbox))).status_code == 200
+    unknown = CliRunner().invoke(cli, ["revoke-edit-links", "no-such-provider", *here])
+    assert unknown.exit_code == 1 and "no provider 'no-such-provider'" in unknown.output
+
+
 def _newest_link(mailbox: Mailbox) -> str:
     return mailbox.link(mailbox.last("dogs@shelter.example"), "/listing/")
 

@@ -472,6 +472,21 @@ def submit_update(
     return Outcome(registration=pending, mail=mails.queue(db, _lead_notice(db, settings, pending)))
 
 
+def revoke_edit_links(db: orm.Session, provider: Provider) -> int:
+    """Stop every edit link of a listing for good (an email forwarded or lost), without
+    changing its address: its link version moves forward, and so does that of its open
+    change requests. Fresh links come from /listing/edit-link. Returns the new version."""
+    provider.edit_link_version = (provider.edit_link_version or 0) + 1
+    for registration in db.scalars(
+        select(Registration).where(
+            Registration.provider_id == provider.id, Registration.status.in_(OPEN)
+        )
+    ):
+        registration.edit_link_version = (registration.edit_link_version or 0) + 1
+    record(db, None, "listing.revoke_edit_links", "provider", provider.id)
+    return provider.edit_link_version
+
+
 def still_right(db: orm.Session, provider: Provider) -> None:
     """The provider says its listing is still right (the one-click link)."""
     provider.last_confirmed_at = today()
