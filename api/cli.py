@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -122,7 +124,9 @@ def up(
         _load(db, DEMO_DATA)
     _build_site(db, settings, settings.resolved_site_dir, fail=False)
     db.dispose()
-    _serve(settings, host, port, workers=1)
+    # Queued email is delivered by one thread of this process, however many workers serve.
+    with _mail_deliverer(settings):
+        _serve(settings, host, port, workers=1)
 
 
 @app.command()
@@ -140,11 +144,31 @@ def serve(
         ),
     ] = None,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    deliver_mail: Annotated[
+        bool,
+        typer.Option(
+            "--deliver-mail",
+            help="Also deliver queued email in the background (once, however many workers), "
+            "instead of `petunia mail deliver` from cron.",
+        ),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Serve the API (the database must be migrated: `petunia db upgrade`)."""
     settings = _settings(data_dir)
-    _serve(settings, host, port, workers=workers)
+    with _mail_deliverer(settings, enabled=deliver_mail):
+        _serve(settings, host, port, workers=workers)
+
+
+@contextmanager
+def _mail_deliverer(settings: Settings, *, enabled: bool = True) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    from api.mail.background import Deliverer
+
+    with Deliverer(settings):
+        yield
 
 
 def _serve(settings: Settings, host: str | None, port: int | None, *, workers: int) -> None:
@@ -333,20 +357,60 @@ def clients_revoke(
 
 webhooks_app = typer.Typer(help="Webhooks that tell GP systems of status changes.")
 app.add_typer(webhooks_app, name="webhooks")
+mail_app = typer.Typer(help="The mail queue: every email Petunia sends.", no_args_is_help=True)
+app.add_typer(mail_app, name="mail")
+
+
+@mail_app.command("deliver")
+def mail_deliver(
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Keep running, looking every PETUNIA_MAIL_POLL_SECONDS (for a worker "
+            "process); without it, one pass (for cron, e.g. every minute).",
+        ),
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Send the queued emails that are due, retrying failed ones with back-off, and delete
+    those sent or given up over PETUNIA_MAIL_RETENTION_DAYS ago. Safe to run from several
+    places at once: each email is sent by one of them."""
+    import time
+
+    from api.mail.models import MailStatus
+    from api.mail.queue import counts, deliver_due
+
+    settings = _settings(data_dir)
+    db = _database(settings)
+    if watch:
+        from api.mail.background import Deliverer
+
+        console.print("Delivering queued email; Ctrl+C stops.")
+        with Deliverer(settings, db):
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                return
+    report = deliver_due(db, settings)
+    with db.session() as session:
+        left = counts(session)
+    console.print(f"Email: {report}; {left.get(MailStatus.PENDING, 0)} waiting.", highlight=False)
 
 
 @app.command()
 def nudge(data_dir: DataDir = None) -> None:
     """Email link workers about referrals not contacted after 3 working days, and lead
     providers about those past the 5-working-day target (each at most once)."""
-    from api.mail.outbox import send
     from api.referrals.nudge import nudge as run_nudge
 
     settings = _settings(data_dir)
     db = _database(settings)
     with db.session() as session:
-        report = run_nudge(session, settings, send)
+        report = run_nudge(session, settings)
     console.print(f"Nudged: {report}.", highlight=False)
+    _deliver_now(db, settings, report.mail)
 
 
 @app.command()
@@ -371,6 +435,7 @@ def purge(
 ) -> None:
     """Remove personal data past its time: from referrals closed longer than the retention
     period (keeping the anonymous facts reports need), and registrations nobody confirmed."""
+    from api.mail.queue import purge_finished
     from api.referrals.purge import purge as purge_referrals
     from api.registration.upkeep import purge_unconfirmed
 
@@ -386,9 +451,13 @@ def purge(
     with db.session() as session:
         count = purge_referrals(session, retention_days=days)
         unconfirmed = purge_unconfirmed(session, days=unconfirmed_days)
+    emails = purge_finished(db, settings.mail_retention_days)
     console.print(f"Purged personal data from {count} referral(s) closed over {days} days ago.")
     console.print(
         f"Deleted {unconfirmed} registration(s) not confirmed within {unconfirmed_days} days."
+    )
+    console.print(
+        f"Deleted {emails} email(s) sent or given up over {settings.mail_retention_days} days ago."
     )
 
 
@@ -472,18 +541,14 @@ def remind(
 ) -> None:
     """Email every listing not confirmed for PETUNIA_REMIND_AFTER_DAYS a one-click "still
     right" link and its edit link; nobody is emailed twice in PETUNIA_REMIND_EVERY_DAYS.
-    Each email sent is recorded."""
+    Each reminder is recorded with its email in the mail queue, then sent at once; an email
+    that cannot be sent now is retried by the mail queue."""
     from api.registration.answers import today
     from api.registration.upkeep import send_reminders
 
     settings = _settings(data_dir)
     db = _database(settings)
-    report = send_reminders(
-        lambda: orm.Session(db.engine, expire_on_commit=False),
-        settings,
-        today=today(),
-        dry_run=dry_run,
-    )
+    report = send_reminders(db, settings, today=today(), dry_run=dry_run)
     verb = "Would email" if dry_run else "Emailed"
     console.print(f"{verb} {len(report.sent)} provider(s).", highlight=False)
     for name in report.sent:
@@ -492,10 +557,49 @@ def remind(
         console.print(f"{report.skipped_recent} already reminded in this period: skipped.")
     for name in report.no_address:
         err.print(f"no email address for {name}: not reminded", highlight=False, markup=False)
-    for name in report.failed:
-        err.print(f"could not email {name}: will try again next run", highlight=False, markup=False)
-    if report.failed:
-        raise typer.Exit(code=1)
+    if report.mail:
+        _deliver_now(db, settings, report.mail)
+
+
+def _deliver_now(db: Database, settings: Settings, mail: list[int]) -> None:
+    """Send the emails a command just queued; what cannot go now stays queued for
+    `petunia mail deliver` (or `petunia up`) to retry."""
+    from api.mail.queue import deliver_due
+
+    if not mail:
+        return
+    report = deliver_due(db, settings, only=mail, purge=False)
+    console.print(f"Email: {report}.", highlight=False)
+    if report.unsent:
+        err.print(
+            f"{len(report.unsent)} email(s) could not be sent now: they stay queued and are "
+            "retried by `petunia mail deliver` (or `petunia up`)",
+            highlight=False,
+            markup=False,
+        )
+
+
+@app.command("revoke-edit-links")
+def revoke_edit_links(
+    provider: Annotated[str, typer.Argument(help="The provider's key or id.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Stop every emailed edit link of a listing for good (e.g. an email was forwarded);
+    the provider asks for a fresh one at /listing/edit-link."""
+    from api.registration.flow import revoke_edit_links as revoke
+
+    db = _database(_settings(data_dir))
+    with db.session() as session:
+        row = session.get(Provider, int(provider)) if provider.isdigit() else None
+        row = row or session.scalars(select(Provider).where(Provider.key == provider)).first()
+        if row is None:
+            raise _fail(f"no provider '{provider}'")
+        version = revoke(session, row)
+        name = row.name
+    console.print(
+        f"Every edit link of {name} sent so far has stopped (link version {version}).",
+        highlight=False,
+    )
 
 
 @app.command("prize-draw")

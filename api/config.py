@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from enum import StrEnum
 from pathlib import Path
 
@@ -42,6 +43,13 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = "Petunia <no-reply@petunia.invalid>"
+    # The mail queue (api/mail/queue.py): an email that cannot be sent is retried with
+    # back-off up to this many attempts (about 10 hours), then given up.
+    mail_max_attempts: int = Field(default=12, ge=1)
+    # Sent (or given-up) emails, with their bodies, are deleted this many days later.
+    mail_retention_days: int = Field(default=7, ge=0)
+    # How often `petunia up` (and `petunia mail deliver --watch`) looks for emails due.
+    mail_poll_seconds: float = Field(default=10.0, gt=0)
 
     # Referrals (api/referrals). Encrypts patients' personal data at rest and keys the
     # NHS-number lookup hash. Required in production; in development a random one is kept in
@@ -127,9 +135,10 @@ class Settings(BaseSettings):
         path = self.data_dir / f".{name}"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            # Several worker processes may start at once: write aside, then link into
-            # place (atomic, and refused if another got there first), so all share one.
-            spare = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            # Several worker processes (and threads) may start at once: write aside, then
+            # link into place (atomic, and refused if another got there first), so all
+            # share one.
+            spare = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             spare.write_text(secrets.token_urlsafe(32))
             spare.chmod(0o600)
             try:

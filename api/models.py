@@ -17,6 +17,7 @@ from api.directory.models import (
     Venue,
     VenueFeature,
 )
+from api.mail.models import QueuedEmail
 from api.outcomes.models import NhsUse, OutcomeInstrument, OutcomeMeasurement, UnmetNeed
 from api.referrals.models import (
     Attendance,
@@ -40,6 +41,7 @@ from api.registration.models import (
 __all__ = [
     "ApiClient",
     "AuditEvent",
+    "QueuedEmail",
     "DomainLabel",
     "GpPractice",
     "LinkWorker",

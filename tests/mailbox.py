@@ -20,8 +20,12 @@ class Mailbox:
         self._lock = threading.Lock()
         self.host = "127.0.0.1"
         self.port = 0
+        # An SMTP reply such as "451 4.3.0 Try again later": every email is refused with it.
+        self.refuse: str | None = None
 
     async def handle_DATA(self, _server, _session, envelope) -> str:  # noqa: N802 - aiosmtpd's name
+        if self.refuse:
+            return self.refuse
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
             self.messages.append(message)  # type: ignore[arg-type]

@@ -25,7 +25,7 @@ from api.access import tokens
 from api.cli import app
 from api.config import get_settings
 from api.directory.loading import LoadReport
-from api.mail.outbox import send
+from api.mail.queue import deliver_due as deliver_mail
 from api.referrals import intake
 from api.referrals.demo import DemoFile, seed_demo_referrals
 from api.referrals.enums import ContactMethod, WebhookDeliveryStatus
@@ -130,7 +130,8 @@ def test_nudge_reminds_the_link_worker_then_the_lead_provider_once_each(
     def run(now: dt.datetime) -> list:
         before = len(inbox.messages)
         with world.db.session() as s:
-            nudge(s, settings, send, now=now)
+            nudge(s, settings, now=now)
+        deliver_mail(world.db, settings)
         return [m for m in inbox.messages[before:] if wanted in m[1].get_content()]
 
     assert run(dt.datetime(2026, 3, 4, 9, tzinfo=UTC)) == []  # 2 working days: too soon
@@ -349,6 +350,21 @@ def test_in_production_a_host_that_resolves_inside_is_not_called(
         ("https://10.0.0.5/hook", False, True),
         ("https://203.0.113.9/hook", True, False),  # documentation range: not global
         ("https://gp-system.example/hook", True, True),
+        # IPv6 forms that carry an internal IPv4 address are judged by the IPv4 inside:
+        # NAT64, local-use NAT64, 6to4, mapped, compatible, translated and Teredo.
+        ("https://[64:ff9b::7f00:1]/hook", True, False),
+        ("https://[64:ff9b::a9fe:a9fe]/hook", True, False),
+        ("https://[64:ff9b:1::7f00:1]/hook", True, False),
+        ("https://[2002:7f00:1::]/hook", True, False),
+        ("https://[2002:a00:5::1]/hook", True, False),
+        ("https://[::ffff:127.0.0.1]/hook", True, False),
+        ("https://[::127.0.0.1]/hook", True, False),
+        ("https://[::ffff:0:7f00:1]/hook", True, False),
+        ("https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook", True, False),
+        # ... and pass when that IPv4 address is on the internet.
+        ("https://[64:ff9b::808:808]/hook", True, True),
+        ("https://[2002:808:808::1]/hook", True, True),
+        ("https://[2606:4700:4700::1111]/hook", True, True),
         ("ftp://gp.example/hook", False, False),
         ("https://user:pw@gp.example/hook", False, False),
         ("not a url", False, False),

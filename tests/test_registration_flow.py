@@ -4,18 +4,25 @@ moderation queue and what the directory shows afterwards."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.pool import NullPool
 from starlette.testclient import TestClient
 
 from api.access import tokens
 from api.access.models import Role
 from api.audit.models import AuditEvent
-from api.db import Database
+from api.config import get_settings
+from api.db import Database, make_engine
 from api.directory.loading import load_directory
-from api.registration.models import Registration, RegistrationStatus
+from api.directory.models import Provider
+from api.mail.models import QueuedEmail
+from api.registration import flow
+from api.registration.models import ListingContact, Registration, RegistrationStatus
 from tests.conftest import MINI, GraphQLClient, client_for
 from tests.mailbox import Mailbox, running_mailbox
 
@@ -138,7 +145,11 @@ def test_the_whole_flow_by_html(app: TestClient, db: Database, mailbox: Mailbox)
     assert ours["schedule"][0]["description"] == "Every Saturday and Sunday, 10:00 to 12:00"
     with db.session() as s:
         actions = s.scalars(select(AuditEvent.action)).all()
+        # Every email went through the mail queue, and was sent from there.
+        statuses = s.scalars(select(QueuedEmail.status)).all()
     assert "registration.approve" in actions
+    assert len(statuses) == len(mailbox.messages) >= 2
+    assert {status.value for status in statuses} == {"SENT"}
 
 
 REGISTER = """
@@ -223,3 +234,142 @@ def test_the_same_flow_through_graphql(app: TestClient, db: Database, mailbox: M
     assert {"title": "Dog walking", "provider": {"name": "Southfield Dog Rescue"}} in [
         e["node"] for e in found["sessions"]["edges"]
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Edit links: bound to a version that only moves forward
+
+
+def test_an_edit_link_stays_dead_when_the_email_is_changed_back(
+    app: TestClient, db: Database, mailbox: Mailbox
+) -> None:
+    assert register(app, SHELTER).status_code == 200
+    first = path_of(mailbox.link(mailbox.last("walks@rescue.example"), "/listing/"))
+    form = app.get(first)
+    assert form.status_code == 200
+    moved = app.post(
+        first, data={**SHELTER, "email": "new@rescue.example", "submission_key": key_of(form.text)}
+    )
+    assert moved.status_code == 200 and "Your changes are saved" in moved.text
+    second = path_of(mailbox.link(mailbox.last("new@rescue.example"), "/listing/"))
+    assert "older email address" in app.get(first).text
+    form = app.get(second)
+    back = app.post(second, data={**SHELTER, "submission_key": key_of(form.text)})
+    assert back.status_code == 200 and "Your changes are saved" in back.text
+    third = path_of(mailbox.link(mailbox.last("walks@rescue.example"), "/listing/"))
+    # The address is the first one again, but the first link stays dead, as does the second.
+    assert app.get(first).status_code == 400
+    assert app.get(second).status_code == 400
+    assert app.get(third).status_code == 200
+
+
+def _set_email(db: Database, provider_key: str, email: str) -> None:
+    with db.session() as s:
+        s.scalars(select(Provider).where(Provider.key == provider_key)).one().email = email
+
+
+def test_a_listed_providers_edit_link_stays_dead_when_its_email_is_changed_back(
+    app: TestClient, db: Database, mailbox: Mailbox
+) -> None:
+    # A provider loaded from the directory files (no registered contact): its public email.
+    _set_email(db, "shelter", "dogs@shelter.example")
+    app.post("/listing/edit-link", data={"email": "dogs@shelter.example"})
+    link = path_of(mailbox.link(mailbox.last("dogs@shelter.example"), "/listing/"))
+    assert app.get(link).status_code == 200
+    # Changed by any path (here `petunia load`'s way: the row's email), then changed back.
+    _set_email(db, "shelter", "someone-else@shelter.example")
+    assert app.get(link).status_code == 400
+    _set_email(db, "shelter", "Dogs@Shelter.example")
+    assert app.get(link).status_code == 400
+    # A case-only change is the same address: a new link works, and keeps working.
+    app.post("/listing/edit-link", data={"email": "dogs@shelter.example"})
+    fresh = path_of(_newest_link(mailbox))
+    assert app.get(fresh).status_code == 200
+    _set_email(db, "shelter", "DOGS@shelter.example")
+    assert app.get(fresh).status_code == 200
+
+    # A registered contact (set on approval) that changes and changes back.
+    with db.session() as s:
+        shelter = s.scalars(select(Provider).where(Provider.key == "shelter")).one()
+        s.add(ListingContact(provider_id=shelter.id, email="dogs@shelter.example"))
+    assert app.get(fresh).status_code == 200  # the same address: still the listing's
+    with db.session() as s:
+        s.get(ListingContact, shelter.id).email = "owner@shelter.example"
+    with db.session() as s:
+        s.get(ListingContact, shelter.id).email = "dogs@shelter.example"
+    assert app.get(fresh).status_code == 400
+
+
+def test_revoking_a_listings_edit_links_stops_them_for_good(
+    app: TestClient, db: Database, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    _set_email(db, "shelter", "dogs@shelter.example")
+    app.post("/listing/edit-link", data={"email": "dogs@shelter.example"})
+    link = path_of(_newest_link(mailbox))
+    assert app.get(link).status_code == 200
+    monkeypatch.setenv("DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    here = ["--data-dir", str(tmp_path)]
+    done = CliRunner().invoke(cli, ["revoke-edit-links", "shelter", *here])
+    assert done.exit_code == 0 and "has stopped" in done.output, done.output
+    assert app.get(link).status_code == 400
+    app.post("/listing/edit-link", data={"email": "dogs@shelter.example"})
+    assert app.get(path_of(_newest_link(mailbox))).status_code == 200
+    unknown = CliRunner().invoke(cli, ["revoke-edit-links", "no-such-provider", *here])
+    assert unknown.exit_code == 1 and "no provider 'no-such-provider'" in unknown.output
+
+
+def _newest_link(mailbox: Mailbox) -> str:
+    return mailbox.link(mailbox.last("dogs@shelter.example"), "/listing/")
+
+
+# ---------------------------------------------------------------------------------------------
+# One submissionKey sent by many callers at once
+
+
+@pytest.mark.parametrize("rate_limit", [0, 10])
+def test_concurrent_registrations_with_one_key_all_get_the_stored_one(
+    db: Database, tmp_path, rate_limit: int
+) -> None:
+    """20 threads, each with its own connection, send the same registration with the same
+    submissionKey at the same moment: it is stored once, every caller gets it (none is told
+    DUPLICATE, none RATE_LIMITED: the same form counts once), and its confirmation email is
+    queued once. Several rounds, as the race is a matter of timing."""
+    settings = get_settings(data_dir=tmp_path, form_rate_limit=rate_limit)
+    own = Database(make_engine(db.engine.url.render_as_string(hide_password=False),
+                               poolclass=NullPool))  # fmt: skip
+    answers = {**SHELTER, "days": ["SA", "SU"]}
+    callers = 20
+    try:
+        for round_number in range(4):
+            key = f"same-key-{round_number}"
+            raw = {**answers, "organisation": f"Rescue {round_number}"}
+            start = threading.Barrier(callers)
+
+            def send(
+                _index: int, key: str = key, raw: dict = raw, start: threading.Barrier = start
+            ) -> flow.Outcome:
+                start.wait()
+                return flow.write_retrying(
+                    own,
+                    lambda s: flow.submit(s, settings, raw, submission_key=key, address="a"),
+                )
+
+            with ThreadPoolExecutor(callers) as pool:
+                outcomes = list(pool.map(send, range(callers)))
+            assert [o.errors for o in outcomes] == [[]] * callers
+            ids = {o.registration.id for o in outcomes if o.registration is not None}
+            assert len(ids) == 1 and all(o.registration is not None for o in outcomes)
+            with db.session() as s:
+                stored = s.scalars(
+                    select(Registration).where(Registration.submission_key == key)
+                ).all()
+                assert [r.id for r in stored] == list(ids)
+        with db.session() as s:
+            # One confirmation email per stored registration: retries queue nothing.
+            assert s.scalar(select(func.count()).select_from(QueuedEmail)) == 4
+    finally:
+        own.dispose()

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import orm, select
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from api.audit.models import AuditEvent
@@ -14,7 +14,8 @@ from api.cli import app
 from api.config import get_settings
 from api.db import Database
 from api.directory.loading import load_directory
-from api.directory.models import Provider
+from api.directory.models import Provider, utcnow
+from api.mail.queue import deliver_due
 from api.registration.models import (
     ListingEvent,
     ListingEventKind,
@@ -50,10 +51,6 @@ def db(empty_db: Database) -> Database:
     return empty_db
 
 
-def opener(db: Database):
-    return lambda: orm.Session(db.engine, expire_on_commit=False)
-
-
 def test_remind_emails_stale_listings_once_a_period(
     db: Database,
     mailbox: Mailbox,
@@ -71,15 +68,16 @@ def test_remind_emails_stale_listings_once_a_period(
         s.scalars(
             select(Provider).where(Provider.key == "shelter")
         ).one().email = "dogs@shelter.example"
-    report = send_reminders(opener(db), settings, today=TODAY)
+    report = send_reminders(db, settings, today=TODAY)
     assert report.sent == ["Testtown Cat and Dog Shelter"]
     assert report.no_address == ["Knitters United"]
+    assert deliver_due(db, settings).sent == 1
     message = mailbox.last("dogs@shelter.example")
     assert "still right" in message["Subject"]
     still_right = mailbox.link(message, "/still-right")
     assert mailbox.link(message, "/listing/")
 
-    again = send_reminders(opener(db), settings, today=TODAY + dt.timedelta(days=10))
+    again = send_reminders(db, settings, today=TODAY + dt.timedelta(days=10))
     assert again.sent == [] and again.skipped_recent == 1
     assert len(mailbox.to("dogs@shelter.example")) == 1
     with db.session() as s:
@@ -96,23 +94,32 @@ def test_remind_emails_stale_listings_once_a_period(
         events = s.scalars(select(ListingEvent.kind)).all()
     assert events == [ListingEventKind.CONFIRMED]
     # Confirmed now: no longer due, even after the period.
-    later = send_reminders(opener(db), settings, today=TODAY + dt.timedelta(days=40))
+    later = send_reminders(db, settings, today=TODAY + dt.timedelta(days=40))
     assert "Testtown Cat and Dog Shelter" not in later.sent
 
 
-def test_a_failed_email_is_not_recorded_and_is_tried_again(db: Database, tmp_path) -> None:
+def test_a_reminder_that_cannot_be_sent_now_stays_queued_and_goes_once(
+    db: Database, tmp_path
+) -> None:
     with db.session() as s:
         s.scalars(
             select(Provider).where(Provider.key == "shelter")
         ).one().email = "dogs@shelter.example"
     # Nothing listens on this port: SMTP fails.
     broken = get_settings(data_dir=tmp_path, smtp_host="127.0.0.1", smtp_port=9)
-    report = send_reminders(opener(db), broken, today=TODAY)
-    assert report.failed == ["Testtown Cat and Dog Shelter"] and report.sent == []
+    report = send_reminders(db, broken, today=TODAY)
+    assert report.sent == ["Testtown Cat and Dog Shelter"] and len(report.mail) == 1
+    now = utcnow()
+    failed = deliver_due(db, broken, now=now)
+    assert (failed.sent, failed.retrying) == (0, 1)
+    # Recorded once with its queued email: the next run does not queue it again.
+    assert send_reminders(db, broken, today=TODAY).skipped_recent == 1
     with db.session() as s:
-        assert s.scalars(select(Reminder)).all() == []
+        assert len(s.scalars(select(Reminder)).all()) == 1
     outbox = get_settings(data_dir=tmp_path)
-    assert send_reminders(opener(db), outbox, today=TODAY).sent == ["Testtown Cat and Dog Shelter"]
+    assert deliver_due(db, outbox, now=now).sent == 0  # not due yet: back-off
+    assert deliver_due(db, outbox, now=now + dt.timedelta(minutes=1)).sent == 1
+    assert deliver_due(db, outbox, now=now + dt.timedelta(hours=1)).sent == 0
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
 
 

@@ -123,6 +123,9 @@ class Provider(Timestamped, Base):
     status: Mapped[ListingStatus] = mapped_column(
         enum_column(ListingStatus), default=ListingStatus.PUBLISHED, index=True
     )
+    # Edit links carry it; it goes up (never down) when the listing's email changes or its
+    # links are revoked, so older links stop for good (api/registration/links.py).
+    edit_link_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Postcode(Base):

@@ -1,13 +1,14 @@
-"""One function sends every email Petunia writes.
+"""The transport: one function hands an email to the world. Only the mail queue
+(api/mail/queue.py) calls it, after the change the email announces is committed.
 
 With ``PETUNIA_SMTP_HOST`` set it goes to that SMTP server; otherwise it is written as an
-``.eml`` file to ``$PETUNIA_DATA_DIR/outbox/`` and logged, so a one-machine install works
-with no mail server and nothing is lost.
+``.eml`` file to ``$PETUNIA_DATA_DIR/outbox/``, so a one-machine install works with no mail
+server and nothing is lost.
 """
 
 from __future__ import annotations
 
-import logging
+import datetime as dt
 import smtplib
 import uuid
 from dataclasses import dataclass
@@ -18,8 +19,6 @@ from pathlib import Path
 from api.config import Settings
 from api.directory.models import utcnow
 
-log = logging.getLogger("petunia.mail")
-
 
 @dataclass(frozen=True)
 class Email:
@@ -27,6 +26,13 @@ class Email:
     subject: str
     text: str
     html: str | None = None
+    # Set by the queue when the email is written, so every attempt sends the same ones.
+    message_id: str | None = None
+    date: dt.datetime | None = None
+
+
+def new_message_id() -> str:
+    return make_msgid(domain="petunia")
 
 
 def build(settings: Settings, email: Email) -> EmailMessage:
@@ -34,8 +40,8 @@ def build(settings: Settings, email: Email) -> EmailMessage:
     message["From"] = settings.mail_from
     message["To"] = email.to
     message["Subject"] = email.subject
-    message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = make_msgid(domain="petunia")
+    message["Date"] = format_datetime(email.date or utcnow())
+    message["Message-ID"] = email.message_id or new_message_id()
     message.set_content(email.text)
     if email.html is not None:
         message.add_alternative(email.html, subtype="html")
@@ -52,11 +58,12 @@ def send(settings: Settings, email: Email) -> str:
             if settings.smtp_username:
                 smtp.login(settings.smtp_username, settings.smtp_password or "")
             smtp.send_message(message)
-        log.info("sent email %r by SMTP", email.subject)
         return f"smtp:{settings.smtp_host}"
     outbox = Path(settings.data_dir) / "outbox"
     outbox.mkdir(parents=True, exist_ok=True)
     path = outbox / f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
-    path.write_bytes(bytes(message))
-    log.info("email %r written to %s (no SMTP server configured)", email.subject, path)
+    # Written aside, then renamed: a reader of the folder never sees half an email.
+    spare = path.with_suffix(".tmp")
+    spare.write_bytes(bytes(message))
+    spare.replace(path)
     return str(path)

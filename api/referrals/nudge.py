@@ -1,13 +1,13 @@
 """`petunia nudge`: remind link workers of referrals not yet contacted, then their lead
 provider once the 5-working-day target has passed. Each referral is nudged at most once at
-each step. Emails carry references and dates only, never personal data."""
+each step. Emails carry references and dates only, never personal data. They are queued
+(api/mail/queue.py) in the transaction that marks the referrals nudged: committed together."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import orm, select
 
@@ -15,6 +15,7 @@ from api.audit.log import record
 from api.config import Settings
 from api.directory.models import GpPractice, LinkWorker, Locality, Provider, utcnow
 from api.mail.outbox import Email
+from api.mail.queue import enqueue
 from api.referrals.enums import ReferralStatus
 from api.referrals.models import Referral
 from api.referrals.webhooks import referral_global_id
@@ -31,6 +32,7 @@ class NudgeReport:
     referrals_reminded: int = 0
     referrals_escalated: int = 0
     no_address: int = 0  # referrals whose recipient has no email address
+    mail: list[int] = field(default_factory=list)  # the queued emails
 
     def __str__(self) -> str:
         text = (
@@ -72,7 +74,6 @@ def _email(settings: Settings, to: str, greeting: str, intro: str, lines: list[s
 def nudge(
     db: orm.Session,
     settings: Settings,
-    send: Callable[[Settings, Email], str],
     *,
     now: dt.datetime | None = None,
 ) -> NudgeReport:
@@ -112,8 +113,8 @@ def nudge(
         if not to:
             report.no_address += len(items)
             continue
-        send(
-            settings,
+        queued = enqueue(
+            db,
             _email(
                 settings,
                 to,
@@ -122,6 +123,7 @@ def nudge(
                 [_line(r, p, today) for r, p in items],
             ),
         )
+        report.mail.append(queued.id)
         report.link_worker_emails += 1
         for referral, _practice in items:
             referral.nudged_link_worker_at = now
@@ -137,8 +139,8 @@ def nudge(
             for r, _p in items
             if r.link_worker_id in workers
         }
-        send(
-            settings,
+        queued = enqueue(
+            db,
             _email(
                 settings,
                 lead.email,
@@ -149,6 +151,7 @@ def nudge(
                 [_line(r, p, today) for r, p in items],
             ),
         )
+        report.mail.append(queued.id)
         report.lead_provider_emails += 1
         for referral, _practice in items:
             referral.nudged_lead_provider_at = now

@@ -55,20 +55,60 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+# NAT64 (RFC 6052): the IPv4 address sits in the last 32 bits of the well-known prefix.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# Local-use NAT64 (RFC 8215): never globally reachable, and where the IPv4 address sits
+# depends on the operator's prefix length, so the whole block counts as internal.
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+# IPv4-compatible (::a.b.c.d, deprecated) and IPv4-translated (::ffff:0:a.b.c.d, RFC 2765).
+_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries and would be routed to: mapped,
+    compatible, translated, NAT64, 6to4 and Teredo (its server and its client)."""
+    found: list[ipaddress.IPv4Address] = []
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if address in _COMPATIBLE or address in _TRANSLATED or address in _NAT64:
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    return found
+
+
+def is_internal_address(text: str) -> bool:
+    """An IP address no GP system should be reached at from here: loopback, private,
+    link-local (cloud metadata) or otherwise not globally routable, judging an IPv6 address
+    that embeds an IPv4 one (``[64:ff9b::7f00:1]``, ``[2002:7f00:1::]``) by the IPv4 inside.
+    Raises ValueError when ``text`` is not an IP address."""
+    # IPv6 addresses may carry a zone ("fe80::1%eth0"): the address is what comes before it.
+    address = ipaddress.ip_address(text.split("%")[0])
+    if not address.is_global:
+        return True
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _LOCAL_NAT64:
+            return True
+        return any(not inner.is_global for inner in embedded_ipv4(address))
+    return False
+
+
 def _is_internal(host: str) -> bool:
-    """A host no GP system should be reached at from here: loopback, private, link-local
-    (cloud metadata) or otherwise not globally routable. A name counts when any address it
-    resolves to does; a name that does not resolve here cannot be judged, and is not."""
+    """A host that is, or resolves to, an internal address (``is_internal_address``). A name
+    counts when any address it resolves to does; a name that does not resolve here cannot be
+    judged, and is not."""
     try:
-        return not ipaddress.ip_address(host).is_global
+        return is_internal_address(host)
     except ValueError:
         pass
     try:
         found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
         return False
-    # IPv6 addresses may carry a zone ("fe80::1%eth0"): the address is what comes before it.
-    return any(not ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_global for info in found)
+    return any(is_internal_address(str(info[4][0])) for info in found)
 
 
 def check_url(url: str, *, production: bool) -> str:

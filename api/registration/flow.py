@@ -2,9 +2,11 @@
 approved (written into the directory), sent back with a note, or rejected. Editing from the
 emailed link, "still right" confirmations and edit-link requests live here too.
 
-Every function works in the caller's transaction and returns the emails to send; callers
-send them after the commit (``mails.deliver``), so an email never announces a change that
-was rolled back, and a mail server that is down never loses what a person typed.
+Every function works in the caller's transaction and queues the emails it causes in that
+same transaction (``mails.queue``): an email never announces a change that was rolled back,
+a crash after the commit cannot lose it, and a mail server that is down never loses what a
+person typed. Callers may try to send them at once after the commit (``Outcome.mail``);
+the mail queue sends whatever is left, with retries.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy import delete, func, or_, orm, select
+from sqlalchemy import String, cast, delete, func, or_, orm, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from api.access import policy
@@ -66,11 +68,12 @@ NOTE_LIMIT = 2000
 
 @dataclass
 class Outcome:
-    """What a change did: the registration, the errors that stopped it, the emails to send."""
+    """What a change did: the registration, the errors that stopped it, the ids of the
+    emails it queued."""
 
     registration: Registration | None = None
     errors: list[FieldError] = field(default_factory=list)
-    messages: list[mails.Message] = field(default_factory=list)
+    mail: list[int] = field(default_factory=list)
     # A same-name listing at the same postcode: offer to update it instead.
     duplicate_of: Duplicate | None = None
     # The honeypot was filled in: nothing was stored, and the sender is not told.
@@ -112,21 +115,29 @@ def address_hash(settings: Settings, address: str) -> str:
     return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()
 
 
-def rate_limited(db: orm.Session, settings: Settings, form: str, address: str) -> bool:
+def rate_limited(
+    db: orm.Session, settings: Settings, form: str, address: str, submission_key: str | None = None
+) -> bool:
     """Record one submission from ``address`` and say whether it is over the hourly limit.
-    The write comes first, so on SQLite the transaction holds the write lock from here on."""
+    The same form sent again (one ``submission_key``: a double click, concurrent retries)
+    counts once. The write comes first, so on SQLite the transaction holds the write lock
+    from here on."""
     if settings.form_rate_limit <= 0:
         return False
     hashed = address_hash(settings, address)
-    db.add(FormAttempt(form=form, address_hash=hashed))
+    db.add(FormAttempt(form=form, address_hash=hashed, submission_key=submission_key))
     db.flush()
     since = utcnow() - dt.timedelta(hours=1)
     # Attempts older than the window count for nothing: keep the table small.
     db.execute(delete(FormAttempt).where(FormAttempt.at < since - dt.timedelta(hours=1)))
     count = db.scalar(
-        select(func.count())
-        .select_from(FormAttempt)
-        .where(
+        select(
+            func.count(
+                func.distinct(
+                    func.coalesce(FormAttempt.submission_key, cast(FormAttempt.id, String))
+                )
+            )
+        ).where(
             FormAttempt.address_hash == hashed,
             FormAttempt.form == form,
             FormAttempt.at >= since,
@@ -194,10 +205,10 @@ def _mask(email: str) -> str:
 
 def link_to_duplicate(
     db: orm.Session, settings: Settings, raw: Raw, *, address: str
-) -> tuple[str | None, list[mails.Message], list[FieldError]]:
+) -> tuple[str | None, list[int], list[FieldError]]:
     """ "Update the existing listing instead": email its edit link to the address that
     listing was registered with (never to the address typed now). Returns that address,
-    masked, for the page to show."""
+    masked, for the page to show, and the queued email."""
     answers, errors = check(raw)
     if errors or answers is None:
         return None, [], errors
@@ -209,18 +220,28 @@ def link_to_duplicate(
     if duplicate.provider_id is not None:
         provider = db.get(Provider, duplicate.provider_id)
         email = listing_email(db, provider) if provider else None
-        link = links.edit_url(settings, "p", duplicate.provider_id, email) if email else None
+        link = (
+            links.edit_url(settings, "p", provider.id, email, provider.edit_link_version)
+            if provider and email
+            else None
+        )
     else:
         registration = db.get(Registration, duplicate.registration_id)
         email = registration.email if registration else None
         link = (
-            links.edit_url(settings, "r", registration.id, email)
+            links.edit_url(settings, "r", registration.id, email, registration.edit_link_version)
             if registration and email
             else None
         )
     if not email or not link:
         return None, [], []
-    return _mask(email), [mails.edit_links(email, [(duplicate.name, link)])], []
+    return _mask(email), mails.queue(db, [mails.edit_links(email, [(duplicate.name, link)])]), []
+
+
+def _by_submission_key(db: orm.Session, submission_key: str) -> Registration | None:
+    return db.scalars(
+        select(Registration).where(Registration.submission_key == submission_key)
+    ).first()
 
 
 def submit(
@@ -247,16 +268,21 @@ def submit(
         return Outcome(errors=errors)
     if honeypot.strip():
         return Outcome(dropped=True)
-    if rate_limited(db, settings, "register", address):
-        return Outcome(errors=[rate_limit_error("organisation")])
-    existing = db.scalars(
-        select(Registration).where(Registration.submission_key == submission_key)
-    ).first()
+    # The same form sent again (a double click, a retry): it is stored once, and the retry
+    # stores and sends nothing, so it is not counted against the rate limit either.
+    existing = _by_submission_key(db, submission_key)
     if existing is not None:
-        # The same form sent again (a double click, a retry): it is stored once.
         return Outcome(registration=existing)
+    if rate_limited(db, settings, "register", address, submission_key):
+        return Outcome(errors=[rate_limit_error("organisation")])
     if not confirm_different:
         duplicate = find_duplicate(db, answers)
+        # On PostgreSQL each statement sees what committed before it began: a concurrent
+        # request with this key may have committed between the look-up above and the
+        # duplicate check, and its registration is then this caller's own, not a duplicate.
+        existing = _by_submission_key(db, submission_key) if duplicate else None
+        if existing is not None:
+            return Outcome(registration=existing)
         if duplicate:
             where = f" at {answers.postcode}" if answers.postcode else ""
             return Outcome(
@@ -291,10 +317,13 @@ def submit(
         answers.email,
         answers.organisation,
         links.confirm_url(settings, registration.id),
-        links.edit_url(settings, "r", registration.id, answers.email),
+        links.edit_url(
+            settings, "r", registration.id, answers.email, registration.edit_link_version
+        ),
         settings.confirm_link_days,
     )
-    return Outcome(registration=registration, messages=[message])
+    # In the registration's transaction: committed together, or not at all.
+    return Outcome(registration=registration, mail=mails.queue(db, [message]))
 
 
 def _lead_notice(
@@ -328,7 +357,9 @@ def confirm(db: orm.Session, settings: Settings, registration_id: int) -> Outcom
         return Outcome(registration=registration)
     registration.status = RegistrationStatus.PENDING_REVIEW
     registration.confirmed_at = utcnow()
-    return Outcome(registration=registration, messages=_lead_notice(db, settings, registration))
+    return Outcome(
+        registration=registration, mail=mails.queue(db, _lead_notice(db, settings, registration))
+    )
 
 
 def revise(db: orm.Session, settings: Settings, registration: Registration, raw: Raw) -> Outcome:
@@ -358,6 +389,9 @@ def revise(db: orm.Session, settings: Settings, registration: Registration, raw:
     was = registration.status
     registration.status = RegistrationStatus.PENDING_REVIEW
     registration.confirmed_at = registration.confirmed_at or utcnow()
+    # The flush moves the link version forward if the address changed (models.py): the new
+    # link below must carry the new version.
+    db.flush()
     messages = []
     if answers.email != old_email:
         messages.append(
@@ -366,14 +400,20 @@ def revise(db: orm.Session, settings: Settings, registration: Registration, raw:
                 [
                     (
                         answers.organisation,
-                        links.edit_url(settings, "r", registration.id, answers.email),
+                        links.edit_url(
+                            settings,
+                            "r",
+                            registration.id,
+                            answers.email,
+                            registration.edit_link_version,
+                        ),
                     )
                 ],
             )
         )
     if was is not RegistrationStatus.PENDING_REVIEW:
         messages += _lead_notice(db, settings, registration)
-    return Outcome(registration=registration, messages=messages)
+    return Outcome(registration=registration, mail=mails.queue(db, messages))
 
 
 def listing_email(db: orm.Session, provider: Provider) -> str | None:
@@ -429,7 +469,22 @@ def submit_update(
     pending.email = answers.email
     pending.answers = raw
     db.flush()
-    return Outcome(registration=pending, messages=_lead_notice(db, settings, pending))
+    return Outcome(registration=pending, mail=mails.queue(db, _lead_notice(db, settings, pending)))
+
+
+def revoke_edit_links(db: orm.Session, provider: Provider) -> int:
+    """Stop every edit link of a listing for good (an email forwarded or lost), without
+    changing its address: its link version moves forward, and so does that of its open
+    change requests. Fresh links come from /listing/edit-link. Returns the new version."""
+    provider.edit_link_version = (provider.edit_link_version or 0) + 1
+    for registration in db.scalars(
+        select(Registration).where(
+            Registration.provider_id == provider.id, Registration.status.in_(OPEN)
+        )
+    ):
+        registration.edit_link_version = (registration.edit_link_version or 0) + 1
+    record(db, None, "listing.revoke_edit_links", "provider", provider.id)
+    return provider.edit_link_version
 
 
 def still_right(db: orm.Session, provider: Provider) -> None:
@@ -439,9 +494,10 @@ def still_right(db: orm.Session, provider: Provider) -> None:
     record(db, None, "listing.still_right", "provider", provider.id)
 
 
-def edit_links_for(db: orm.Session, settings: Settings, email: str) -> mails.Message | None:
-    """One email with an edit link for every listing and open registration of ``email``
-    (and a fresh confirmation link for any not yet confirmed); None when there are none."""
+def edit_links_for(db: orm.Session, settings: Settings, email: str) -> list[int]:
+    """Queue one email with an edit link for every listing and open registration of
+    ``email`` (and a fresh confirmation link for any not yet confirmed); none when there are
+    none. Returns the queued email's id, if any."""
     address = email.strip().lower()
     if not address:
         return None
@@ -463,7 +519,12 @@ def edit_links_for(db: orm.Session, settings: Settings, email: str) -> mails.Mes
         .order_by(Provider.name)
     )
     for provider in providers:
-        found.append((provider.name, links.edit_url(settings, "p", provider.id, address)))
+        found.append(
+            (
+                provider.name,
+                links.edit_url(settings, "p", provider.id, address, provider.edit_link_version),
+            )
+        )
     for registration in db.scalars(
         select(Registration)
         .where(func.lower(Registration.email) == address, Registration.status.in_(OPEN))
@@ -472,7 +533,9 @@ def edit_links_for(db: orm.Session, settings: Settings, email: str) -> mails.Mes
         found.append(
             (
                 f"{registration.organisation} (not yet in the directory)",
-                links.edit_url(settings, "r", registration.id, address),
+                links.edit_url(
+                    settings, "r", registration.id, address, registration.edit_link_version
+                ),
             )
         )
         if registration.status is RegistrationStatus.AWAITING_CONFIRMATION:
@@ -482,7 +545,7 @@ def edit_links_for(db: orm.Session, settings: Settings, email: str) -> mails.Mes
                     links.confirm_url(settings, registration.id),
                 )
             )
-    return mails.edit_links(address, found) if found else None
+    return mails.queue(db, [mails.edit_links(address, found)]) if found else []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -681,13 +744,15 @@ def approve(
         registration.id,
         provider_id=provider.id,
     )
+    # The flush moves the link version forward if the address changed (models.py).
+    db.flush()
     message = mails.approved(
         answers.email,
         answers.organisation,
         lead.name if lead else "The lead provider",
-        links.edit_url(settings, "p", provider.id, answers.email),
+        links.edit_url(settings, "p", provider.id, answers.email, provider.edit_link_version),
     )
-    return Outcome(registration=registration, messages=[message])
+    return Outcome(registration=registration, mail=mails.queue(db, [message]))
 
 
 def _decide_with_note(
@@ -736,9 +801,11 @@ def request_changes(
         registration.organisation,
         _lead_name(db, principal, registration),
         text,
-        links.edit_url(settings, "r", registration.id, registration.email),
+        links.edit_url(
+            settings, "r", registration.id, registration.email, registration.edit_link_version
+        ),
     )
-    return Outcome(registration=registration, messages=[message])
+    return Outcome(registration=registration, mail=mails.queue(db, [message]))
 
 
 def reject(
@@ -756,4 +823,4 @@ def reject(
         _lead_name(db, principal, registration),
         text,
     )
-    return Outcome(registration=registration, messages=[message])
+    return Outcome(registration=registration, mail=mails.queue(db, [message]))

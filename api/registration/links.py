@@ -1,6 +1,12 @@
 """Signed links in emails: "confirm your listing" (expires after a few days) and "edit your
-listing" (works for about a year, and stops when the listing's email address changes).
-Signed with ``PETUNIA_SECRET_KEY`` by itsdangerous; nothing is stored per link."""
+listing" (works for about a year). Signed with ``PETUNIA_SECRET_KEY`` by itsdangerous;
+nothing is stored per link.
+
+An edit link carries the listing's link version (``edit_link_version`` of the registration
+or provider) and a hash of the address it was sent to. The version only moves forward: it
+goes up whenever the listing's email address changes (see ``api/registration/models.py``) or
+its links are revoked, and every link with an older version stops working for good, even if
+the address is later changed back."""
 
 from __future__ import annotations
 
@@ -59,15 +65,26 @@ def read_confirm_token(settings: Settings, token: str) -> int:
 @dataclass(frozen=True)
 class EditTarget:
     """What an edit link opens: a registration not yet approved ("r"), or a listed
-    provider ("p"); ``email`` is the hash of the address it was sent to."""
+    provider ("p"); ``email`` is the hash of the address it was sent to, ``version`` the
+    listing's link version when it was made (0 for links made before versions existed)."""
 
     kind: Literal["r", "p"]
     id: int
     email: str
+    version: int = 0
+
+    def opens(self, email: str | None, version: int) -> bool:
+        """Whether the link still works for a listing now reached at ``email`` whose link
+        version is ``version``."""
+        return bool(email) and self.email == email_hash(email or "") and self.version == version
 
 
-def edit_token(settings: Settings, kind: Literal["r", "p"], target_id: int, email: str) -> str:
-    return _signer(settings, "edit").dumps({kind: target_id, "e": email_hash(email)})
+def edit_token(
+    settings: Settings, kind: Literal["r", "p"], target_id: int, email: str, version: int
+) -> str:
+    return _signer(settings, "edit").dumps(
+        {kind: target_id, "e": email_hash(email), "v": int(version)}
+    )
 
 
 def read_edit_token(settings: Settings, token: str) -> EditTarget:
@@ -83,16 +100,19 @@ def read_edit_token(settings: Settings, token: str) -> EditTarget:
             "email, or ask for a new one below."
         ) from None
     kind: Literal["r", "p"] = "r" if "r" in data else "p"
-    return EditTarget(kind, int(data[kind]), str(data.get("e", "")))
+    return EditTarget(kind, int(data[kind]), str(data.get("e", "")), int(data.get("v", 0)))
 
 
 def confirm_url(settings: Settings, registration_id: int) -> str:
     return url(settings, f"/register/confirm/{confirm_token(settings, registration_id)}")
 
 
-def edit_url(settings: Settings, kind: Literal["r", "p"], target_id: int, email: str) -> str:
-    return url(settings, f"/listing/{edit_token(settings, kind, target_id, email)}")
+def edit_url(
+    settings: Settings, kind: Literal["r", "p"], target_id: int, email: str, version: int
+) -> str:
+    return url(settings, f"/listing/{edit_token(settings, kind, target_id, email, version)}")
 
 
-def still_right_url(settings: Settings, provider_id: int, email: str) -> str:
-    return url(settings, f"/listing/{edit_token(settings, 'p', provider_id, email)}/still-right")
+def still_right_url(settings: Settings, provider_id: int, email: str, version: int) -> str:
+    token = edit_token(settings, "p", provider_id, email, version)
+    return url(settings, f"/listing/{token}/still-right")

@@ -1,18 +1,17 @@
 """The emails of registration and upkeep. Each is a few paragraphs and links, rendered as
-plain text and as HTML (jinja2 with autoescape: names and notes people typed are escaped)."""
+plain text and as HTML (jinja2 with autoescape: names and notes people typed are escaped).
+``queue`` writes them to the mail queue in the caller's transaction (api/mail/queue.py)."""
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass, field
 
 from jinja2 import Environment, select_autoescape
+from sqlalchemy import orm
 
-from api.config import Settings
-from api.mail.outbox import Email, send
-
-log = logging.getLogger("petunia.registration")
+from api.mail.outbox import Email
+from api.mail.queue import enqueue
 
 _HTML = Environment(
     autoescape=select_autoescape(default=True, default_for_string=True)
@@ -47,17 +46,10 @@ def _subject(text: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()[:150]
 
 
-def deliver(settings: Settings, messages: list[Message]) -> list[str]:
-    """Send each message; returns the problems (an address each, no contents) so the caller
-    can tell the person. A failed email never undoes the change that caused it."""
-    problems = []
-    for message in messages:
-        try:
-            send(settings, message.email())
-        except Exception:  # noqa: BLE001 - report, carry on with the others
-            log.exception("could not send the email %r", _subject(message.subject))
-            problems.append(message.to)
-    return problems
+def queue(db: orm.Session, messages: list[Message]) -> list[int]:
+    """Queue each message in the caller's transaction; returns their ids in the queue. They
+    are sent once it commits, and never if it rolls back."""
+    return [enqueue(db, message.email()).id for message in messages]
 
 
 def confirm_registration(

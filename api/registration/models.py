@@ -7,11 +7,11 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, event, inspect, orm
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base
-from api.directory.models import enum_column, utcnow
+from api.directory.models import Provider, enum_column, utcnow
 
 
 class RegistrationStatus(StrEnum):
@@ -83,6 +83,9 @@ class Registration(Base):
     )
     # The note of "request changes", or the reason of a rejection (sent to the provider).
     decision_note: Mapped[str | None] = mapped_column(Text)
+    # Edit links carry it; it goes up (never down) when ``email`` changes, so links sent to
+    # an earlier address stop for good (api/registration/links.py).
+    edit_link_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class FormAttempt(Base):
@@ -94,6 +97,8 @@ class FormAttempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     form: Mapped[str] = mapped_column(String(30))
     address_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # The form's one-time key, when it has one: the same form sent again counts once.
+    submission_key: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
@@ -131,7 +136,8 @@ class Reminder(Base):
         ForeignKey("providers.id", ondelete="CASCADE"), index=True
     )
     sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # "smtp:host" or the outbox file: where it went, not the address.
+    # Where it went, not the address: "mail queue <id>" (since the mail queue), or earlier
+    # "smtp:host" or the outbox file.
     delivered_to: Mapped[str] = mapped_column(String(500))
 
 
@@ -170,6 +176,66 @@ class ProblemReport(Base):
         ForeignKey("api_clients.id", ondelete="SET NULL")
     )
     resolution_note: Mapped[str | None] = mapped_column(Text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Edit-link versions follow the address, whichever code changes it
+
+
+def _address(value: object) -> str:
+    return str(value or "").strip().lower()
+
+
+def _before(obj: object, attribute: str) -> object:
+    """The value loaded from the database, before this flush's changes (None for a new row)."""
+    history = inspect(obj).attrs[attribute].history
+    if history.deleted:
+        return history.deleted[0]
+    return history.unchanged[0] if history.unchanged else None
+
+
+def _email_changed(obj: object) -> bool:
+    history = inspect(obj).attrs["email"].history
+    if not history.deleted:
+        return False  # a new row, or not changed
+    return _address(history.deleted[0]) != _address(history.added[0] if history.added else None)
+
+
+def _bump(obj: Registration | Provider) -> None:
+    if not inspect(obj).attrs["edit_link_version"].history.has_changes():
+        obj.edit_link_version = (obj.edit_link_version or 0) + 1
+
+
+@event.listens_for(orm.Session, "before_flush")
+def _retire_edit_links(db: orm.Session, _context: object, _instances: object) -> None:
+    """Move a listing's link version forward when the address its edit links go to changes:
+    a registration's email; a provider's registered contact; a provider's public email when
+    it has no registered contact. Here, at flush, so that no path (the flow, `petunia load`,
+    an import) can forget it; at most once per flush, and not when the code moved it already."""
+    with db.no_autoflush:
+        new_contacts = {c.provider_id: c for c in db.new if isinstance(c, ListingContact)}
+        for obj in list(db.dirty):
+            if isinstance(obj, Registration) and _email_changed(obj):
+                _bump(obj)
+            elif isinstance(obj, ListingContact) and _email_changed(obj):
+                provider = db.get(Provider, obj.provider_id)
+                if provider is not None:
+                    _bump(provider)
+            elif (
+                isinstance(obj, Provider)
+                and _email_changed(obj)
+                and obj.id not in new_contacts
+                and db.get(ListingContact, obj.id) is None
+            ):
+                _bump(obj)
+        for provider_id, contact in new_contacts.items():
+            # A first registered contact: the listing was reached at its public address.
+            provider = db.get(Provider, provider_id)
+            if provider is None:
+                continue
+            was = _before(provider, "email")
+            if was and _address(was) != _address(contact.email):
+                _bump(provider)
 
 
 __all__ = [

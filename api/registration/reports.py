@@ -62,7 +62,7 @@ def find_listing(db: orm.Session, provider_key: str, session_key: str | None) ->
 class Reported:
     report: ProblemReport | None = None
     errors: list[FieldError] = field(default_factory=list)
-    messages: list[mails.Message] = field(default_factory=list)
+    mail: list[int] = field(default_factory=list)  # the queued emails
     dropped: bool = False
 
 
@@ -131,7 +131,9 @@ def report_problem(
                 what,
                 session_title,
                 details,
-                links.edit_url(settings, "p", listing.provider.id, owner),
+                links.edit_url(
+                    settings, "p", listing.provider.id, owner, listing.provider.edit_link_version
+                ),
                 "Check and change your listing",
             )
         )
@@ -148,7 +150,7 @@ def report_problem(
                 "Open the moderation queue",
             )
         )
-    return Reported(report=report, messages=messages)
+    return Reported(report=report, mail=mails.queue(db, messages))
 
 
 def _lead_of(db: orm.Session, provider: Provider) -> Provider | None:

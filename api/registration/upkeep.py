@@ -9,13 +9,13 @@ import datetime as dt
 import random
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, or_, orm, select
 
 from api.audit.log import record
 from api.config import Settings
+from api.db import Database
 from api.directory.enums import ListingStatus
 from api.directory.models import Provider, utcnow
 from api.registration import links, mails
@@ -58,10 +58,10 @@ def purge_unconfirmed(db: orm.Session, *, days: int, now: dt.datetime | None = N
 
 @dataclass
 class RemindReport:
-    sent: list[str] = field(default_factory=list)  # provider names
+    sent: list[str] = field(default_factory=list)  # provider names, their email queued
     skipped_recent: int = 0  # already reminded in this period
     no_address: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
+    mail: list[int] = field(default_factory=list)  # the queued emails
 
 
 def due_for_reminder(
@@ -93,19 +93,23 @@ def due_for_reminder(
 
 
 def send_reminders(
-    open_session: Callable[[], orm.Session],
+    db: Database,
     settings: Settings,
     *,
     today: dt.date,
     dry_run: bool = False,
 ) -> RemindReport:
-    """Email each provider due a reminder, recording each one as it goes (its own
-    transaction), so a run that stops half way never emails anyone twice."""
+    """Queue a reminder for each provider due one, each recorded in the same transaction as
+    its email (api/mail/queue.py sends it): a run that stops half way never emails anyone
+    twice, and a mail server that is down delays a reminder without losing it."""
     report = RemindReport()
-    with open_session() as db:
-        due, report.skipped_recent = due_for_reminder(db, settings, today)
-        targets = [(p.id, p.name, listing_email(db, p), p.last_confirmed_at) for p in due]
-    for provider_id, name, email, last in targets:
+    with db.session() as session:
+        due, report.skipped_recent = due_for_reminder(session, settings, today)
+        targets = [
+            (p.id, p.name, listing_email(session, p), p.last_confirmed_at, p.edit_link_version)
+            for p in due
+        ]
+    for provider_id, name, email, last, version in targets:
         if not email:
             report.no_address.append(name)
             continue
@@ -116,28 +120,14 @@ def send_reminders(
             email,
             name,
             f"on {last.day} {last:%B %Y}" if last else "never",
-            links.still_right_url(settings, provider_id, email),
-            links.edit_url(settings, "p", provider_id, email),
+            links.still_right_url(settings, provider_id, email, version),
+            links.edit_url(settings, "p", provider_id, email, version),
         )
-        with open_session() as db:
-            # Record first, in the same transaction that is committed only once the email
-            # has gone: a failure leaves no record, so the next run tries again.
-            db.add(Reminder(provider_id=provider_id, delivered_to="pending"))
-            db.flush()
-            problems = mails.deliver(settings, [message])
-            if problems:
-                db.rollback()
-                report.failed.append(name)
-                continue
-            reminder = db.scalars(
-                select(Reminder)
-                .where(Reminder.provider_id == provider_id)
-                .order_by(Reminder.id.desc())
-            ).first()
-            assert reminder is not None
-            reminder.delivered_to = f"smtp:{settings.smtp_host}" if settings.smtp_host else "outbox"
-            record(db, None, "listing.remind", "provider", provider_id)
-            db.commit()
+        with db.session() as session:
+            queued = mails.queue(session, [message])
+            session.add(Reminder(provider_id=provider_id, delivered_to=f"mail queue {queued[0]}"))
+            record(session, None, "listing.remind", "provider", provider_id)
+        report.mail += queued
         report.sent.append(name)
     return report
 

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, Response
 
 from api.config import Settings
 from api.db import Database
-from api.registration import mails
+from api.mail.queue import deliver_due
 from api.registration.answers import FieldError
 from api.registration.flow import write_retrying
 
@@ -162,10 +162,15 @@ async def write(request: Request, fn: Callable[[orm.Session], T]) -> T:
     return await to_thread.run_sync(write_retrying, db, fn)
 
 
-async def deliver(request: Request, messages: list[mails.Message]) -> list[str]:
-    if not messages:
+async def send_now(request: Request, mail: list[int]) -> list[int]:
+    """Try at once to send the emails a committed change queued (so they arrive while the
+    person waits); returns those not sent yet, which the mail queue retries later."""
+    if not mail:
         return []
-    return await to_thread.run_sync(mails.deliver, settings_of(request), messages)
+    report = await to_thread.run_sync(
+        lambda: deliver_due(db_of(request), settings_of(request), only=mail, purge=False)
+    )
+    return report.unsent
 
 
 def csrf_token(request: Request) -> str:

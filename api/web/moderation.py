@@ -31,11 +31,11 @@ from api.web.common import (
     FormTooLarge,
     csrf_ok,
     csrf_token,
-    deliver,
     message_page,
     read,
     read_form,
     render,
+    send_now,
     settings_of,
     too_large,
     with_form,
@@ -260,7 +260,7 @@ async def decide(request: Request) -> Response:
         return await registration_page(
             request, errors=outcome.errors, v={"note": note, "reason": reason}
         )
-    problems = await deliver(request, outcome.messages)
+    problems = await send_now(request, outcome.mail)
     registration = outcome.registration
     assert registration is not None
     done = {
@@ -269,7 +269,10 @@ async def decide(request: Request) -> Response:
         "reject": f"{registration.organisation} is rejected.",
     }[str(action)]
     if problems:
-        done += " The email to the provider could not be sent: please contact them yourself."
+        done += (
+            " The email to the provider could not be sent yet: Petunia keeps trying for the "
+            "next few hours."
+        )
     request.session["flash"] = done
     return RedirectResponse("/moderation", 303)
 

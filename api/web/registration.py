@@ -40,12 +40,12 @@ from api.registration.models import Registration, RegistrationStatus
 from api.web.common import (
     Form,
     client_address,
-    deliver,
     log,
     message_page,
     new_key,
     read,
     render,
+    send_now,
     settings_of,
     with_form,
     write,
@@ -212,13 +212,14 @@ async def register_submit(request: Request, form: Form) -> Response:
             status=status,
         )
     email = str(raw.get("email", "")).strip()
-    problems = await deliver(request, outcome.messages)
+    problems = await send_now(request, outcome.mail)
     if problems:
         return message_page(
-            "Your listing is saved, but the email did not go",
+            "Your listing is saved, but the email is delayed",
             [
                 "We saved everything you sent, but could not send the email with the link to "
-                f"confirm it to {email}. Ask for the link again below in a few minutes.",
+                f"confirm it to {email} just now. We will keep trying for the next few hours; "
+                "if nothing arrives, ask for the link again below.",
             ],
             resend=True,
         )
@@ -242,7 +243,7 @@ async def update_existing(request: Request, form: Form) -> Response:
     raw = clean(form)
     settings = settings_of(request)
     address = client_address(request)
-    masked, messages, errors = await write(
+    masked, mail, errors = await write(
         request, lambda db: flow.link_to_duplicate(db, settings, raw, address=address)
     )
     if errors or masked is None:
@@ -258,11 +259,15 @@ async def update_existing(request: Request, form: Form) -> Response:
             if errors
             else ["We could not find the existing listing any more: send the form to list yours."],
         )
-    problems = await deliver(request, messages)
+    problems = await send_now(request, mail)
     if problems:
         return message_page(
-            "The email did not go",
-            ["We could not send the email just now. Please try again in a few minutes."],
+            "The email is delayed",
+            [
+                f"We could not send the email to the address the existing listing was "
+                f"registered with ({masked}) just now. We will keep trying for the next few "
+                "hours.",
+            ],
             status=503,
         )
     return message_page(
@@ -288,7 +293,7 @@ async def confirm_link(request: Request) -> Response:
             [outcome.errors[0].message if outcome.errors else "This listing no longer exists."],
             status=404,
         )
-    await deliver(request, outcome.messages)
+    await send_now(request, outcome.mail)
     registration = outcome.registration
     if registration.status is RegistrationStatus.APPROVED:
         lines = ["It has already been checked and is in the directory."]
@@ -336,12 +341,15 @@ async def edit_link_submit(request: Request, form: Form) -> Response:
     settings = settings_of(request)
     address = client_address(request)
 
-    def work(db: orm.Session) -> tuple[bool, Any]:
-        if flow.rate_limited(db, settings, "edit-link", address):
-            return True, None
-        return False, flow.edit_links_for(db, settings, email)
+    honeypot = bool(form.get("nickname"))
 
-    limited, message = await write(request, work)
+    def work(db: orm.Session) -> tuple[bool, list[int]]:
+        if flow.rate_limited(db, settings, "edit-link", address):
+            return True, []
+        # The honeypot was filled in: nothing is sent, and the sender is not told.
+        return False, [] if honeypot else flow.edit_links_for(db, settings, email)
+
+    limited, mail = await write(request, work)
     if limited:
         return render(
             "edit_link.html",
@@ -350,8 +358,7 @@ async def edit_link_submit(request: Request, form: Form) -> Response:
             submission_key=new_key(),
             errors=[flow.rate_limit_error("email")],
         )
-    if message is not None and not form.get("nickname"):
-        await deliver(request, [message])
+    await send_now(request, mail)
     # The same answer whether or not the address has listings: it reveals nothing.
     return message_page(
         "Check your email",
@@ -386,7 +393,7 @@ def _target(request: Request, db: orm.Session) -> tuple[Any, str | None]:
         registration = db.get(Registration, target.id)
         if registration is None:
             return None, "This listing no longer exists."
-        if links.email_hash(registration.email) != target.email:
+        if not target.opens(registration.email, registration.edit_link_version):
             return (
                 None,
                 "This link was sent to an older email address of the listing: "
@@ -397,7 +404,7 @@ def _target(request: Request, db: orm.Session) -> tuple[Any, str | None]:
     if provider is None or provider.status is ListingStatus.WITHDRAWN:
         return None, "This listing is no longer in the directory."
     email = flow.listing_email(db, provider)
-    if not email or links.email_hash(email) != target.email:
+    if not target.opens(email, provider.edit_link_version):
         return (
             None,
             "This link was sent to an older email address of the listing: ask for a new one below.",
@@ -421,7 +428,11 @@ async def listing_page(request: Request) -> Response:
                 provider = db.get(Provider, target.provider_id)
                 email = flow.listing_email(db, provider) if provider else None
                 if provider and email:
-                    return {"redirect": links.edit_url(settings, "p", provider.id, email)}
+                    return {
+                        "redirect": links.edit_url(
+                            settings, "p", provider.id, email, provider.edit_link_version
+                        )
+                    }
             return {"registration": target}
         return {
             "provider": target,
@@ -547,7 +558,7 @@ async def listing_submit(request: Request, form: Form) -> Response:
         return await _revise_form(
             request, outcome.registration, v=raw, errors=outcome.errors, status=400
         )
-    await deliver(request, outcome.messages)
+    await send_now(request, outcome.mail)
     return message_page(
         "Your changes are saved",
         [
@@ -761,7 +772,7 @@ async def offer_submit(request: Request, form: Form) -> Response:
             keep=keep_holder.get("keep"),
             submit_label="Send the changes",
         )
-    await deliver(request, outcome.messages)
+    await send_now(request, outcome.mail)
     base = request.url.path.rsplit("/offer/", 1)[0]
     return RedirectResponse(f"{base}?saved=sent", 303)
 
@@ -889,7 +900,7 @@ async def report_submit(request: Request, form: Form) -> Response:
             errors=result.errors,
             **_report_context(listing),
         )
-    await deliver(request, result.messages)
+    await send_now(request, result.mail)
     return message_page(
         "Thank you for telling us",
         [

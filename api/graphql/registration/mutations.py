@@ -25,7 +25,8 @@ from api.graphql.registration.types import (
     TimesKind,
 )
 from api.graphql.relay import from_global_id
-from api.registration import flow, mails
+from api.mail.queue import deliver_due
+from api.registration import flow
 from api.registration import reports as reporting
 from api.registration.answers import ErrorCode, FieldError, Raw
 
@@ -194,10 +195,14 @@ def _address(info: Info[Context]) -> str:
     return request.client.host if request is not None and request.client else "unknown"
 
 
-async def _send(info: Info[Context], messages: list[mails.Message]) -> list[str]:
-    if not messages:
+async def _send(info: Info[Context], mail: list[int]) -> list[int]:
+    """Try at once to send the emails a committed change queued; returns those not sent
+    yet (the mail queue retries them)."""
+    if not mail:
         return []
-    return await to_thread.run_sync(mails.deliver, info.context.settings, messages)
+    db, settings = info.context.db, info.context.settings
+    report = await to_thread.run_sync(lambda: deliver_due(db, settings, only=mail, purge=False))
+    return report.unsent
 
 
 async def _write(info: Info[Context], fn: Any) -> Any:
@@ -249,14 +254,15 @@ class RegistrationMutation:
         )
         if outcome.errors:
             return RegisterProviderPayload(registration=None, errors=_errors(outcome.errors))
-        problems = await _send(info, outcome.messages)
+        problems = await _send(info, outcome.mail)
         errors = []
         if problems:
             errors.append(
                 RegistrationError(
                     field="input.email",
                     message="Your registration is saved, but the email with the confirmation "
-                    "link could not be sent: ask for it again with requestEditLink later.",
+                    "link could not be sent yet: Petunia keeps trying for the next few hours; "
+                    "if nothing arrives, ask for it again with requestEditLink.",
                     code=ErrorCode.INVALID_STATE,
                 )
             )
@@ -280,18 +286,17 @@ class RegistrationMutation:
         settings = info.context.settings
         address = _address(info)
 
-        def work(db: Any) -> tuple[bool, Any]:
+        def work(db: Any) -> tuple[bool, list[int]]:
             if flow.rate_limited(db, settings, "edit-link", address):
-                return True, None
+                return True, []
             return False, flow.edit_links_for(db, settings, email)
 
-        limited, message = await _write(info, work)
+        limited, mail = await _write(info, work)
         if limited:
             return RequestEditLinkPayload(
                 errors=_errors([flow.rate_limit_error("email")], prefix="")
             )
-        if message is not None:
-            await _send(info, [message])
+        await _send(info, mail)
         return RequestEditLinkPayload(errors=[])
 
     @strawberry.mutation(description="Publish a registration, checked by your lead provider.")
@@ -400,7 +405,7 @@ class RegistrationMutation:
                     names={"kind": "kind", "details": "details", "reporter_email": "reporterEmail"},
                 ),
             )
-        await _send(info, result.messages)
+        await _send(info, result.mail)
         return ProblemReportPayload(report=result.report, errors=[])  # type: ignore[arg-type]
 
     @strawberry.mutation(description="Mark a problem report resolved, with what was done.")
@@ -437,14 +442,14 @@ async def _decided(info: Info[Context], outcome: flow.Outcome) -> ModerationPayl
         return ModerationPayload(
             registration=outcome.registration, errors=_errors(outcome.errors, prefix="")
         )  # type: ignore[arg-type]
-    problems = await _send(info, outcome.messages)
+    problems = await _send(info, outcome.mail)
     errors = []
     if problems:
         errors.append(
             RegistrationError(
                 field=None,
-                message="Done, but the email to the provider could not be sent: "
-                "please contact them yourself.",
+                message="Done, but the email to the provider could not be sent yet: "
+                "Petunia keeps trying for the next few hours.",
                 code=ErrorCode.INVALID_STATE,
             )
         )
