@@ -6,7 +6,6 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -20,7 +19,7 @@ from api.graphql.access.queries import AccessQuery
 from api.graphql.audit.queries import AuditQueryType
 from api.graphql.directory.queries import DirectoryQuery
 from api.graphql.directory.types import LocalityType, ProviderType, SessionType, VenueType
-from api.graphql.errors import should_mask
+from api.graphql.errors import MaskUnexpected, Schema
 from api.graphql.referrals.mutations import ReferralMutation
 from api.graphql.referrals.queries import ReferralQuery
 from api.graphql.referrals.types import ReferralType
@@ -55,7 +54,7 @@ class QueryLimits(AddValidationRules):
 
 
 def build_schema(*, production: bool) -> strawberry.Schema:
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         types=[SessionType, ProviderType, VenueType, LocalityType, ReferralType],
@@ -63,7 +62,7 @@ def build_schema(*, production: bool) -> strawberry.Schema:
         extensions=[
             QueryLimits,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: MaskErrors(should_mask_error=should_mask),
+            MaskUnexpected,
             ParserCache,
             ValidationCache,
         ],

@@ -52,11 +52,12 @@ def send(settings: Settings, email: Email) -> str:
             if settings.smtp_username:
                 smtp.login(settings.smtp_username, settings.smtp_password or "")
             smtp.send_message(message)
-        log.info("sent email %r by SMTP", email.subject)
+        # Where it went, not its subject: subjects hold names people typed into forms.
+        log.info("sent an email by SMTP")
         return f"smtp:{settings.smtp_host}"
     outbox = Path(settings.data_dir) / "outbox"
     outbox.mkdir(parents=True, exist_ok=True)
     path = outbox / f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
     path.write_bytes(bytes(message))
-    log.info("email %r written to %s (no SMTP server configured)", email.subject, path)
+    log.info("email written to %s (no SMTP server configured)", path)
     return str(path)

@@ -1,0 +1,576 @@
+"""No log line carries what a caller sent in a GraphQL document or its variables.
+
+Every operation of the schema (read from the schema itself, so new ones are covered) is sent
+to a real `petunia serve` process, logging at DEBUG, with fictional identifiers (an NHS number,
+names, a date of birth, a phone number, an email, a reason) written inline and as variables,
+over POST and GET, anonymously, with a bad token and with each role; then with an unknown field,
+values of the wrong type and a syntax error; then while the database refuses every write (a
+full disk), and against a server whose database is down. Every byte the processes wrote to
+stdout and stderr is searched for the identifiers. Genuine server errors must still be logged,
+and a caller's mistake never writes a traceback.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from graphql import (
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLUnionType,
+)
+from sqlalchemy import inspect, text
+
+from api.access import tokens
+from api.graphql.schema import build_schema
+from api.outcomes.instruments import load_instruments
+from tests.conftest import DEMO, ROOT, _loaded, engine_name
+from tests.referral_support import CLIENTS, ENCRYPTION_KEY, nhs_number
+
+NHS = nhs_number(731_004)
+GIVEN, FAMILY = "Zebedee", "Quokkaworth"
+DOB = "1937-06-23"
+PHONE = "01632 960777"
+EMAIL = "zebedee.quokkaworth@example.org"
+REASON = "Xanthippe-lonely since spring; type 2 diabetes"
+TEXT = f"{GIVEN} {FAMILY} born {DOB}, {NHS}, {PHONE}: {REASON}"
+# What must never be in a log, in the forms it could take there.
+SECRETS = (
+    NHS,
+    f"{NHS[:3]} {NHS[3:6]} {NHS[6:]}",
+    GIVEN,
+    FAMILY,
+    DOB,
+    PHONE,
+    PHONE.replace(" ", ""),
+    "Xanthippe",
+)
+
+ROLES = ("gp", "lead", "provider", "commissioner", "admin")
+BAD_TOKEN = "not-a-real-token"
+
+
+class Enum(str):
+    """An enum value: written bare in a document, as a string in variables."""
+
+
+# Values chosen by name, so that most operations can succeed as well as fail.
+HINTS: dict[str, object] = {
+    "nhsNumber": NHS,
+    "givenName": GIVEN,
+    "familyName": FAMILY,
+    "dateOfBirth": DOB,
+    "phone": PHONE,
+    "email": EMAIL,
+    "reporterEmail": EMAIL,
+    "preferredLanguage": "en",
+    "language": "en",
+    "languages": ["en"],
+    "postcode": "LS1 4AP",
+    "organisation": f"{FAMILY} Walking Club",
+    "title": f"Walks with {GIVEN}",
+    "url": f"https://{FAMILY.lower()}.example.org/hook",
+    "website": f"https://{FAMILY.lower()}.example.org/",
+    "startsAt": "10:00",
+    "endsAt": "11:00",
+    "from": "2025-11-01",
+    "to": "2026-10-31",
+    "first": 5,
+    "after": None,
+    "instrumentKey": "ons4",
+    "recordedAt": None,
+    "latitude": None,
+    "longitude": None,
+    "radiusKm": 5.0,
+    "monthWeeks": None,
+    "costAmount": None,
+    "clientId": 1,
+    "submissionKey": None,
+    "localityId": None,
+    "practiceOdsCode": "C81001",
+}
+
+
+def literal(value: object) -> str:
+    """``value`` written inline in a GraphQL document."""
+    if isinstance(value, Enum):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+@dataclass
+class Ids:
+    """Real global IDs, so that operations on objects can succeed."""
+
+    by_arg: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def get(self, operation: str, arg: str) -> str:
+        fake = base64.b64encode(f"{GIVEN}:{NHS}".encode()).decode()
+        return self.by_arg.get((operation, arg), self.by_arg.get(("*", arg), fake))
+
+
+def value_for(name: str, type_: Any, operation: str, ids: Ids) -> object:
+    required = isinstance(type_, GraphQLNonNull)
+    inner = type_.of_type if required else type_
+    if name in HINTS and not (required and HINTS[name] is None):
+        return HINTS[name]
+    if isinstance(inner, GraphQLList):
+        return [value_for(name, inner.of_type, operation, ids)]
+    if isinstance(inner, GraphQLInputObjectType):
+        values = {key: value_for(key, f.type, operation, ids) for key, f in inner.fields.items()}
+        return {k: v for k, v in values.items() if v is not None}
+    if isinstance(inner, GraphQLEnumType):
+        return Enum(next(iter(inner.values)))
+    assert isinstance(inner, GraphQLScalarType), inner
+    scalar = inner.name
+    if scalar == "ID":
+        return ids.get(operation, name)
+    if scalar == "String":
+        return TEXT
+    if not required:
+        return None  # optional non-text values: left out, so the request can succeed
+    return {
+        "Int": 1,
+        "Float": 1.0,
+        "Boolean": True,
+        "Date": "2026-06-01",
+        "DateTime": "2026-06-01T10:00:00+00:00",
+        "Decimal": "2.50",
+    }[scalar]
+
+
+def selection(type_: Any, depth: int = 0) -> str:
+    """Every scalar field (and objects a few levels down) that needs no argument."""
+    while isinstance(type_, (GraphQLNonNull, GraphQLList)):
+        type_ = type_.of_type
+    if isinstance(type_, (GraphQLUnionType, GraphQLInterfaceType)):
+        return "{ __typename }"
+    if not isinstance(type_, GraphQLObjectType):
+        return ""
+    parts = ["__typename"]
+    for name, f in type_.fields.items():
+        if any(isinstance(a.type, GraphQLNonNull) for a in f.args.values()):
+            continue
+        sub = selection(f.type, depth + 1) if depth < 3 else ""
+        leaf = not isinstance(_named(f.type), (GraphQLObjectType, GraphQLInterfaceType))
+        if leaf:
+            parts.append(name)
+        elif sub:
+            parts.append(f"{name} {sub}")
+    return "{ " + " ".join(parts) + " }"
+
+
+def _named(type_: Any) -> Any:
+    while isinstance(type_, (GraphQLNonNull, GraphQLList)):
+        type_ = type_.of_type
+    return type_
+
+
+@dataclass
+class Operation:
+    kind: str  # "query" or "mutation"
+    name: str
+    field: GraphQLField
+
+    def values(self, ids: Ids) -> dict[str, object]:
+        values = {a: value_for(a, arg.type, self.name, ids) for a, arg in self.field.args.items()}
+        return {k: v for k, v in values.items() if v is not None}
+
+    def inline(self, ids: Ids, extra: str = "") -> str:
+        args = [f"{k}: {literal(v)}" for k, v in self.values(ids).items()]
+        if extra:
+            args.append(extra)
+        call = f"{self.name}({', '.join(args)})" if args else self.name
+        return f"{self.kind} {{ {call} {selection(self.field.type)} }}"
+
+    def with_variables(self, ids: Ids) -> tuple[str, dict[str, object]]:
+        values = self.values(ids)
+        if not values:
+            return self.inline(ids), {}
+        params = ", ".join(f"${k}: {self.field.args[k].type}" for k in values)
+        call = f"{self.name}({', '.join(f'{k}: ${k}' for k in values)})"
+        document = f"{self.kind} Call({params}) {{ {call} {selection(self.field.type)} }}"
+        return document, values
+
+
+def operations() -> list[Operation]:
+    schema = build_schema(production=False)._schema
+    return [
+        Operation(kind, name, f)
+        for kind, root in (("query", schema.query_type), ("mutation", schema.mutation_type))
+        if root is not None
+        for name, f in root.fields.items()
+    ]
+
+
+def _wrong_types(value: object) -> object:
+    """The same variables with every enum and number replaced by the identifiers."""
+    if isinstance(value, dict):
+        return {k: _wrong_types(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wrong_types(v) for v in value]
+    if isinstance(value, (Enum, int, float)) and not isinstance(value, bool):
+        return TEXT
+    return value
+
+
+# -- the server -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(database_url: str, folder: Path, *, workers: int = 1) -> Server:
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / "server.log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": database_url,
+        "PETUNIA_ENCRYPTION_KEY": ENCRYPTION_KEY,
+        "PETUNIA_LOG_LEVEL": "DEBUG",
+        "PYTHONUNBUFFERED": "1",
+    }
+    handle = log.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers)]
+        + ["--data-dir", str(folder / "data")],
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,  # both streams, in order, in one file
+        cwd=ROOT,
+    )
+    handle.close()
+    server = Server(process, f"http://127.0.0.1:{port}", log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server stopped:\n{server.text()}")
+        try:
+            httpx.get(f"{server.url}/healthz", timeout=2)
+            return server
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    server.stop()
+    raise AssertionError(f"the server did not start:\n{server.text()}")
+
+
+@dataclass
+class Tally:
+    """What the callers saw: successes by operation, and the server errors the log must show."""
+
+    succeeded: dict[str, int] = field(default_factory=dict)
+    server_errors: int = 0
+    requests: int = 0
+
+    def note(self, name: str, response: httpx.Response) -> None:
+        self.requests += 1
+        if response.status_code >= 500:
+            self.server_errors += 1
+            return
+        try:
+            body = response.json()
+        except ValueError:
+            return
+        errors = body.get("errors") or []
+        if any(e.get("message") == "Unexpected error." for e in errors):
+            self.server_errors += 1
+        data = (body.get("data") or {}).get(name)
+        payload_errors = data.get("errors") if isinstance(data, dict) else None
+        if data is not None and not errors and not payload_errors:
+            self.succeeded[name] = self.succeeded.get(name, 0) + 1
+
+
+@dataclass
+class Caller:
+    http: httpx.Client
+    tokens: dict[str, str]
+    tally: Tally = field(default_factory=Tally)
+
+    def headers(self, who: str | None) -> dict[str, str]:
+        if who is None:
+            return {}
+        return {"Authorization": f"Bearer {self.tokens.get(who, BAD_TOKEN)}"}
+
+    def send(self, method: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self.http.request(method, "/graphql", **kwargs)
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            # uvicorn closes a connection after a 500; a request already on its way is lost.
+            return self.http.request(method, "/graphql", **kwargs)
+
+    def post(self, name: str, who: str | None, document: str, variables: dict | None = None):
+        body: dict[str, object] = {"query": document}
+        if variables:
+            body["variables"] = variables
+        response = self.send("POST", json=body, headers=self.headers(who))
+        self.tally.note(name, response)
+        return response
+
+    def get(self, name: str, who: str | None, document: str, variables: dict | None = None):
+        params = {"query": document}
+        if variables:
+            params["variables"] = json.dumps(variables)
+        response = self.send("GET", params=params, headers=self.headers(who))
+        self.tally.note(name, response)
+        return response
+
+
+def send_everything(
+    caller: Caller,
+    ids: Ids,
+    variables_as: tuple[str | None, ...],
+    inline_as: tuple[str | None, ...],
+    *,
+    over_get: bool = True,
+) -> None:
+    """Every operation: with variables and written inline, over POST as each caller given, and
+    over GET (anonymously inline, as ADMIN with variables)."""
+    for op in operations():
+        inline = op.inline(ids)
+        document, variables = op.with_variables(ids)
+        for who in variables_as:
+            caller.post(op.name, who, document, variables)
+        for who in inline_as:
+            caller.post(op.name, who, inline)
+        if over_get:
+            caller.get(op.name, None, inline)
+            caller.get(op.name, "admin", document, variables)
+
+
+def send_mistakes(caller: Caller, ids: Ids) -> None:
+    """Every operation with an unknown field, values of the wrong type and a syntax error."""
+    for op in operations():
+        caller.post(op.name, "admin", op.inline(ids, extra=f"unknownField: {json.dumps(TEXT)}"))
+        document, variables = op.with_variables(ids)
+        if variables:
+            caller.post(op.name, "gp", document, _wrong_types(variables))
+        if any(isinstance(v, dict) for v in variables.values()):
+            # One unknown field in an input: graphql-core's message quotes the whole input.
+            unknown = {
+                k: {**v, "unknownField": TEXT} if isinstance(v, dict) else v
+                for k, v in variables.items()
+            }
+            caller.post(op.name, "admin", document, unknown)
+        caller.post(op.name, "gp", op.inline(ids) + f' }} {GIVEN} "{TEXT}" {{')
+
+
+def refuse_writes(url: str) -> None:
+    """Make every write fail inside the database, as a full disk does."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    keep = {"api_clients", "alembic_version"}
+    with engine.begin() as conn:
+        # (Full-text index tables take no triggers; writes to them fail with their table's.)
+        tables = [t for t in inspect(conn).get_table_names() if t not in keep and "_fts" not in t]
+        if engine.dialect.name == "sqlite":
+            for table in tables:
+                for event in ("INSERT", "UPDATE"):
+                    conn.execute(
+                        text(
+                            f'CREATE TRIGGER "full_{event}_{table}" BEFORE {event} ON "{table}" '
+                            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+                        )
+                    )
+        else:
+            conn.execute(
+                text(
+                    "CREATE FUNCTION disk_full() RETURNS trigger AS $$ BEGIN "
+                    "RAISE EXCEPTION 'could not extend file: No space left on device'; "
+                    "END $$ LANGUAGE plpgsql"
+                )
+            )
+            for table in tables:
+                conn.execute(
+                    text(
+                        f'CREATE TRIGGER full_writes BEFORE INSERT OR UPDATE ON "{table}" '
+                        "FOR EACH ROW EXECUTE FUNCTION disk_full()"
+                    )
+                )
+    engine.dispose()
+
+
+def real_ids(caller: Caller) -> Ids:
+    """A referral, session, provider, registration, problem report and webhook to act on."""
+    ids = Ids()
+    create = operations_by_name()["createReferral"]
+    document, variables = create.with_variables(ids)
+    body = caller.post("createReferral", "gp", document, variables).json()
+    referral = body["data"]["createReferral"]["referral"]["id"]
+    sessions = caller.post(
+        "sessions", None, "{ sessions(first: 1) { edges { node { id provider { id } } } } }"
+    ).json()["data"]["sessions"]["edges"][0]["node"]
+    register = operations_by_name()["registerProvider"]
+    document, variables = register.with_variables(ids)
+    caller.post("registerProvider", None, document, variables)
+    queue = caller.post(
+        "moderationQueue", "admin", "{ moderationQueue(first: 1) { edges { node { id } } } }"
+    ).json()["data"]["moderationQueue"]["edges"]
+    report = operations_by_name()["reportProblem"]
+    ids.by_arg.update(
+        {
+            ("*", "id"): referral,
+            ("*", "referralId"): referral,
+            ("*", "sessionId"): sessions["id"],
+            ("*", "sessionIds"): sessions["id"],
+            ("*", "providerId"): sessions["provider"]["id"],
+            ("session", "id"): sessions["id"],
+            ("node", "id"): sessions["id"],
+            ("provider", "id"): sessions["provider"]["id"],
+        }
+    )
+    if queue:
+        for op in ("approveRegistration", "requestChanges", "rejectRegistration"):
+            ids.by_arg[(op, "id")] = queue[0]["node"]["id"]
+    document, variables = report.with_variables(ids)
+    caller.post("reportProblem", None, document, variables)
+    reports = caller.post(
+        "problemReports", "admin", "{ problemReports(first: 1) { edges { node { id } } } }"
+    ).json()["data"]["problemReports"]["edges"]
+    if reports:
+        ids.by_arg[("resolveProblemReport", "id")] = reports[0]["node"]["id"]
+    return ids
+
+
+def operations_by_name() -> dict[str, Operation]:
+    return {op.name: op for op in operations()}
+
+
+def leaks(log: str) -> list[str]:
+    """Each log line holding an identifier (case does not matter: emails are lower case)."""
+    found = []
+    for line in log.splitlines():
+        lowered = line.lower()
+        if any(secret.lower() in lowered for secret in SECRETS):
+            found.append(line[:300])
+    return found
+
+
+@pytest.fixture(scope="module")
+def database(new_database_url: Callable[[], str]) -> Iterator[tuple[str, dict[str, str]]]:
+    url = new_database_url()
+    db = _loaded(url, DEMO)
+    with db.session() as s:
+        load_instruments(s, DEMO / "outcomes")
+    made = {}
+    with db.session() as s:
+        for name in ROLES:
+            _client, token = tokens.create_client(s, name=name, **CLIENTS[name])
+            made[name] = token
+    db.dispose()
+    yield url, made
+
+
+def test_no_log_line_holds_what_a_caller_sent(
+    database: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    url, role_tokens = database
+    server = start_server(url, tmp_path / "up")
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            caller = Caller(http, {**role_tokens, "bad": BAD_TOKEN})
+            ids = real_ids(caller)
+            send_everything(caller, ids, (None, "bad", "gp", "lead", "admin"), ("gp", "admin"))
+            send_mistakes(caller, ids)
+            # The README's example: createReferral written inline, by a token that may not.
+            create = operations_by_name()["createReferral"]
+            for who in (None, "bad", "lead", "gp"):
+                caller.post("createReferral", who, create.inline(Ids()))
+            found = caller.post(
+                "referrals",
+                "lead",
+                f'{{ referrals(filter: {{nhsNumber: "{NHS}"}}) {{ edges {{ node {{ id }} }} }} }}',
+            ).json()
+            before_failure = server.text()
+            working = caller.tally
+            # A full disk: every write fails inside the database.
+            refuse_writes(url)
+            full = Caller(http, caller.tokens)
+            send_everything(full, ids, (None, "gp", "admin"), ("lead",), over_get=False)
+    finally:
+        server.stop()
+    log = server.text()
+    assert found["data"]["referrals"]["edges"], found
+    # The requests really were made and did what they should...
+    for name in ("createReferral", "referrals", "registerProvider", "reportProblem", "me"):
+        assert working.succeeded.get(name), (name, working.succeeded)
+    assert len(working.succeeded) >= 20, sorted(working.succeeded)
+    assert len(re.findall('"(GET|POST) /graphql', before_failure)) == working.requests
+    assert full.tally.server_errors > 0
+    # ...a caller's mistake wrote no traceback, and each server error is logged...
+    assert before_failure.count("Traceback") <= working.server_errors, before_failure[-5000:]
+    assert log.count("unexpected error") >= full.tally.server_errors
+    # ...and nothing the callers sent is in the log.
+    assert leaks(log) == [], "\n".join(leaks(log)[:20])
+
+
+def test_no_log_line_holds_what_a_caller_sent_while_the_database_is_down(
+    database: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    _url, role_tokens = database
+    down = (
+        f"sqlite:///{tmp_path / 'missing' / 'petunia.db'}"
+        if engine_name() == "sqlite"
+        else f"postgresql+psycopg://petunia@127.0.0.1:{free_port()}/petunia"
+    )
+    server = start_server(down, tmp_path / "down", workers=2)
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            caller = Caller(http, role_tokens)
+            send_everything(caller, Ids(), (None, "gp"), (), over_get=False)
+            for op in operations():
+                caller.get(op.name, None, op.inline(Ids()))
+    finally:
+        server.stop()
+    log = server.text()
+    assert caller.tally.server_errors > 0
+    assert re.search(r"unexpected error|Exception in ASGI application", log), log[-3000:]
+    assert leaks(log) == [], "\n".join(leaks(log)[:20])
