@@ -87,6 +87,18 @@ def configure(level: str = "INFO") -> None:
     logging.config.dictConfig(config(level))
 
 
+def protect() -> None:
+    """The filters alone, on whatever logging is configured: for an app started some other
+    way than `petunia serve` (``uvicorn api.app:create_app --factory``, tests). Idempotent."""
+    for name, kind in (
+        ("uvicorn.access", AccessLogFilter),
+        ("sqlalchemy.engine.Engine", SqlFilter),
+    ):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())
+
+
 # -- exceptions -------------------------------------------------------------------------------
 
 

@@ -13,7 +13,9 @@ and a caller's mistake never writes a traceback.
 from __future__ import annotations
 
 import base64
+import io
 import json
+import logging
 import os
 import re
 import signal
@@ -41,9 +43,12 @@ from graphql import (
     GraphQLUnionType,
 )
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from api.access import tokens
+from api.db import make_engine
 from api.graphql.schema import build_schema
+from api.logs import FORMAT, SafeFormatter, protect
 from api.outcomes.instruments import load_instruments
 from tests.conftest import DEMO, ROOT, _loaded, engine_name
 from tests.referral_support import CLIENTS, ENCRYPTION_KEY, nhs_number
@@ -517,7 +522,7 @@ def test_no_log_line_holds_what_a_caller_sent(
         with httpx.Client(base_url=server.url, timeout=30) as http:
             caller = Caller(http, {**role_tokens, "bad": BAD_TOKEN})
             ids = real_ids(caller)
-            send_everything(caller, ids, (None, "bad", "gp", "lead", "admin"), ("gp", "admin"))
+            send_everything(caller, ids, (None, "bad", "gp", "admin"), ("lead",))
             send_mistakes(caller, ids)
             # The README's example: createReferral written inline, by a token that may not.
             create = operations_by_name()["createReferral"]
@@ -533,7 +538,7 @@ def test_no_log_line_holds_what_a_caller_sent(
             # A full disk: every write fails inside the database.
             refuse_writes(url)
             full = Caller(http, caller.tokens)
-            send_everything(full, ids, (None, "gp", "admin"), ("lead",), over_get=False)
+            send_everything(full, ids, (None, "gp", "admin"), (), over_get=False)
     finally:
         server.stop()
     log = server.text()
@@ -576,3 +581,83 @@ def test_no_log_line_holds_what_a_caller_sent_while_the_database_is_down(
     assert caller.tally.server_errors > 0
     assert re.search(r"unexpected error|Exception in ASGI application", log), log[-3000:]
     assert leaks(log) == [], "\n".join(leaks(log)[:20])
+
+
+# -- the parts of the rule, one by one (fast) ----------------------------------------------
+
+
+@pytest.fixture()
+def capture() -> Iterator[Callable[[str], io.StringIO]]:
+    """What a logger writes through the safe formatter (its settings restored after)."""
+    saved = []
+
+    def start(name: str) -> io.StringIO:
+        logger = logging.getLogger(name)
+        saved.append((logger, list(logger.handlers), logger.level, logger.propagate))
+        stream = io.StringIO()
+        # A plain handler first: it caches the full exception text on the record...
+        logger.addHandler(logging.StreamHandler(io.StringIO()))
+        # ...which the safe formatter must not reuse.
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(SafeFormatter(FORMAT))
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        return stream
+
+    yield start
+    for logger, handlers, level, propagate in saved:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+def test_an_exception_is_logged_with_its_type_and_frames_not_its_message(
+    capture: Callable[[str], io.StringIO],
+) -> None:
+    stream = capture("tests.logs.exceptions")
+    try:
+        try:
+            raise KeyError(NHS)
+        except KeyError as exc:
+            raise ValueError(TEXT) from exc
+    except ValueError:
+        logging.getLogger("tests.logs.exceptions").exception("it failed")
+    written = stream.getvalue()
+    assert "it failed" in written and "KeyError" in written and "ValueError" in written
+    assert "direct cause" in written and "test_logs.py" in written
+    assert leaks(written) == [], written
+
+
+def test_the_access_log_shows_no_query_string_and_no_link_secret(
+    capture: Callable[[str], io.StringIO],
+) -> None:
+    stream = capture("uvicorn.access")
+    access = logging.getLogger("uvicorn.access")
+    protect()
+    line = '%s - "%s %s HTTP/%s" %d'
+    access.info(line, "127.0.0.1:5000", "GET", f"/graphql?query={quote_plus(TEXT)}", "1.1", 200)
+    access.info(line, "127.0.0.1:5000", "GET", "/listing/s3cr3t-t0ken/still-right", "1.1", 200)
+    written = stream.getvalue()
+    assert "GET /graphql?(query hidden)" in written
+    assert "/listing/(link)/still-right" in written and "s3cr3t" not in written
+    assert leaks(written) == [], written
+
+
+def test_sqlalchemy_logs_no_bound_values_or_rows_even_at_debug(
+    capture: Callable[[str], io.StringIO], tmp_path: Path
+) -> None:
+    stream = capture("sqlalchemy.engine")
+    protect()
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE people (name TEXT UNIQUE)"))
+        conn.execute(text("INSERT INTO people VALUES (:name)"), {"name": TEXT})
+        assert conn.execute(text("SELECT name FROM people")).scalar() == TEXT
+    with pytest.raises(IntegrityError) as refused, engine.begin() as conn:
+        conn.execute(text("INSERT INTO people VALUES (:name)"), {"name": TEXT})
+    engine.dispose()
+    written = stream.getvalue()
+    assert "INSERT INTO people" in written  # statements are logged at DEBUG...
+    assert leaks(written) == [], written  # ...values and rows are not
+    assert leaks(str(refused.value)) == [], str(refused.value)  # nor in exception messages
