@@ -16,7 +16,7 @@ variables, a query string, a secret link), because that is where personal data t
   string (GraphQL over GET carries the document there) and without the secret in link paths.
 - SQLAlchemy: engines never put bound parameters in logs or exception messages
   (``hide_parameters``, in ``api.db.make_engine``), and result rows are never logged, even at
-  DEBUG (``SqlFilter``). Below DEBUG, SQLAlchemy logs warnings only.
+  DEBUG (``SqlFilter``). It logs statements at DEBUG only; at other levels, warnings.
 
 ``config(level)`` is the logging configuration, handed to uvicorn by ``petunia serve`` and
 ``petunia up`` (so every worker process applies it) and applied by every other command.
@@ -77,7 +77,6 @@ def config(level: str = "INFO") -> dict[str, Any]:
             # Statements only when asked for (DEBUG); never parameters or rows.
             "sqlalchemy": {"level": level if debug else "WARNING"},
             "sqlalchemy.engine.Engine": {"filters": ["sql"]},
-            "alembic": {"level": "INFO" if not debug else level},
         },
         "root": {"level": level, "handlers": ["stderr"]},
     }

@@ -52,8 +52,8 @@ class Schema(strawberry.Schema):
 
 
 class MaskUnexpected(MaskErrors):
-    """ "Unexpected error." for a server error, with the error id the log line carries, so
-    a person reporting it can be matched to it."""
+    """Masks a server error as "Unexpected error." with the error id its log line carries,
+    so a person reporting it can be matched to it."""
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=should_mask)
