@@ -240,14 +240,31 @@ def log_graphql_error(error: GraphQLError) -> str | None:
     assert original is not None
     error_id = uuid.uuid4().hex[:12]
     log.error(
-        "unexpected error %s in %s: %s at %s\n%s",
+        "unexpected error %s in %s: %s%s at %s\n%s",
         error_id,
         _field(error),
         _type_name(traceback.TracebackException.from_exception(original)),
+        "".join(f" ({code})" for code in database_codes(original)),
         where(original),
         safe_traceback(original),
     )
     return error_id
+
+
+def database_codes(exc: BaseException) -> list[str]:
+    """The database's own error codes in an exception's chain (SQLite's SQLITE_FULL,
+    PostgreSQL's SQLSTATE 53100...): what went wrong, with no value in it."""
+    codes: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for attribute in ("sqlite_errorname", "sqlstate"):
+            code = getattr(current, attribute, None)
+            if isinstance(code, str) and code.replace("_", "").isalnum() and code not in codes:
+                codes.append(code)
+        current = current.__cause__ or current.__context__
+    return codes
 
 
 def _field(error: GraphQLError) -> str:

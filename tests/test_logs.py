@@ -359,6 +359,8 @@ def test_no_log_line_holds_what_a_caller_sent(
     tracebacks = [r for r in records(before_failure) if "Traceback" in r]
     assert all(r in errors for r in tracebacks), tracebacks
     assert log.count("unexpected error") >= full.tally.server_errors
+    # The database's own code says what happened (SQLite's name, PostgreSQL's SQLSTATE).
+    assert re.search(r"unexpected error \w+ in [^\n]*\((SQLITE_\w+|P0001)\) at ", log)
     # ...and nothing the callers sent is in the log.
     assert leaks(log) == [], "\n".join(leaks(log)[:20])
 
