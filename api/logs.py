@@ -14,6 +14,7 @@ variables, a query string, a secret link), because that is where personal data t
   message, no local variables. That covers uvicorn's "Exception in ASGI application" too.
 - uvicorn's access log (``AccessLogFilter``): method, path and status, without the query
   string (GraphQL over GET carries the document there) and without the secret in link paths.
+- httpx (webhook calls) logs warnings only: its INFO line is the URL a caller registered.
 - SQLAlchemy: engines never put bound parameters in logs or exception messages
   (``hide_parameters``, in ``api.db.make_engine``), and result rows are never logged, even at
   DEBUG (``SqlFilter``). It logs statements at DEBUG only; at other levels, warnings.
@@ -77,6 +78,9 @@ def config(level: str = "INFO") -> dict[str, Any]:
             # Statements only when asked for (DEBUG); never parameters or rows.
             "sqlalchemy": {"level": level if debug else "WARNING"},
             "sqlalchemy.engine.Engine": {"filters": ["sql"]},
+            # httpx logs each request's URL at INFO: a webhook's URL is a caller's text.
+            "httpx": {"level": "WARNING"},
+            "httpcore": {"level": "WARNING"},
         },
         "root": {"level": level, "handlers": ["stderr"]},
     }
