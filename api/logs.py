@@ -3,11 +3,12 @@
 The rule: no log line, at any level, holds what a caller sent (a GraphQL document, its
 variables, a query string, a secret link), because that is where personal data travels.
 
-- GraphQL errors (``log_graphql_error``): a caller's mistake (a parse or validation error,
-  ``BAD_USER_INPUT``, ``UNAUTHENTICATED``, ``FORBIDDEN``) is at most one DEBUG line with its
-  code. A server error is one ERROR line with an error id (also given to the client), the
-  exception's type, the schema field and the place in the code, followed by the traceback's
-  frames. strawberry's own error log, which prints the failed document, is not used.
+- GraphQL errors (``log_graphql_errors``): a caller's mistakes (parse or validation errors,
+  ``BAD_USER_INPUT``, ``UNAUTHENTICATED``, ``FORBIDDEN``) are at most one DEBUG line per
+  request with their codes. A server error is one ERROR line with an error id (also given
+  to the client), the exception's type, the database's error code, the schema field and the
+  place in the code, followed by the traceback's frames. strawberry's own error log, which
+  prints the failed document, is not used.
 - Exception messages are never logged, by anyone: they carry values (a database driver's
   message holds the row it refused, ``ValueError`` the value). Every handler formats
   exceptions with ``SafeFormatter``: type and frames (file, line, function, code), no
@@ -235,11 +236,16 @@ def is_client_error(error: GraphQLError) -> bool:
     return original is None or isinstance(original, GraphQLError)
 
 
-def log_graphql_error(error: GraphQLError) -> str | None:
-    """Log one GraphQL error by the rule above; returns the error id of a server error."""
-    if is_client_error(error):
-        log.debug("client error %s", client_error_code(error))
-        return None
+def log_graphql_errors(errors: list[GraphQLError]) -> list[tuple[GraphQLError, str]]:
+    """Log a request's GraphQL errors by the rule above: its mistakes in one DEBUG line, each
+    server error in its own ERROR record. Returns the server errors with their ids."""
+    mistakes = sorted({client_error_code(e) for e in errors if is_client_error(e)})
+    if mistakes:
+        log.debug("client error %s", ", ".join(mistakes))
+    return [(e, _log_server_error(e)) for e in errors if not is_client_error(e)]
+
+
+def _log_server_error(error: GraphQLError) -> str:
     original = error.original_error
     assert original is not None
     error_id = uuid.uuid4().hex[:12]

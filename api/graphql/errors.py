@@ -8,7 +8,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
-from api.logs import is_client_error, log_graphql_error
+from api.logs import is_client_error, log_graphql_errors
 
 
 class UserInputError(GraphQLError):
@@ -44,11 +44,9 @@ class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        for error in errors:
-            error_id = log_graphql_error(error)
-            if error_id is not None:
-                # Read by MaskUnexpected, which runs after this on the same error.
-                error.extensions = {**(error.extensions or {}), "errorId": error_id}
+        for error, error_id in log_graphql_errors(errors):
+            # Read by MaskUnexpected, which runs after this on the same error.
+            error.extensions = {**(error.extensions or {}), "errorId": error_id}
 
 
 class MaskUnexpected(MaskErrors):
