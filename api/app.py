@@ -22,6 +22,7 @@ from api.db import Database
 from api.graphql.context import Context
 from api.graphql.http import RequestLimits
 from api.graphql.schema import build_schema
+from api.logs import protect as protect_logs
 from api.oruk.routes import oruk_app
 from api.web import routes as web_routes
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         for name in REQUIRED_SECRETS:
             settings.secret(name)  # raises MissingSecret naming the variable to set
     db = db or Database.from_url(settings.resolved_database_url)
+    protect_logs()  # however the app is started (api/logs.py)
 
     async def healthz(_request: Request) -> Response:
         try:

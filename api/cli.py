@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import func, orm, select
 
-from api import migrations
+from api import logs, migrations
 from api.access import tokens
 from api.access.models import Role
 from api.audit.log import record
@@ -183,7 +182,8 @@ def _serve(settings: Settings, host: str | None, port: int | None, *, workers: i
         port=port,
         workers=workers,
         proxy_headers=True,
-        log_level="info",
+        # Applied in every worker process too: no query strings, no exception messages.
+        log_config=logs.config(settings.log_level),
     )
 
 
@@ -802,7 +802,11 @@ def export_oruk(
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        logs.configure(get_settings().log_level)
+    except ValueError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        raise SystemExit(1) from None
     app()
 
 

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     host: str = "127.0.0.1"
     port: int = 8000
+    # DEBUG, INFO, WARNING or ERROR. What any level may hold: api/logs.py.
+    log_level: str = "INFO"
     graphiql: bool = True
     # Public listings: the largest page a client may ask for.
     max_page_size: int = 100

@@ -44,6 +44,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # hide_parameters: bound values (what callers sent) never appear in SQLAlchemy's log nor
+    # in its exception messages, which are logged and shown in tracebacks (see api/logs.py).
+    kwargs.setdefault("hide_parameters", True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -1,12 +1,14 @@
-"""Errors a client can act on. Anything else is logged and masked as "Unexpected error."."""
+"""Errors a client can act on. Anything else is logged (by ``api.logs``'s rule: an error id,
+no values) and masked as "Unexpected error." with that id."""
 
 from __future__ import annotations
 
-import logging
-
+import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+from strawberry.types import ExecutionContext
 
-log = logging.getLogger("petunia.graphql")
+from api.logs import is_client_error, log_graphql_errors
 
 
 class UserInputError(GraphQLError):
@@ -27,13 +29,37 @@ class AccessError(GraphQLError):
 
 
 def should_mask(error: GraphQLError) -> bool:
-    """Mask (and log) errors that came from a bug, not from the request.
+    """Mask errors that came from a bug, not from the request.
 
     Errors raised as GraphQLError (ours, and graphql-core's own parse and validation errors)
-    carry no ``original_error`` and reach the client as they are.
+    carry no other ``original_error`` and reach the client as they are.
     """
-    original = error.original_error
-    if original is None or isinstance(original, GraphQLError):
-        return False
-    log.error("unexpected error at %s", error.path, exc_info=original)
-    return True
+    return not is_client_error(error)
+
+
+class Schema(strawberry.Schema):
+    """strawberry's schema, logging errors by Petunia's rule instead of strawberry's (which
+    logs the failed document, values and all, with a traceback for every caller's mistake)."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error, error_id in log_graphql_errors(errors):
+            # Read by MaskUnexpected, which runs after this on the same error.
+            error.extensions = {**(error.extensions or {}), "errorId": error_id}
+
+
+class MaskUnexpected(MaskErrors):
+    """Masks a server error as "Unexpected error." with the error id its log line carries,
+    so a person reporting it can be matched to it."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=should_mask)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        error_id = (error.extensions or {}).get("errorId")
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        if error_id:
+            masked.extensions["errorId"] = error_id
+        return masked

@@ -7,7 +7,6 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -22,7 +21,7 @@ from api.graphql.audit.queries import AuditQueryType
 from api.graphql.cost import LIST_SIZE, MAX_COST, SEARCH_COST, QueryCost
 from api.graphql.directory.queries import DirectoryQuery
 from api.graphql.directory.types import LocalityType, ProviderType, SessionType, VenueType
-from api.graphql.errors import should_mask
+from api.graphql.errors import MaskUnexpected, Schema
 from api.graphql.referrals.mutations import ReferralMutation
 from api.graphql.referrals.queries import ReferralQuery
 from api.graphql.referrals.types import ReferralType
@@ -79,7 +78,7 @@ class QueryLimits(AddValidationRules):
 
 
 def build_schema(*, production: bool) -> strawberry.Schema:
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         types=[SessionType, ProviderType, VenueType, LocalityType, ReferralType],
@@ -87,7 +86,7 @@ def build_schema(*, production: bool) -> strawberry.Schema:
         extensions=[
             QueryLimits,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: MaskErrors(should_mask_error=should_mask),
+            MaskUnexpected,
             ParserCache,
             ValidationCache,
             QueryCost,
