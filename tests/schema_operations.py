@@ -142,7 +142,9 @@ def selection(type_: Any, depth: int = 0) -> str:
         return ""
     parts = ["__typename"]
     for name, f in type_.fields.items():
-        if any(isinstance(a.type, GraphQLNonNull) for a in f.args.values()):
+        # Deprecated fields are left out, as a current client would: with them, a selection
+        # of everything can pass the query cost limit (Provider.sessions counts 100).
+        if f.deprecation_reason or any(isinstance(a.type, GraphQLNonNull) for a in f.args.values()):
             continue
         sub = selection(f.type, depth + 1) if depth < 3 else ""
         leaf = not isinstance(_named(f.type), (GraphQLObjectType, GraphQLInterfaceType))
