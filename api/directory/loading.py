@@ -403,8 +403,11 @@ class _Reader:
                 if missing:
                     self.problem(path, 1, f"missing column(s): {', '.join(sorted(missing))}")
                     return
+                # A cell may hold line breaks: a row is reported by the line it starts on.
+                last = reader.line_num
                 for row in reader:
-                    yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}
+                    start, last = last + 1, reader.line_num
+                    yield start, {k: (v or "").strip() for k, v in row.items() if k}
         except UnicodeDecodeError:
             self.problem(path, 1, "not UTF-8 text: save the file as UTF-8")
 

@@ -88,7 +88,7 @@ def clean(value: str, *, multiline: bool = False, join: str = " ") -> str:
     text = _REMOVED.sub("", value).replace("\t", " ")
     if multiline:
         text = re.sub(_BREAKS, "\n", text).replace(_PARAGRAPH, "\n\n")
-        lines = [" ".join(line.split(" ")).strip() for line in text.split("\n")]
+        lines = [re.sub(" {2,}", " ", line).strip() for line in text.split("\n")]
         text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     else:
         parts = re.split(_BREAKS + "|" + _PARAGRAPH, text)

@@ -196,10 +196,13 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if reader.fieldnames:
         reader.fieldnames = [h.strip().lower() for h in reader.fieldnames]
+    # A cell may hold line breaks: a row is reported by the line it starts on.
+    last = reader.line_num
     for row in reader:
+        start, last = last + 1, reader.line_num
         values = {k: (v or "").strip() for k, v in row.items() if k}
         if any(values.values()):
-            yield reader.line_num, values
+            yield start, values
 
 
 # ---------------------------------------------------------------------------------------------
