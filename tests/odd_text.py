@@ -47,5 +47,5 @@ KEPT = {
     "right to left": ("مشي الكلاب", "مشي الكلاب"),
     "zero width non-joiner": ("می\u200cخواهم", "می\u200cخواهم"),
     "very long word": ("D" + "o" * 180 + "g", "D" + "o" * 180 + "g"),
-    "markup": ("<script>alert(1)</script> & \"q\"", "<script>alert(1)</script> & \"q\""),
+    "markup": ('<script>alert(1)</script> & "q"', '<script>alert(1)</script> & "q"'),
 }

@@ -204,9 +204,7 @@ def test_graphql_normalises_and_refuses_like_the_form(app: TestClient, db: Datab
         variables = {"input": {**GQL_INPUT, **changes, "submissionKey": key}}
         # As a client sends it: JSON escapes (a lone surrogate can only come this way).
         body = json.dumps({"query": REGISTER, "variables": variables})
-        response = app.post(
-            "/graphql", content=body, headers={"Content-Type": "application/json"}
-        )
+        response = app.post("/graphql", content=body, headers={"Content-Type": "application/json"})
         assert response.status_code == 200, response.text
         return response.json()["data"]["registerProvider"]
 
@@ -338,9 +336,7 @@ def test_load_normalises_yaml_and_csv_text(empty_db: Database, tmp_path: Path) -
         )
     )
     practices = folder / "practices.csv"
-    practices.write_text(
-        practices.read_text().replace("North Surgery", '"North\r\nSurgery\u2028"')
-    )
+    practices.write_text(practices.read_text().replace("North Surgery", '"North\r\nSurgery\u2028"'))
     with empty_db.session() as s:
         load_directory(s, folder)
     with empty_db.session() as s:
@@ -370,3 +366,29 @@ def test_load_refuses_control_characters_by_file_and_line(
         "providers/knit.yaml:8: provider 'knitters': sessions.0.title: control character "
         "U+0007 at character 5 is not allowed",
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Email
+
+
+@pytest.mark.parametrize("name", [*NORMALISED, *REFUSED])
+def test_an_email_about_an_odd_name_has_a_one_line_subject(name: str, tmp_path: Path) -> None:
+    from email import message_from_bytes, policy
+
+    from api.config import get_settings
+    from api.mail.outbox import build
+    from api.registration.mails import Message
+
+    odd = NORMALISED.get(name) or REFUSED[name][0]
+    note = "Please add an end time.\nAnd a phone number:\u2028thanks"
+    email = Message("a@example.org", f"Confirm your listing: {odd}", [note]).email()
+    parsed = message_from_bytes(
+        build(get_settings(data_dir=tmp_path), email).as_bytes(), policy=policy.default
+    )
+    subject = parsed["Subject"]
+    assert subject.startswith("Confirm your listing: Dog") and subject.endswith("walking")
+    assert not re.search("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]", subject)
+    # Line breaks in what people wrote are kept in the HTML part too.
+    body = parsed.get_body(preferencelist=("html",)).get_content()
+    assert '<p style="white-space: pre-line">Please add an end time.\n' in body
