@@ -37,9 +37,13 @@ _PARAGRAPH = "\u2029"
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _REMOVED = re.compile("[\u202a-\u202e\u2066-\u2069\ufeff]")
 _REFUSED = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff]")
-# Anything the rule would touch: one search tells whether a text is clean already.
+# Any character the rule would touch: one search tells whether a text may be clean already.
 _TOUCHED = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]|^\\s|\\s$| {2,}"
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
+)
+# What cannot be published as stored: refused characters and bidi controls.
+_UNPUBLISHABLE = re.compile(
+    "[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]"
 )
 
 
@@ -80,7 +84,12 @@ def refused(value: str) -> TextRefused | None:
 def clean(value: str, *, multiline: bool = False, join: str = " ") -> str:
     """``value`` by the rule above; raises TextRefused. ``join`` joins the lines of a
     single-line field (", " for an address)."""
-    if not _TOUCHED.search(value) and unicodedata.is_normalized("NFC", value):
+    if (
+        value == value.strip()
+        and "  " not in value
+        and ((value.isascii() and value.isprintable()) or not _TOUCHED.search(value))
+        and unicodedata.is_normalized("NFC", value)
+    ):
         return value  # the common case, kept cheap for bulk imports and loads
     problem = refused(value)
     if problem is not None:
@@ -148,7 +157,7 @@ def screen(value: str | None) -> str | None:
     """Why ``value`` (as stored) cannot be published safely, or None: text stored before
     this rule, or written around it. Line breaks in a single-line field are fine to publish
     (every writer encodes them), refused characters and bidi controls are not."""
-    if not value:
+    if not value or not _UNPUBLISHABLE.search(value):
         return None
     if problem := refused(value):
         return str(problem)
