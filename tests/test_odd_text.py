@@ -392,3 +392,13 @@ def test_an_email_about_an_odd_name_has_a_one_line_subject(name: str, tmp_path: 
     # Line breaks in what people wrote are kept in the HTML part too.
     body = parsed.get_body(preferencelist=("html",)).get_content()
     assert '<p style="white-space: pre-line">Please add an end time.\n' in body
+
+
+def test_no_answer_is_stored_with_a_refused_character(app: TestClient, db: Database) -> None:
+    # A yes/no answer is read leniently, but the answers are stored as typed: a NUL there
+    # used to reach the database (PostgreSQL refuses it in JSON: a server error).
+    bad = post_form(app, "/register", {**SHELTER, "show_email": "yes\x00"})
+    assert bad.status_code == 400
+    assert "This answer has an invisible control character (U+0000) after “yes”" in bad.text
+    with db.session() as s:
+        assert s.scalars(select(Registration)).all() == []

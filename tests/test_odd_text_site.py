@@ -188,6 +188,21 @@ def test_a_listing_that_fails_to_render_is_left_out_and_the_rest_publishes(
     assert (out / "providers/knitters/knit/session.ics").exists()
 
 
+def test_a_provider_left_out_takes_its_sessions_with_it(empty_db: Database, tmp_path: Path) -> None:
+    with empty_db.session() as s:
+        load_directory(s, MINI)
+        s.execute(update(Provider).where(Provider.key == "shelter").values(name="Shelter\x1b[2J"))
+    out = tmp_path / "site"
+    report = build_site(empty_db, settings_for(tmp_path), out, today=TODAY)
+    assert [str(x) for x in report.left_out] == [
+        "provider shelter: name: control character U+001B at character 8 is not allowed"
+    ]
+    assert not (out / "providers/shelter").exists()
+    services = json.loads((out / "open-data/oruk/services.json").read_text(encoding="utf-8"))
+    assert services["total_items"] == 4
+    assert "dog-walking" not in (out / "sitemap.xml").read_text()
+
+
 def test_build_site_names_what_it_left_out_and_exits_3(
     odd_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

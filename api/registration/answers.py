@@ -367,6 +367,13 @@ def check(raw: Raw, *, allow_keep: bool = False) -> tuple[Answers | None, list[F
     how_to_join = HowToJoin.DROP_IN
     if _text(raw, "how_to_join"):
         how_to_join = c.choice("how_to_join", HowToJoin, "Choose how people join")
+    # The answers are stored as typed: nothing the text rule refuses may be in any of them
+    # (a NUL in a yes/no answer would be stored too, and PostgreSQL refuses it).
+    for name, value in raw.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and (problem := text.refused(item)):
+                c.error(name, problem.message("This answer"))
+                break
     if c.errors:
         return None, c.errors
     return (
