@@ -269,3 +269,54 @@ def test_up_serves_a_directory_with_a_line_break_in_a_title(tmp_path: Path) -> N
     finally:
         log = stop(proc)
     assert "Built" in log and "Traceback" not in log
+
+
+def test_odd_text_from_an_import_reaches_every_file_normalised(
+    empty_db: Database, tmp_path: Path
+) -> None:
+    import csv
+    import datetime as dt
+
+    from api.registration.importing import import_file
+    from tests.odd_text import NORMALISED
+
+    with empty_db.session() as s:
+        load_directory(s, MINI)
+    header = ["organisation", "title", "domains", "schedule", "venue", "postcode"]
+    header += ["address", "description"]
+    rows = [
+        [
+            f"Odd Group {i}\u2028Ltd",
+            f"{typed} {i}",
+            "PHYSICAL_ACTIVITY",
+            "Tuesdays 10-12",
+            "North\tHall",
+            "AT1 1AA",
+            "1 High Street\r\nTesttown",
+            f"First line.\r\n{typed}\u2029{KEPT['emoji'][0]} {KEPT['combining marks'][0]}",
+        ]
+        for i, typed in enumerate(NORMALISED.values())
+    ]
+    path = tmp_path / "odd.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, *rows])
+    with empty_db.session() as s:
+        import_file(s, path, today=dt.date(2026, 11, 16))
+    out = tmp_path / "site"
+    report = build_site(empty_db, settings_for(tmp_path), out, today=TODAY)
+    assert report.left_out == []
+    services = json.loads((out / "open-data/oruk/services.json").read_text(encoding="utf-8"))
+    titles = {s["name"] for s in services["contents"]}
+    assert {f"Dog walking {i}" for i in range(len(NORMALISED))} <= titles
+    for i in range(len(NORMALISED)):
+        folder = out / f"providers/odd-group-{i}-ltd/dog-walking-{i}"
+        page = read_page(out, folder.relative_to(out).as_posix())
+        (event,) = [json.loads(x) for x in page.scripts]
+        assert event["name"] == f"Dog walking {i}"
+        assert event["location"]["name"] == "North Hall"
+        assert event["description"].startswith("First line.\nDog")
+        assert event["description"].endswith(f"{KEPT['emoji'][1]} {KEPT['combining marks'][1]}")
+        (vevent,) = Calendar.from_ical((folder / "session.ics").read_bytes()).walk("VEVENT")
+        assert str(vevent["SUMMARY"]) == f"Dog walking {i}"
+        assert str(vevent["DESCRIPTION"]).startswith(event["description"])
+        assert "1 High Street, Testtown" in str(vevent["LOCATION"])
