@@ -280,8 +280,9 @@ def _culprits(
     state: dict[str, object], settings: Settings, exc: Exception
 ) -> list[isolate.LeftOut]:
     """The listings that make a failed attempt fail, found by rendering each on its own;
-    none when the failure is not one listing's (or came before there were pages)."""
-    if isinstance(exc, BuildError) or "renderer" not in state:
+    none when the failure is not one listing's (the build's own, the file system's, or
+    before there were pages)."""
+    if isinstance(exc, BuildError | OSError) or "renderer" not in state:
         return []
     from api.oruk.mapping import OrukMapper
 
