@@ -106,14 +106,6 @@ def clean(value: str, *, multiline: bool = False, join: str = " ") -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def single_line(value: str) -> str:
-    return clean(value)
-
-
-def multi_line(value: str) -> str:
-    return clean(value, multiline=True)
-
-
 def changes(value: str, *, multiline: bool = False) -> list[str]:
     """What ``clean`` changes in ``value``, in words (empty when nothing but spaces at the
     ends): shown to moderators beside the text as typed."""
