@@ -12,7 +12,6 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
@@ -25,6 +24,7 @@ from api.graphql.schema import build_schema
 from api.logs import protect as protect_logs
 from api.oruk.routes import oruk_app
 from api.web import routes as web_routes
+from api.web.site import SiteFiles
 
 
 class PetuniaGraphQL(RequestLimits, GraphQL[Context, None]):
@@ -91,12 +91,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             *web_routes(),
             Mount("/oruk", app=oruk_app(db, settings)),
             # The public directory site (`petunia build-site`): last, so every route above
-            # wins. check_dir=False: the site may be built after the app starts.
-            Mount(
-                "/",
-                app=StaticFiles(directory=settings.resolved_site_dir, html=True, check_dir=False),
-                name="site",
-            ),
+            # wins. It may be built after the app starts (api/web/site.py).
+            Mount("/", app=SiteFiles(settings.resolved_site_dir), name="site"),
         ],
         middleware=[
             # Signed cookie for signed-in HTML pages (moderation); public pages set none.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -732,9 +733,15 @@ def _locality_ids(session: object, wanted: list[str]) -> tuple[int, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def _build_site(db: Database, settings: Settings, out: Path, *, fail: bool = True) -> None:
-    """Build the public site with a progress bar. With ``fail=False`` (``up``), a failed
-    build is reported and the previous site keeps being served."""
+# `petunia build-site` published, but left listings out (each is named on stderr).
+EXIT_PARTIAL = 3
+log = logging.getLogger("petunia.site")
+
+
+def _build_site(db: Database, settings: Settings, out: Path, *, fail: bool = True) -> bool:
+    """Build the public site with a progress bar; False when listings were left out. With
+    ``fail=False`` (``up``), a failed build is one line on stderr and the previous site (or
+    the "being built" page) keeps being served."""
     from sitegen.build import BuildError, build_site
     from sitegen.swap import BuildLocked
 
@@ -754,8 +761,23 @@ def _build_site(db: Database, settings: Settings, out: Path, *, fail: bool = Tru
                     f"the site was not built: {exc}; the previous site is unchanged"
                 ) from None
             err.print(f"[yellow]warning:[/yellow] the site was not built: {exc}", highlight=False)
-            return
+            return False
+        except Exception as exc:
+            if fail:
+                raise
+            # Not a data problem (those are left out listing by listing): a fault, whose
+            # traceback helps; the previous site is still served.
+            err.print(
+                f"[yellow]warning:[/yellow] the site was not built ({type(exc).__name__}); "
+                "the previous site is unchanged",
+                highlight=False,
+            )
+            log.error("the site was not built", exc_info=True)
+            return False
+    for left in result.left_out:
+        err.print(f"[yellow]warning:[/yellow] left out {left}", highlight=False)
     console.print(f"{result.summary()}. Site in {out}", highlight=False)
+    return not result.left_out
 
 
 @app.command("build-site")
@@ -775,10 +797,12 @@ def build_site_command(
 
     Pages unchanged since the last build into the same folder are reused; the search index
     is always rebuilt whole. With MEILI_URL set, sessions and providers are also indexed in
-    Meilisearch and the site searches there."""
+    Meilisearch and the site searches there. A listing that cannot be published is left
+    out and named, the rest is published, and the exit status is 3."""
     settings = _settings(data_dir)
     db = _database(settings)
-    _build_site(db, settings, out or settings.resolved_site_dir)
+    if not _build_site(db, settings, out or settings.resolved_site_dir):
+        raise typer.Exit(code=EXIT_PARTIAL)
 
 
 @export_app.command("oruk")

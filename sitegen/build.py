@@ -11,6 +11,9 @@ Steps (each reports progress):
 5. the search index (sitegen/search_index.py, rebuilt whole: it is always complete);
 6. Meilisearch, when configured (only changed documents are sent);
 7. swap the new site in (sitegen/swap.py): a failed or interrupted build changes nothing.
+
+A listing that cannot be published does not stop the build (sitegen/isolate.py): it is left
+out, reported in ``BuildReport.left_out`` by its key and the reason, and the rest is built.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from zoneinfo import ZoneInfo
 from api.config import Settings
 from api.db import Database
 from api.directory.public import FreshnessPolicy, read_public_directory
-from sitegen import data_files, ics
+from sitegen import data_files, ics, isolate
 from sitegen.pages import Page, SiteConfig, SiteModel
 from sitegen.render import Renderer, page_key, templates_fingerprint
 from sitegen.search_index import write_search_index
@@ -58,15 +61,21 @@ class BuildReport:
     chrome_rebuilt: bool = False
     seconds: dict[str, float] = field(default_factory=dict)
     meili_documents: int | None = None
+    # Listings not published (each with its key and the reason): a partial publish.
+    left_out: list[isolate.LeftOut] = field(default_factory=list)
     # Removes the previous copy of the site in the background (see swap.remove_later).
     cleanup: threading.Thread | None = None
 
     def summary(self) -> str:
         timing = ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items())
-        return (
+        text = (
             f"Built {self.pages} pages ({self.rendered} rendered, {self.reused} unchanged); "
             f"{timing}"
         )
+        if self.left_out:
+            count = len(self.left_out)
+            text += f"; {count} listing{'s' if count > 1 else ''} left out (see above)"
+        return text
 
 
 def london_today() -> dt.date:
@@ -112,6 +121,8 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 Extra = Callable[[], bytes]
 Job = tuple[str, Callable[[], Page], dict[str, Extra]]
 _JOBS: tuple[list[Job], Renderer, Path] | None = None  # for forked render workers
+# Attempts of one build: each failed attempt leaves out the listings that caused it.
+ATTEMPTS = 3
 PARALLEL_FROM = 2000  # pages to render before it is worth starting worker processes
 FORK_LINKS_FROM = 1000  # files to link before it is worth a process of its own
 
@@ -227,21 +238,57 @@ def build_site(
 ) -> BuildReport:
     """Build the site into ``out`` (atomically). ``full`` ignores the previous build."""
     out = out.resolve()
-    report = BuildReport()
+    left_out: list[isolate.LeftOut] = []
     with build_lock(out):
         recover(out)
-        new = staging_dir(out)
-        new.mkdir(parents=True)
-        try:
-            _build(db, settings, out, new, today or london_today(), progress, full, report)
-            progress("Publishing", 0, 1)
-            previous = swap_in(new, out)
-            progress("Publishing", 1, 1)
-        except BaseException:
-            shutil.rmtree(new, ignore_errors=True)
-            raise
+        for attempt in range(1, ATTEMPTS + 1):
+            report = BuildReport()
+            new = staging_dir(out)
+            new.mkdir(parents=True)
+            state: dict[str, object] = {}
+            try:
+                _build(
+                    db,
+                    settings,
+                    out,
+                    new,
+                    today or london_today(),
+                    progress,
+                    full,
+                    report,
+                    left_out=left_out,
+                    state=state,
+                )
+                progress("Publishing", 0, 1)
+                previous = swap_in(new, out)
+                progress("Publishing", 1, 1)
+                break
+            except Exception as exc:
+                shutil.rmtree(new, ignore_errors=True)
+                culprits = _culprits(state, settings, exc)
+                if not culprits or attempt == ATTEMPTS:
+                    raise
+                left_out += culprits
+            except BaseException:
+                shutil.rmtree(new, ignore_errors=True)
+                raise
     report.cleanup = remove_later(previous)
     return report
+
+
+def _culprits(
+    state: dict[str, object], settings: Settings, exc: Exception
+) -> list[isolate.LeftOut]:
+    """The listings that make a failed attempt fail, found by rendering each on its own;
+    none when the failure is not one listing's (the build's own, the file system's, or
+    before there were pages)."""
+    if isinstance(exc, BuildError | OSError) or "renderer" not in state:
+        return []
+    from api.oruk.mapping import OrukMapper
+
+    model = state["model"]
+    mapper = OrukMapper(model.d, settings.public_url, settings.resolved_site_url)  # type: ignore[attr-defined]
+    return isolate.probe(model, state["renderer"], mapper)  # type: ignore[arg-type]
 
 
 def _build(
@@ -253,6 +300,9 @@ def _build(
     progress: Progress,
     full: bool,
     report: BuildReport,
+    *,
+    left_out: list[isolate.LeftOut],
+    state: dict[str, object],
 ) -> None:
     clock = time.perf_counter()
 
@@ -273,6 +323,8 @@ def _build(
     )
     with db.session() as session:
         directory = read_public_directory(session, today=today, policy=policy)
+        report.left_out = [*left_out, *isolate.screen(directory)]
+        isolate.leave_out(directory, report.left_out)
         model = SiteModel(directory, config)
         postcodes = data_files.postcode_files(session, model)
     progress("Reading the directory", 1, 1)
@@ -312,6 +364,7 @@ def _build(
 
     pages = model.pages()
     renderer = Renderer(shells, config)
+    state.update(model=model, renderer=renderer)
     old_pages: dict[str, str] = {} if old.get("chrome") != chrome_key else old.get("pages", {})
     keys: dict[str, str] = {}
     links: list[tuple[str, str]] = []  # unchanged files, linked together at the end

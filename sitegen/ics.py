@@ -8,7 +8,15 @@ import datetime as dt
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vRecur
+from icalendar import (
+    Calendar,
+    Event,
+    Timezone,
+    TimezoneDaylight,
+    TimezoneStandard,
+    vRecur,
+    vText,
+)
 
 from api.directory import schedules as sched
 from api.directory.models import Session
@@ -67,7 +75,9 @@ def session_calendar(model: SiteModel, s: Session) -> bytes:
     cal.add("prodid", "-//Petunia//Community directory//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", s.title)
+    # An X- property has no type the library knows, so it would be written as it is (a line
+    # break in the title would end the content line): say it is TEXT, to be escaped.
+    cal.add("x-wr-calname", vText(s.title))
     breaks = [sched.Break(b.starts_on, b.ends_on) for b in model.d.breaks.get(s.id, [])]
     today = model.config.today
     stamp = dt.datetime.combine(today, dt.time(0), dt.UTC)

@@ -29,6 +29,7 @@ from pydantic import (
 from sqlalchemy import delete, orm, select
 
 from api.directory import schedules as sched
+from api.directory import text
 from api.directory.enums import (
     AccessibilityFeature,
     Delivery,
@@ -150,9 +151,25 @@ def _line_of(raw: Any, loc: tuple[int | str, ...], default: int) -> int:
 # ---------------------------------------------------------------------------------------------
 # Records as written in the files
 
+
+def _by_rule(multiline: bool = False, join: str = " ") -> BeforeValidator:
+    """The text rule of every entrance (api/directory/text.py), before the length checks."""
+
+    def apply(value: Any) -> Any:
+        return (
+            text.clean(value, multiline=multiline, join=join) if isinstance(value, str) else value
+        )
+
+    return BeforeValidator(apply)
+
+
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,119}$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Multi-line (descriptions, notes), one line (everything else), and an address (lines
+# joined with ", ").
+Text = Annotated[str, StringConstraints(max_length=5000), _by_rule(multiline=True)]
+Line = Annotated[str, StringConstraints(max_length=5000), _by_rule()]
+Address = Annotated[str, StringConstraints(max_length=5000), _by_rule(join=", ")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), _by_rule()]
 
 
 def _time_text(value: Any) -> Any:
@@ -184,7 +201,7 @@ class LocalityIn(Record):
 class VenueIn(Record):
     key: Key
     name: Name
-    address: Text = ""
+    address: Address = ""
     postcode: str | None = None
     latitude: float | None = Field(default=None, ge=49, le=61)
     longitude: float | None = Field(default=None, ge=-9, le=2.5)
@@ -206,7 +223,7 @@ class ScheduleIn(Record):
     date: dt.date | None = None
     starts: dt.date | None = None
     ends: dt.date | None = None
-    note: Text | None = None
+    note: Line | None = None
 
     def rule(self) -> sched.Rule:
         return sched.make_rule(
@@ -225,12 +242,12 @@ class ScheduleIn(Record):
 class BreakIn(Record):
     starts_on: dt.date = Field(alias="from")
     ends_on: dt.date = Field(alias="to")
-    reason: Text | None = None
+    reason: Line | None = None
 
 
 class CostIn(Record):
     amount: Decimal = Field(ge=0, le=10000, decimal_places=2)
-    concessions: Text | None = None
+    concessions: Line | None = None
 
 
 class WhoForIn(Record):
@@ -242,9 +259,9 @@ class WhoForIn(Record):
 
 
 class ContactIn(Record):
-    name: Text | None = None
-    email: Text | None = None
-    phone: Text | None = None
+    name: Line | None = None
+    email: Line | None = None
+    phone: Line | None = None
 
 
 class SessionIn(Record):
@@ -273,9 +290,9 @@ class ProviderIn(Record):
     locality: Key | None = None
     charity_number: str | None = None
     company_number: str | None = None
-    website: Text | None = None
-    email: Text | None = None
-    phone: Text | None = None
+    website: Line | None = None
+    email: Line | None = None
+    phone: Line | None = None
     listed_by: ListedBy = ListedBy.ADDED_BY_LEAD
     verification: Verification = Verification.UNVERIFIED
     verified_on: dt.date | None = None
@@ -303,8 +320,8 @@ class PracticeIn(Record):
 class LinkWorkerIn(Record):
     key: Key
     name: Name
-    email: Text | None = None
-    phone: Text | None = None
+    email: Line | None = None
+    phone: Line | None = None
     lead_provider: Key
     practices: list[str] = []
 
@@ -386,8 +403,11 @@ class _Reader:
                 if missing:
                     self.problem(path, 1, f"missing column(s): {', '.join(sorted(missing))}")
                     return
+                # A cell may hold line breaks: a row is reported by the line it starts on.
+                last = reader.line_num
                 for row in reader:
-                    yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}
+                    start, last = last + 1, reader.line_num
+                    yield start, {k: (v or "").strip() for k, v in row.items() if k}
         except UnicodeDecodeError:
             self.problem(path, 1, "not UTF-8 text: save the file as UTF-8")
 

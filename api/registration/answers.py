@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from api.directory import labels
+from api.directory import labels, text
 from api.directory.enums import AccessibilityFeature, Delivery, Domain, HowToJoin, Weekday
 from api.directory.phrases import parse_date, parse_time
 from api.directory.postcodes import InvalidPostcode, normalise_postcode
@@ -87,6 +87,9 @@ TEXT_LIMITS: dict[str, int] = {
     "how_to_join": 20,
     "confirm_different": 10,
 }
+# Fields whose line breaks are kept (textareas); every other field is one line. The rule
+# for odd characters is api/directory/text.py.
+MULTI_LINE = frozenset({"description", "who_for"})
 LIST_FIELDS: dict[str, int] = {"domains": 6, "days": 7, "month_weeks": 5, "accessibility": 10}
 MONTH_WEEKS = {"1": 1, "2": 2, "3": 3, "4": 4, "-1": -1}
 
@@ -214,7 +217,15 @@ class _Checker:
             self.errors.append(FieldError(name, message, code))
 
     def text(self, name: str, label: str, *, required: str | None = None) -> str:
-        value = _text(self.raw, name)
+        try:
+            value = text.clean(
+                _text(self.raw, name),
+                multiline=name in MULTI_LINE,
+                join=", " if name == "address" else " ",
+            )
+        except text.TextRefused as problem:
+            self.error(name, problem.message(label))
+            return ""
         limit = TEXT_LIMITS[name]
         if len(value) > limit:
             self.error(
@@ -356,6 +367,13 @@ def check(raw: Raw, *, allow_keep: bool = False) -> tuple[Answers | None, list[F
     how_to_join = HowToJoin.DROP_IN
     if _text(raw, "how_to_join"):
         how_to_join = c.choice("how_to_join", HowToJoin, "Choose how people join")
+    # The answers are stored as typed: nothing the text rule refuses may be in any of them
+    # (a NUL in a yes/no answer would be stored too, and PostgreSQL refuses it).
+    for name, value in raw.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and (problem := text.refused(item)):
+                c.error(name, problem.message("This answer"))
+                break
     if c.errors:
         return None, c.errors
     return (
@@ -383,6 +401,38 @@ def check(raw: Raw, *, allow_keep: bool = False) -> tuple[Answers | None, list[F
         ),
         [],
     )
+
+
+# What moderators call the free-text fields (the moderation page says what the text rule
+# changed in them).
+TEXT_LABELS = {
+    "organisation": "Organisation",
+    "title": "Activity",
+    "description": "Description",
+    "venue_name": "Place",
+    "address": "Address",
+    "phone": "Phone",
+    "email": "Email",
+    "website": "Website",
+    "concessions": "Concessions",
+    "languages": "Languages",
+    "who_for": "Who it is for",
+}
+
+
+def text_changes(raw: Raw) -> list[tuple[str, str]]:
+    """(label, what the text rule changed or refused, and the text as typed with its
+    invisible characters shown) for each field where it did anything."""
+    found = []
+    for name, label in TEXT_LABELS.items():
+        value = raw.get(name)
+        if not isinstance(value, str):
+            continue
+        said = text.changes(value, multiline=name in MULTI_LINE)
+        if said:
+            typed = text.visible(value.strip())
+            found.append((label, f"{'; '.join(said)}. As typed: {typed}"))
+    return found
 
 
 def _check_when(c: _Checker, allow_keep: bool) -> list[Rule] | None:

@@ -27,6 +27,7 @@ from api.access.tokens import Principal
 from api.audit.log import record
 from api.config import Settings
 from api.db import Database
+from api.directory import text as textrule
 from api.directory.enums import (
     Delivery,
     ListedBy,
@@ -623,7 +624,10 @@ def _lead_for(db: orm.Session, principal: Principal, registration: Registration)
 
 
 def _note(value: str, field_name: str, what: str) -> tuple[str, list[FieldError]]:
-    text = (value or "").strip()
+    try:
+        text = textrule.clean(value or "", multiline=True)
+    except textrule.TextRefused as problem:
+        return "", [FieldError(field_name, problem.message("The note"), ErrorCode.INVALID)]
     if not text:
         return text, [
             FieldError(field_name, f"Write {what}: the provider reads it", ErrorCode.REQUIRED)

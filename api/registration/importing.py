@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, orm, select
 
 from api.directory import schedules as sched
+from api.directory import text
 from api.directory.enums import (
     AccessibilityFeature,
     Delivery,
@@ -70,6 +71,8 @@ OPTIONAL = (
     "session_key",
     "organisation_description",
 )
+# Columns whose line breaks are kept; every other column is one line (api/directory/text.py).
+MULTI_LINE = frozenset({"description", "organisation_description", "who_for"})
 LIMITS = {"organisation": 200, "title": 200, "description": 5000, "venue": 200, "address": 500}
 _DELIVERY = {
     "": None,
@@ -193,10 +196,13 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if reader.fieldnames:
         reader.fieldnames = [h.strip().lower() for h in reader.fieldnames]
+    # A cell may hold line breaks: a row is reported by the line it starts on.
+    last = reader.line_num
     for row in reader:
+        start, last = last + 1, reader.line_num
         values = {k: (v or "").strip() for k, v in row.items() if k}
         if any(values.values()):
-            yield reader.line_num, values
+            yield start, values
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,6 +273,20 @@ def _cost(text: str) -> tuple[bool, Decimal | None]:
     return False, amount.quantize(Decimal("0.01"))
 
 
+def _clean_row(typed: dict[str, str], problems: list[str]) -> dict[str, str]:
+    """Every cell by the text rule; a refused character is a problem of the row."""
+    values = {}
+    for name, value in typed.items():
+        try:
+            values[name] = text.clean(
+                value, multiline=name in MULTI_LINE, join=", " if name == "address" else " "
+            )
+        except text.TextRefused as problem:
+            problems.append(f"{name}: {problem}")
+            values[name] = ""
+    return values
+
+
 def check_rows(
     db: orm.Session, rows: list[tuple[int, dict[str, str]]], *, today: dt.date
 ) -> list[Row]:
@@ -287,14 +307,16 @@ def check_rows(
     localities = set(db.scalars(select(Locality.key)))
     checked = []
     seen: dict[tuple[str, str], int] = {}
-    for line, values in rows:
+    for line, typed in rows:
         row_problems: list[str] = []
+        values = _clean_row(typed, row_problems)
 
         def get(name: str, values: dict[str, str] = values) -> str:
             return values.get(name, "").strip()
 
+        refused = {p.split(":", 1)[0] for p in row_problems}
         for name in REQUIRED:
-            if name != "schedule" and not get(name):
+            if name != "schedule" and not get(name) and name not in refused:
                 row_problems.append(f"{name} is empty")
         for name, limit in LIMITS.items():
             if len(get(name)) > limit:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from jinja2 import Environment, select_autoescape
 from sqlalchemy import orm
 
+from api.directory import text
 from api.mail.outbox import Email
 from api.mail.queue import enqueue
 
@@ -18,7 +19,7 @@ _HTML = Environment(
 ).from_string(
     """<!doctype html>
 <html lang="en"><body style="font-family: Arial, sans-serif; font-size: 16px; line-height: 1.5">
-{% for p in paragraphs %}<p>{{ p }}</p>
+{% for p in paragraphs %}<p style="white-space: pre-line">{{ p }}</p>
 {% endfor %}{% for label, href in links %}<p><a href="{{ href }}">{{ label }}</a></p>
 {% endfor %}<p style="color:#505a5f">{{ footer }}</p>
 </body></html>"""
@@ -41,9 +42,15 @@ class Message:
         return Email(to=self.to, subject=_subject(self.subject), text=text + "\n", html=html)
 
 
-def _subject(text: str) -> str:
-    # A name typed into a form must not break the header: no line breaks, a sane length.
-    return re.sub(r"[\x00-\x1f\x7f]+", " ", text).strip()[:150]
+def _subject(value: str) -> str:
+    # A name typed into a form must not break the header: one line (text.clean joins the
+    # lines Unicode knows of, U+2028 included), nothing invisible, a sane length.
+    try:
+        line = text.clean(value)
+    except text.TextRefused:
+        line = re.sub(r"[\u202a-\u202e\u2066-\u2069]", "", value)
+        line = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]+", " ", line)
+    return " ".join(line.split())[:150]
 
 
 def queue(db: orm.Session, messages: list[Message]) -> list[int]:

@@ -11,6 +11,7 @@ from api.access import policy
 from api.access.tokens import Principal
 from api.audit.log import record
 from api.config import Settings
+from api.directory import text as textrule
 from api.directory.enums import ListingStatus
 from api.directory.models import Locality, Provider, Session, utcnow
 from api.registration import links, mails
@@ -83,7 +84,11 @@ def report_problem(
     except ValueError:
         errors.append(FieldError("kind", "Choose what is wrong", ErrorCode.REQUIRED))
         report_kind = ReportKind.OTHER
-    details = (details or "").strip()
+    try:
+        details = textrule.clean(details or "", multiline=True)
+    except textrule.TextRefused as problem:
+        errors.append(FieldError("details", problem.message("What you wrote"), ErrorCode.INVALID))
+        details = ""
     if len(details) > DETAILS_LIMIT:
         errors.append(
             FieldError(

@@ -16,6 +16,7 @@ from api.access.tokens import Principal, authenticate_hash, hash_token
 from api.directory import schedules as sched
 from api.directory.enums import Domain
 from api.directory.models import DomainLabel, Locality, Provider, Session
+from api.directory.text import visible
 from api.registration import flow
 from api.registration import reports as reporting
 from api.registration.answers import (
@@ -24,6 +25,7 @@ from api.registration.answers import (
     ErrorCode,
     FieldError,
     check,
+    text_changes,
 )
 from api.registration.models import Registration, RegistrationStatus
 from api.web.common import (
@@ -152,10 +154,13 @@ def summary_rows(db: orm.Session, registration: Registration) -> list[tuple[str,
         session = db.get(Session, registration.session_id)
         if session:
             rows.append(("Changes the activity", session.title))
+    # What the text rule changed or refused, with the text as typed made visible (a line
+    # break in a title is otherwise invisible here).
+    changed = [(f"Text checks: {label}", said) for label, said in text_changes(raw)]
     if answers is None:
-        rows += [(k, str(v)) for k, v in raw.items() if v]
+        rows += [(k, visible(str(v))) for k, v in raw.items() if v]
         rows.append(("Problems", "; ".join(e.message for e in errors)))
-        return rows
+        return rows + changed
     where = {
         "AT_VENUE": ", ".join(
             part for part in (answers.venue_name, answers.address, answers.postcode) if part
@@ -198,7 +203,7 @@ def summary_rows(db: orm.Session, registration: Registration) -> list[tuple[str,
         ("Who it is for", answers.who_for or "Anyone"),
         ("How to join", HOW_TO_JOIN_LABELS[answers.how_to_join]),
     ]
-    return rows
+    return rows + changed
 
 
 async def registration_page(
