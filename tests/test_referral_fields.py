@@ -16,8 +16,11 @@ import pytest
 from api.access import policy
 from api.access.fields_table import END, START, markdown_table
 from api.access.models import Role
+from api.config import get_settings
+from api.referrals.protection import protector
 from api.referrals.purge import purge
 from tests.referral_support import (
+    ENCRYPTION_KEY,
     SET_STATUS,
     CareWorld,
     move,
@@ -201,7 +204,10 @@ def test_a_provider_reads_nothing_of_a_referral_that_has_ended(world: CareWorld)
         expected = policy.referral_fields(role, consent_share_outcomes=True) & non_null(admin)
         assert non_null(seen) == expected, who
     with world.db.session() as s:
-        assert purge(s, retention_days=0, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+        keys = protector(get_settings(encryption_key=ENCRYPTION_KEY)).keys
+        assert purge(
+            s, retention_days=0, keys=keys, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+        )
     admin, _ = read_all(world, "admin", r)
     assert admin["purgedAt"] is not None and admin["person"] is None
     assert read_all(world, "gp", r)[0]["purgedAt"] == admin["purgedAt"]

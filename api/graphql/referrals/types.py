@@ -19,7 +19,7 @@ from api.outcomes import models as outcome_models
 from api.referrals import enums, models
 from api.referrals.errors import ErrorCode
 from api.referrals.nhs_number import format_nhs_number
-from api.referrals.protection import protector
+from api.referrals.protection import KeyDestroyed, Protector, protector
 from api.referrals.working_days import local_date
 
 ReferralStatus = strawberry.enum(enums.ReferralStatus)
@@ -43,10 +43,23 @@ class ReferralError:
     code: ReferralErrorCode
 
 
-def _person(info: Info[Context], root: models.Referral) -> dict | None:
+async def _unlock(info: Info[Context], root: models.Referral) -> tuple[Protector, bytes | None]:
+    """The protector and the referral's data key (None: its data is still under the master
+    key); KeyDestroyed when the key is gone."""
+    guard = protector(info.context.settings)
+    if root.key_id is None:
+        return guard, None
+    key = await info.context.referral_loaders.data_keys(guard).load(root.key_id)
+    if key is None:
+        raise KeyDestroyed("the referral's data key was destroyed")
+    return guard, key
+
+
+async def _person(info: Info[Context], root: models.Referral) -> dict | None:
     if root.person_enc is None:
         return None
-    return protector(info.context.settings).decrypt_json("person", root.person_enc)
+    guard, key = await _unlock(info, root)
+    return guard.decrypt_json("person", root.person_enc, key)
 
 
 @strawberry.type
@@ -372,14 +385,15 @@ class ReferralType(Node):
 
     @strawberry.field(description="Null for roles that may not see the person, or once purged.")
     @staticmethod
-    def person(root: Parent[models.Referral], info: Info[Context]) -> Person | None:
-        data = _person(info, root)
+    async def person(root: Parent[models.Referral], info: Info[Context]) -> Person | None:
+        data = await _person(info, root)
         if data is None:
             return None
         visible = visible_parts(root, info)
         nhs = None
         if "person.nhs_number" in visible and root.nhs_number_enc is not None:
-            nhs = protector(info.context.settings).decrypt("nhs_number", root.nhs_number_enc)
+            guard, key = await _unlock(info, root)
+            nhs = guard.decrypt("nhs_number", root.nhs_number_enc, key)
         return Person(
             visible=visible,
             given_name=data["givenName"],
@@ -399,28 +413,32 @@ class ReferralType(Node):
 
     @strawberry.field(description="Why the practice referred.")
     @staticmethod
-    def reason(root: Parent[models.Referral], info: Info[Context]) -> str | None:
-        data = _person(info, root)
+    async def reason(root: Parent[models.Referral], info: Info[Context]) -> str | None:
+        data = await _person(info, root)
         return data["reason"] if data else None
 
     @strawberry.field(description="What matters to the person.")
     @staticmethod
-    def what_matters(root: Parent[models.Referral], info: Info[Context]) -> str | None:
-        data = _person(info, root)
+    async def what_matters(root: Parent[models.Referral], info: Info[Context]) -> str | None:
+        data = await _person(info, root)
         return data["whatMatters"] if data else None
 
     @strawberry.field
     @staticmethod
-    def notes(root: Parent[models.Referral], info: Info[Context]) -> str | None:
-        data = _person(info, root)
+    async def notes(root: Parent[models.Referral], info: Info[Context]) -> str | None:
+        data = await _person(info, root)
         return data["notes"] if data else None
 
     @strawberry.field(description="The link worker's assessment (care team only).")
     @staticmethod
-    def assessment(root: Parent[models.Referral], info: Info[Context]) -> Assessment | None:
+    async def assessment(root: Parent[models.Referral], info: Info[Context]) -> Assessment | None:
         if root.assessed_at is None or root.support_level is None:
             return None
-        plan = protector(info.context.settings).decrypt_json("plan", root.plan_enc) or {
+        plan = None
+        if root.plan_enc is not None:
+            guard, key = await _unlock(info, root)
+            plan = guard.decrypt_json("plan", root.plan_enc, key)
+        plan = plan or {
             "goals": [],
             "actionPlan": "",
         }
@@ -445,8 +463,8 @@ class ReferralType(Node):
     ) -> list[ReferralStatusChange] | None:
         rows = await info.context.referral_loaders.events.load(root.id)
         visible = visible_parts(root, info)
-        care = "history.note" in visible
-        guard = protector(info.context.settings)
+        care = "history.note" in visible and any(e.note_enc for e in rows)
+        guard, key = await _unlock(info, root) if care else (None, None)
         return [
             ReferralStatusChange(
                 visible=visible,
@@ -454,7 +472,7 @@ class ReferralType(Node):
                 status=e.to_status,
                 at=e.at,
                 by=e.actor,
-                note=guard.decrypt("note", e.note_enc) if care and e.note_enc else None,
+                note=guard.decrypt("note", e.note_enc, key) if guard and e.note_enc else None,
             )
             for e in rows
         ]
