@@ -237,6 +237,36 @@ def test_postgresql_statistics_sample_no_personal_data(world: CareWorld) -> None
     assert personal.isdisjoint(sampled), personal & set(sampled)
 
 
+def test_a_key_whose_referral_was_never_written_is_destroyed_a_day_on(world: CareWorld) -> None:
+    old_id, fresh_id = str(uuid.uuid4()), GUARD.keys.create()[0]
+    with GUARD.keys.engine.begin() as conn:  # as left by a request that failed two days ago
+        conn.execute(
+            data_keys.insert().values(
+                key_id=old_id,
+                wrapped=b"\0" * 60,
+                created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=2),
+            )
+        )
+    used = closed_referral(world, "Orphanella", nhs_number(747474)).key_id
+    with world.db.session() as s:
+        purge(s, retention_days=10_000, keys=GUARD.keys)
+    with GUARD.keys.engine.connect() as conn:
+        left = set(conn.scalars(select(data_keys.c.key_id)))
+    assert old_id not in left and {fresh_id, used} <= left
+    GUARD.keys.destroy([fresh_id])
+
+
+def test_a_referral_whose_key_is_gone_reads_as_purged(world: CareWorld) -> None:
+    """The key is destroyed first; until the rest of the purge runs, nothing is readable."""
+    r = new_referral(world, person={"givenName": "Halfpurgella"})
+    with world.db.session() as s:
+        GUARD.keys.destroy([s.get(Referral, _pk(r)).key_id])
+    read = world.api("lead").data(
+        "query($id: ID!) { referral(id: $id) { status person { givenName } reason } }", id=r
+    )["referral"]
+    assert read == {"status": "RECEIVED", "person": None, "reason": None}
+
+
 # ---------------------------------------------------------------------------------------------
 # Referrals from before data keys
 

@@ -5,6 +5,7 @@ every field through it (api/graphql/referrals/visibility.py), so no resolver dec
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import strawberry
 from strawberry import Parent
@@ -19,7 +20,7 @@ from api.outcomes import models as outcome_models
 from api.referrals import enums, models
 from api.referrals.errors import ErrorCode
 from api.referrals.nhs_number import format_nhs_number
-from api.referrals.protection import KeyDestroyed, Protector, protector
+from api.referrals.protection import protector
 from api.referrals.working_days import local_date
 
 ReferralStatus = strawberry.enum(enums.ReferralStatus)
@@ -43,23 +44,26 @@ class ReferralError:
     code: ReferralErrorCode
 
 
-async def _unlock(info: Info[Context], root: models.Referral) -> tuple[Protector, bytes | None]:
-    """The protector and the referral's data key (None: its data is still under the master
-    key); KeyDestroyed when the key is gone."""
+async def _open(
+    info: Info[Context], root: models.Referral, field: str, token: str | None
+) -> str | None:
+    """``token`` (a value of ``root``) decrypted with the referral's data key, or with the
+    master key for a referral written before data keys; None when there is nothing, or when
+    the key is gone (a purge destroyed it, the rest of the purge has yet to run)."""
+    if token is None:
+        return None
     guard = protector(info.context.settings)
-    if root.key_id is None:
-        return guard, None
-    key = await info.context.referral_loaders.data_keys(guard).load(root.key_id)
-    if key is None:
-        raise KeyDestroyed("the referral's data key was destroyed")
-    return guard, key
+    key = None
+    if root.key_id is not None:
+        key = await info.context.referral_loaders.data_keys(guard).load(root.key_id)
+        if key is None:
+            return None
+    return guard.decrypt(field, token, key)
 
 
 async def _person(info: Info[Context], root: models.Referral) -> dict | None:
-    if root.person_enc is None:
-        return None
-    guard, key = await _unlock(info, root)
-    return guard.decrypt_json("person", root.person_enc, key)
+    data = await _open(info, root, "person", root.person_enc)
+    return None if data is None else json.loads(data)
 
 
 @strawberry.type
@@ -391,9 +395,8 @@ class ReferralType(Node):
             return None
         visible = visible_parts(root, info)
         nhs = None
-        if "person.nhs_number" in visible and root.nhs_number_enc is not None:
-            guard, key = await _unlock(info, root)
-            nhs = guard.decrypt("nhs_number", root.nhs_number_enc, key)
+        if "person.nhs_number" in visible:
+            nhs = await _open(info, root, "nhs_number", root.nhs_number_enc)
         return Person(
             visible=visible,
             given_name=data["givenName"],
@@ -434,14 +437,8 @@ class ReferralType(Node):
     async def assessment(root: Parent[models.Referral], info: Info[Context]) -> Assessment | None:
         if root.assessed_at is None or root.support_level is None:
             return None
-        plan = None
-        if root.plan_enc is not None:
-            guard, key = await _unlock(info, root)
-            plan = guard.decrypt_json("plan", root.plan_enc, key)
-        plan = plan or {
-            "goals": [],
-            "actionPlan": "",
-        }
+        sealed = await _open(info, root, "plan", root.plan_enc)
+        plan = json.loads(sealed) if sealed else {"goals": [], "actionPlan": ""}
         f = root.support_factors or {}
         return Assessment(
             support_level=root.support_level,
@@ -463,8 +460,7 @@ class ReferralType(Node):
     ) -> list[ReferralStatusChange] | None:
         rows = await info.context.referral_loaders.events.load(root.id)
         visible = visible_parts(root, info)
-        care = "history.note" in visible and any(e.note_enc for e in rows)
-        guard, key = await _unlock(info, root) if care else (None, None)
+        care = "history.note" in visible
         return [
             ReferralStatusChange(
                 visible=visible,
@@ -472,7 +468,7 @@ class ReferralType(Node):
                 status=e.to_status,
                 at=e.at,
                 by=e.actor,
-                note=guard.decrypt("note", e.note_enc, key) if guard and e.note_enc else None,
+                note=await _open(info, root, "note", e.note_enc) if care else None,
             )
             for e in rows
         ]
