@@ -375,6 +375,7 @@ def purge(
     resolved problem reports."""
     from api.referrals.protection import protector
     from api.referrals.purge import purge as purge_referrals
+    from api.referrals.rekey import rotate_lookup_key
     from api.registration.retention import forget_decided_registrations, forget_reporter_emails
     from api.registration.upkeep import purge_unconfirmed
 
@@ -396,11 +397,17 @@ def purge(
             "be negative"
         )
     db = _database(settings)
+    guard = protector(settings)
     with db.session() as session:
-        count = purge_referrals(session, retention_days=days, keys=protector(settings).keys)
+        count = purge_referrals(session, retention_days=days, keys=guard.keys)
         unconfirmed = purge_unconfirmed(session, days=unconfirmed_days)
         decided = forget_decided_registrations(session, days=decided_days)
         reports = forget_reporter_emails(session, days=report_days)
+    if count:
+        # The purged referrals' NHS-number hashes stay in old row versions and backups: a new
+        # lookup key makes them untestable.
+        with db.session() as session:
+            rotate_lookup_key(session, guard)
     console.print(
         f"Purged personal data from {count} referral(s) closed over {days} days ago "
         "(their data keys destroyed)."

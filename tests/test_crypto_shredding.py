@@ -28,7 +28,7 @@ from api.referrals.keys import data_keys
 from api.referrals.models import Referral, ReferralEvent
 from api.referrals.protection import DecryptionError, KeyDestroyed, protector
 from api.referrals.purge import purge
-from api.referrals.rekey import rekey
+from api.referrals.rekey import rekey, rotate_lookup_key
 from api.registration.models import (
     ProblemReport,
     Registration,
@@ -235,6 +235,23 @@ def test_postgresql_statistics_sample_no_personal_data(world: CareWorld) -> None
         "listing_contacts.email",
     }
     assert personal.isdisjoint(sampled), personal & set(sampled)
+
+
+def test_a_purged_referrals_old_lookup_hash_cannot_be_tested_any_more(world: CareWorld) -> None:
+    """The NHS-number hash of a purged referral stays in old row versions and backups; with a
+    replaced lookup key nobody can test guessed NHS numbers against it."""
+    number, other = nhs_number(757575), nhs_number(767676)
+    row = closed_referral(world, "Hashella", number)
+    live = new_referral(world, person={"nhsNumber": other})
+    assert row.nhs_number_hash in GUARD.nhs_hashes(number)  # testable today
+    purge_now(world)
+    with world.db.session() as s:
+        assert rotate_lookup_key(s, GUARD) >= 1
+    assert row.nhs_number_hash not in GUARD.nhs_hashes(number)
+    # The live referral is still found by its NHS number.
+    query = "query($n: String) { referrals(filter: {nhsNumber: $n}) { edges { node { id } } } }"
+    found = world.api("lead").data(query, n=other)["referrals"]["edges"]
+    assert [e["node"]["id"] for e in found] == [live]
 
 
 def test_a_key_whose_referral_was_never_written_is_destroyed_a_day_on(world: CareWorld) -> None:

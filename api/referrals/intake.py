@@ -281,7 +281,7 @@ def create_referral(
         request_hash=request_hash,
         key_id=key_id,
         nhs_number_enc=protector.encrypt("nhs_number", person.nhs_number, data_key),
-        nhs_number_hash=protector.lookup_hash(person.nhs_number),
+        nhs_number_hash=protector.nhs_hash(person.nhs_number),
         person_enc=protector.encrypt_json(
             "person",
             {

@@ -2,6 +2,10 @@
 that destroying the key at ``petunia purge`` makes every copy of that referral's personal data
 unreadable: the heap, the WAL, the statistics, and backups of the database taken before.
 
+The store also holds the key of the NHS-number lookup hash, which `petunia purge` replaces
+(re-hashing the live referrals) so that a purged referral's old hash, left in old row versions
+or backups, can no longer be tested against guessed NHS numbers.
+
 A data key is 32 random bytes, stored wrapped (AES-256-GCM, the key's id as associated data)
 by a key-encryption key derived from ``PETUNIA_ENCRYPTION_KEY``. The store is a database of
 its own (``PETUNIA_KEY_STORE_URL``; by default a SQLite file in the data folder) with one
@@ -37,6 +41,15 @@ from sqlalchemy.engine import Engine
 _metadata = MetaData()
 data_keys = Table(
     "referral_data_keys_v1",
+    _metadata,
+    Column("key_id", String(36), primary_key=True),
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+lookup_keys = Table(
+    "nhs_lookup_keys_v1",
     _metadata,
     Column("key_id", String(36), primary_key=True),
     Column("wrapped", LargeBinary, nullable=False),
@@ -90,16 +103,43 @@ class KeyStore:
     def create(self) -> tuple[str, bytes]:
         """A new data key, stored (committed) before any data is encrypted with it. Its time
         is the clock's (not a referral's date), so orphans are told by their real age."""
+        return self._new(data_keys)
+
+    def _new(self, table: Table) -> tuple[str, bytes]:
         key_id, key = str(uuid.uuid4()), AESGCM.generate_key(bit_length=256)
         with self.engine.begin() as conn:
             conn.execute(
-                data_keys.insert().values(
+                table.insert().values(
                     key_id=key_id,
                     wrapped=self._seal(key_id, key),
                     created_at=dt.datetime.now(dt.UTC),
                 )
             )
         return key_id, key
+
+    # The NHS-number lookup keys: the newest hashes what is written; a search tries each (two
+    # exist only while purge replaces one).
+
+    def lookup_keys(self) -> list[tuple[str, bytes]]:
+        """The live lookup keys, newest first (one is made on first use)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(lookup_keys.c.key_id, lookup_keys.c.wrapped).order_by(
+                    lookup_keys.c.created_at.desc(), lookup_keys.c.key_id
+                )
+            ).all()
+        if not rows:
+            return [self._new(lookup_keys)]
+        return [(key_id, self._unseal(key_id, wrapped)) for key_id, wrapped in rows]
+
+    def new_lookup_key(self) -> tuple[str, bytes]:
+        return self._new(lookup_keys)
+
+    def destroy_lookup_keys(self, key_ids: Iterable[str]) -> int:
+        ids = sorted(set(key_ids))
+        with self.engine.begin() as conn:
+            result = conn.execute(delete(lookup_keys).where(lookup_keys.c.key_id.in_(ids)))
+        return result.rowcount or 0
 
     def get_many(self, key_ids: Iterable[str]) -> dict[str, bytes]:
         """The data keys that still exist, by id (destroyed ones are left out)."""

@@ -39,6 +39,10 @@ def _derive(secret: str, label: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(secret.encode())
 
 
+def keyed_hash(key: bytes, value: str) -> str:
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
 def wrapping_key(secret: str) -> bytes:
     """The key-encryption key that wraps referrals' data keys in the key store."""
     return _derive(secret, b"petunia referral data key wrapping v1")
@@ -100,9 +104,22 @@ class Protector:
         return None if token is None else json.loads(self.decrypt(field, token, key))
 
     def lookup_hash(self, nhs_number: str) -> str:
-        """HMAC-SHA256 of a (normalised) NHS number: equal numbers give equal hashes, and
-        without the key nobody can test guesses against the stored hashes."""
+        """HMAC-SHA256 under the master-derived key: equal inputs give equal hashes, and
+        without the key nobody can test guesses. The NHS-number column uses ``nhs_hash``
+        (a key that purge replaces); this one keys idempotency and older rows."""
         return hmac.new(self._mac_key, nhs_number.encode(), hashlib.sha256).hexdigest()
+
+    def nhs_hash(self, nhs_number: str) -> str:
+        """The stored lookup hash of a (normalised) NHS number: HMAC-SHA256 under the newest
+        lookup key in the key store."""
+        _key_id, key = self.keys.lookup_keys()[0]
+        return keyed_hash(key, nhs_number)
+
+    def nhs_hashes(self, nhs_number: str) -> list[str]:
+        """Every hash a stored referral of this NHS number may carry: under each live lookup
+        key, and under the master-derived key (referrals from before `petunia rekey`)."""
+        hashes = [keyed_hash(key, nhs_number) for _key_id, key in self.keys.lookup_keys()]
+        return [*hashes, self.lookup_hash(nhs_number)]
 
 
 @lru_cache(maxsize=8)
