@@ -260,6 +260,7 @@ def test_a_key_whose_referral_was_never_written_is_destroyed_a_day_on(world: Car
         conn.execute(
             data_keys.insert().values(
                 key_id=old_id,
+                kek_id=GUARD.keys.kek_id,
                 wrapped=b"\0" * 60,
                 created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=2),
             )

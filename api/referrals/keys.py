@@ -16,6 +16,7 @@ overwritten in place and no journal or WAL file keeps it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import uuid
 from collections.abc import Iterable
@@ -43,6 +44,8 @@ data_keys = Table(
     "referral_data_keys_v1",
     _metadata,
     Column("key_id", String(36), primary_key=True),
+    # Which wrapping key (so which PETUNIA_ENCRYPTION_KEY) wrapped it: see lookup_keys.
+    Column("kek_id", String(32), nullable=False, index=True),
     Column("wrapped", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
@@ -52,6 +55,9 @@ lookup_keys = Table(
     "nhs_lookup_keys_v1",
     _metadata,
     Column("key_id", String(36), primary_key=True),
+    # Which wrapping key (so which PETUNIA_ENCRYPTION_KEY) the row belongs to: a store shared
+    # by mistake never hands one deployment another's lookup key.
+    Column("kek_id", String(32), nullable=False, index=True),
     Column("wrapped", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
@@ -77,6 +83,7 @@ class KeyStore:
     def __init__(self, url: str, wrapping_key: bytes) -> None:
         self.url = url
         self._wrap = AESGCM(wrapping_key)
+        self.kek_id = hashlib.sha256(b"petunia key id:" + wrapping_key).hexdigest()[:32]
         self.engine: Engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -111,6 +118,7 @@ class KeyStore:
             conn.execute(
                 table.insert().values(
                     key_id=key_id,
+                    kek_id=self.kek_id,
                     wrapped=self._seal(key_id, key),
                     created_at=dt.datetime.now(dt.UTC),
                 )
@@ -124,9 +132,9 @@ class KeyStore:
         """The live lookup keys, newest first (one is made on first use)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(lookup_keys.c.key_id, lookup_keys.c.wrapped).order_by(
-                    lookup_keys.c.created_at.desc(), lookup_keys.c.key_id
-                )
+                select(lookup_keys.c.key_id, lookup_keys.c.wrapped)
+                .where(lookup_keys.c.kek_id == self.kek_id)
+                .order_by(lookup_keys.c.created_at.desc(), lookup_keys.c.key_id)
             ).all()
         if not rows:
             return [self._new(lookup_keys)]
@@ -138,7 +146,11 @@ class KeyStore:
     def destroy_lookup_keys(self, key_ids: Iterable[str]) -> int:
         ids = sorted(set(key_ids))
         with self.engine.begin() as conn:
-            result = conn.execute(delete(lookup_keys).where(lookup_keys.c.key_id.in_(ids)))
+            result = conn.execute(
+                delete(lookup_keys).where(
+                    lookup_keys.c.key_id.in_(ids), lookup_keys.c.kek_id == self.kek_id
+                )
+            )
         return result.rowcount or 0
 
     def get_many(self, key_ids: Iterable[str]) -> dict[str, bytes]:
@@ -167,7 +179,10 @@ class KeyStore:
         with self.engine.connect() as conn:
             return list(
                 conn.scalars(
-                    select(data_keys.c.key_id).where(data_keys.c.created_at < created_before)
+                    select(data_keys.c.key_id).where(
+                        data_keys.c.created_at < created_before,
+                        data_keys.c.kek_id == self.kek_id,
+                    )
                 )
             )
 
