@@ -435,9 +435,14 @@ def purge(
     data_dir: DataDir = None,
 ) -> None:
     """Remove personal data past its time: from referrals closed longer than the retention
-    period (keeping the anonymous facts reports need), and registrations nobody confirmed."""
+    period (keeping the anonymous facts reports need; their data keys are destroyed), the
+    registrations nobody confirmed, and the email addresses of decided registrations and of
+    resolved problem reports."""
     from api.mail.queue import purge_finished
+    from api.referrals.protection import protector
     from api.referrals.purge import purge as purge_referrals
+    from api.referrals.rekey import rotate_lookup_key
+    from api.registration.retention import forget_decided_registrations, forget_reporter_emails
     from api.registration.upkeep import purge_unconfirmed
 
     settings = _settings(data_dir)
@@ -448,18 +453,57 @@ def purge(
         raise _fail("--retention-days cannot be negative")
     if unconfirmed_days < 0:
         raise _fail("--unconfirmed-days cannot be negative")
+    decided_days, report_days = (
+        settings.decided_registration_days,
+        settings.problem_report_email_days,
+    )
+    if decided_days < 0 or report_days < 0:
+        raise _fail(
+            "PETUNIA_DECIDED_REGISTRATION_DAYS and PETUNIA_PROBLEM_REPORT_EMAIL_DAYS cannot "
+            "be negative"
+        )
     db = _database(settings)
+    guard = protector(settings)
     with db.session() as session:
-        count = purge_referrals(session, retention_days=days)
+        count = purge_referrals(session, retention_days=days, keys=guard.keys)
         unconfirmed = purge_unconfirmed(session, days=unconfirmed_days)
+        decided = forget_decided_registrations(session, days=decided_days)
+        reports = forget_reporter_emails(session, days=report_days)
     emails = purge_finished(db, settings.mail_retention_days)
-    console.print(f"Purged personal data from {count} referral(s) closed over {days} days ago.")
+    if count:
+        # The purged referrals' NHS-number hashes stay in old row versions and backups: a new
+        # lookup key makes them untestable.
+        with db.session() as session:
+            rotate_lookup_key(session, guard)
+    console.print(
+        f"Purged personal data from {count} referral(s) closed over {days} days ago "
+        "(their data keys destroyed)."
+    )
     console.print(
         f"Deleted {unconfirmed} registration(s) not confirmed within {unconfirmed_days} days."
     )
     console.print(
         f"Deleted {emails} email(s) sent or given up over {settings.mail_retention_days} days ago."
     )
+    console.print(
+        f"Removed the email address from {decided} registration(s) decided over "
+        f"{decided_days} days ago and {reports} problem report(s) resolved over "
+        f"{report_days} days ago."
+    )
+
+
+@app.command()
+def rekey(data_dir: DataDir = None) -> None:
+    """Once, after upgrading: give each referral written before per-referral data keys its
+    own key, re-encrypting its personal data with it (so that purge can destroy it)."""
+    from api.referrals.protection import protector
+    from api.referrals.rekey import rekey as rekey_referrals
+
+    settings = _settings(data_dir)
+    db = _database(settings)
+    with db.session() as session:
+        moved = rekey_referrals(session, protector(settings))
+    console.print(f"Moved {moved} referral(s) onto a data key of their own.")
 
 
 @webhooks_app.command("deliver")

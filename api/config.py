@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # NHS-number lookup hash. Required in production; in development a random one is kept in
     # the data folder. Losing it makes stored personal data unreadable: back it up.
     encryption_key: str | None = None
+    # Each referral's own data key lives here, apart from the database, so that `petunia purge`
+    # can destroy it (api/referrals/keys.py); default: a SQLite file in the data folder.
+    key_store_url: str | None = None
     # `petunia purge` removes personal data from referrals closed longer than this.
     referral_retention_days: int = 730
     # The target for first contact with a referred person, in working days.
@@ -70,6 +73,11 @@ class Settings(BaseSettings):
     # `petunia purge` deletes registrations (and their email addresses) never confirmed
     # within this many days.
     unconfirmed_registration_days: int = 30
+    # `petunia purge` removes the email address (and phone) from registrations approved or
+    # rejected longer ago than this, and the reporter's address from problem reports resolved
+    # longer ago than the second.
+    decided_registration_days: int = 90
+    problem_report_email_days: int = 90
     # Submissions of a public form (register, report a problem) per address per hour; 0: off.
     form_rate_limit: int = 10
     # `petunia remind`: listings not confirmed for this many days get a "still right?" email,
@@ -110,6 +118,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'petunia.db').resolve()}"
+
+    @property
+    def resolved_key_store_url(self) -> str:
+        if self.key_store_url:
+            return self.key_store_url
+        return f"sqlite:///{(self.data_dir / 'keys.db').resolve()}"
 
     @property
     def resolved_site_url(self) -> str:

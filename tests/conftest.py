@@ -3,8 +3,11 @@ server when TEST_DATABASE_URL points at one (scripts/test starts a throwaway clu
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 MINI = Path(__file__).resolve().parent / "data" / "mini"
 DEMO = ROOT / "directory_data"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+# Referrals' data keys (api/referrals/keys.py) go to a key store of the test run, not var/.
+_KEYS = Path(tempfile.mkdtemp(prefix="petunia-keys-"))
+atexit.register(shutil.rmtree, _KEYS, ignore_errors=True)
+os.environ.setdefault("PETUNIA_KEY_STORE_URL", f"sqlite:///{_KEYS / 'keys.db'}")
 _counter = itertools.count()
 
 

@@ -322,7 +322,8 @@ def seed(db: Database, people: list[Person], needs: list[Need]) -> None:
     # Referrals closed before the end of May 2025 lose their personal data; the report still
     # counts them.
     with db.session() as s:
-        purged = purge(s, retention_days=30, now=dt.datetime(2025, 6, 30, tzinfo=dt.UTC))
+        keys = protector(get_settings(encryption_key=ENCRYPTION_KEY)).keys
+        purged = purge(s, retention_days=30, keys=keys, now=dt.datetime(2025, 6, 30, tzinfo=dt.UTC))
         assert purged > 10
         assert s.scalar(select(Referral.id).where(Referral.purged_at.is_not(None))) is not None
 

@@ -146,6 +146,7 @@ COMMANDS = [
     "clients revoke",
     "nudge",
     "purge",
+    "rekey",
     "webhooks deliver",
     "mail deliver",
     "import",

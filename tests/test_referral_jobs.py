@@ -163,11 +163,11 @@ def test_purge_removes_personal_data_and_keeps_the_facts(world: CareWorld) -> No
 
     now = closed_at.replace(tzinfo=closed_at.tzinfo or UTC) + dt.timedelta(days=31)
     with world.db.session() as s:
-        assert purge(s, retention_days=60, now=now) == 0  # not due yet
+        assert purge(s, retention_days=60, keys=GUARD.keys, now=now) == 0  # not due yet
     with world.db.session() as s:
-        assert purge(s, retention_days=30, now=now) >= 1
+        assert purge(s, retention_days=30, keys=GUARD.keys, now=now) >= 1
     with world.db.session() as s:
-        assert purge(s, retention_days=30, now=now) == 0  # nothing more
+        assert purge(s, retention_days=30, keys=GUARD.keys, now=now) == 0  # nothing more
 
     after = world.api("lead").data(query, id=closed)["referral"]
     assert after["person"] is None and after["reason"] is None
@@ -184,6 +184,7 @@ def test_purge_removes_personal_data_and_keeps_the_facts(world: CareWorld) -> No
 
 def test_purge_command(world: CareWorld, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", world.db.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("PETUNIA_ENCRYPTION_KEY", ENCRYPTION_KEY)
     runner = CliRunner()
     bad = runner.invoke(app, ["purge", "--retention-days", "-1"])
     assert bad.exit_code == 1 and "cannot be negative" in bad.output
@@ -397,7 +398,7 @@ def test_the_demo_has_synthetic_referrals_in_every_state(demo) -> None:
         assert len(rows) == 120
         assert {r.status for r in rows} == set(S)
         for r in rows:
-            number = GUARD.decrypt("nhs_number", r.nhs_number_enc)
+            number = GUARD.decrypt("nhs_number", r.nhs_number_enc, GUARD.data_key(r.key_id))
             assert number.startswith("999") and normalise_nhs_number(number) == number
         from api.outcomes.models import NhsUse, OutcomeMeasurement
 

@@ -7,8 +7,6 @@ Rules about records (which referrals a role may see) live here too, as SQL filte
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
@@ -61,7 +59,7 @@ READ_REPORTS = (Role.COMMISSIONER, Role.ADMIN)
 
 def referral_scope(principal: Principal) -> ColumnElement[bool]:
     """The referrals ``principal`` may read, as a condition on ``Referral``."""
-    from api.referrals.models import Referral, Signpost
+    from api.referrals.models import Referral
 
     if principal.role is Role.ADMIN:
         return true()
@@ -70,10 +68,18 @@ def referral_scope(principal: Principal) -> ColumnElement[bool]:
     if principal.role is Role.LEAD_PROVIDER:
         return Referral.locality_id.in_(sorted(principal.locality_ids))
     if principal.role is Role.PROVIDER and principal.provider_id is not None:
-        return Referral.id.in_(
-            select(Signpost.referral_id).where(Signpost.provider_id == principal.provider_id)
-        )
+        # Only while the referral is open: once it has ended (COMPLETED, DECLINED, CLOSED) the
+        # provider has no one to welcome, so it reads nothing more of the person.
+        return and_(_signposted_to(principal), Referral.closed_at.is_(None))
     return false()  # COMMISSIONER: aggregates only, never a referral
+
+
+def _signposted_to(principal: Principal) -> ColumnElement[bool]:
+    from api.referrals.models import Referral, Signpost
+
+    return Referral.id.in_(
+        select(Signpost.referral_id).where(Signpost.provider_id == principal.provider_id)
+    )
 
 
 def change_scope(principal: Principal) -> ColumnElement[bool]:
@@ -92,7 +98,9 @@ def nhs_use_scope(principal: Principal) -> ColumnElement[bool]:
 
 def outcome_scope(principal: Principal) -> ColumnElement[bool]:
     """The referrals ``principal`` may record outcomes for. A provider: those signposted to
-    it, and only while it is sub-contracted (informal providers do not report outcomes)."""
+    it, and only while it is sub-contracted (informal providers do not report outcomes); also
+    after the referral has ended (END and FOLLOW_UP scores come then), though it no longer
+    reads it."""
     from api.directory.enums import Relationship
     from api.directory.models import Provider
 
@@ -101,7 +109,7 @@ def outcome_scope(principal: Principal) -> ColumnElement[bool]:
             Provider.id == principal.provider_id,
             Provider.relationship == Relationship.SUB_CONTRACTED,
         )
-        return and_(referral_scope(principal), subcontracted)
+        return and_(_signposted_to(principal), subcontracted)
     if principal.role in RECORD_OUTCOME:
         return referral_scope(principal)
     return false()
@@ -119,32 +127,109 @@ def signpost_scope(principal: Principal) -> ColumnElement[bool]:
     return false()
 
 
-class PersonDetail(StrEnum):
-    FULL = "FULL"  # NHS number, name, date of birth, contact details
-    MINIMAL = "MINIMAL"  # given name, preferred language, interpreter: enough to welcome them
+# ---------------------------------------------------------------------------------------------
+# Which parts of a referral (in reach) each role reads: one table, field by field. Names are
+# the Python ones (snake_case; the GraphQL field is the camelCase form), nested parts dotted
+# ("person.given_name"). A part a role may not read reads as null; a part missing from the
+# table reads as null for everyone, so a new field stays hidden until it is added here.
+# README.md's visibility table is generated from these sets (scripts/referral_fields.py).
+
+_PERSON_MINIMAL = frozenset(
+    {"person", "person.given_name", "person.preferred_language", "person.needs_interpreter"}
+)
+_PERSON = _PERSON_MINIMAL | {
+    "person.family_name",
+    "person.nhs_number",
+    "person.date_of_birth",
+    "person.contact",
+}
+_SIGNPOSTS = frozenset(
+    {"signposts", "signposts.signposted_at", "signposts.session", "signposts.attendance"}
+)
+_HISTORY = frozenset(
+    {"history", "history.from_status", "history.status", "history.at", "history.by"}
+)
+_MESSAGE_BACK = frozenset(
+    {
+        "message_back",
+        "message_back.referral_id",
+        "message_back.practice_ods_code",
+        "message_back.status",
+        "message_back.received_on",
+        "message_back.first_contact_on",
+        "message_back.status_since",
+        "message_back.activities",
+        "message_back.outcomes",
+        "message_back.outcomes_withheld",
+        "message_back.codes",
+    }
+)
+# The facts of the referral itself: routing, dates, status, contact target, consent.
+_FACTS = frozenset(
+    {
+        "status",
+        "urgency",
+        "received_at",
+        "status_changed_at",
+        "contact_due_on",
+        "contacted_at",
+        "contact_working_days",
+        "contact_target_met",
+        "closed_at",
+        "purged_at",
+        "practice",
+        "locality",
+        "link_worker",
+        "domains",
+        "consent",
+        "age_at_referral",
+    }
+)
+# What the person agreed to share: with the practice only with their consent.
+CONSENT_GATED = frozenset({"outcomes", "message_back.outcomes"})
+# The care team's own record: assessment, goals, plan and the notes on status changes.
+_CARE = frozenset({"assessment", "history.note"})
+
+_GP_PRACTICE = (
+    frozenset({"id", "preferred_language", "needs_interpreter", "reason", "what_matters"})
+    | {"notes", "nhs_use", "outcomes"}
+    | _FACTS
+    | _PERSON
+    | _SIGNPOSTS
+    | _HISTORY
+    | _MESSAGE_BACK
+)
+_CARE_TEAM = _GP_PRACTICE | _CARE
+# A provider welcomes the person to its sessions and records attendance: the given name,
+# language, interpreter need and its own signposts (other providers' are left out of the list).
+_PROVIDER = (
+    frozenset({"id", "preferred_language", "needs_interpreter"}) | _PERSON_MINIMAL | _SIGNPOSTS
+)
+
+REFERRAL_FIELDS: dict[Role, frozenset[str]] = {
+    Role.ADMIN: _CARE_TEAM,
+    Role.LEAD_PROVIDER: _CARE_TEAM,
+    Role.GP_PRACTICE: _GP_PRACTICE,
+    Role.PROVIDER: _PROVIDER,
+    Role.COMMISSIONER: frozenset(),  # aggregates only, never a referral
+}
+# Every part named for some role: the whole readable surface of a referral.
+ALL_REFERRAL_FIELDS = frozenset().union(*REFERRAL_FIELDS.values())
 
 
-@dataclass(frozen=True)
-class ReferralView:
-    """Which parts of a referral (in reach) a role sees; the rest reads as null."""
-
-    person: PersonDetail | None
-    referral_text: bool  # the practice's reason, what matters to the person, notes
-    care: bool  # assessment, goals, action plan, notes on status changes
-    outcomes: bool
-    nhs_use: bool
+def readable_fields(role: Role) -> frozenset[str]:
+    """The parts of a referral ``role`` may read (of those in its reach), before the
+    person's consent is applied (see ``referral_fields``)."""
+    return REFERRAL_FIELDS.get(role, frozenset())
 
 
-def referral_view(principal: Principal, *, consent_share_outcomes: bool) -> ReferralView:
-    role = principal.role
-    if role in (Role.ADMIN, Role.LEAD_PROVIDER):
-        return ReferralView(PersonDetail.FULL, True, True, True, True)
-    if role is Role.GP_PRACTICE:
-        # The practice's own patient; outcomes only with the person's consent.
-        return ReferralView(PersonDetail.FULL, True, False, consent_share_outcomes, True)
-    if role is Role.PROVIDER:
-        return ReferralView(PersonDetail.MINIMAL, False, False, False, False)
-    return ReferralView(None, False, False, False, False)
+def referral_fields(role: Role, *, consent_share_outcomes: bool) -> frozenset[str]:
+    """The parts of one referral ``role`` may read: the practice sees outcomes only when the
+    person agreed to share them."""
+    fields = readable_fields(role)
+    if role is Role.GP_PRACTICE and not consent_share_outcomes:
+        return fields - CONSENT_GATED
+    return fields
 
 
 # ---------------------------------------------------------------------------------------------

@@ -103,7 +103,9 @@ def record_assessment(
         "mobilityNeed": data.mobility_need,
         "missedAppointments": data.missed_appointments,
     }
-    referral.plan_enc = protector.encrypt_json("plan", {"goals": list(goals), "actionPlan": plan})
+    referral.plan_enc = protector.encrypt_json(
+        "plan", {"goals": list(goals), "actionPlan": plan}, protector.data_key(referral.key_id)
+    )
     referral.assessed_at = now
     record(
         db,

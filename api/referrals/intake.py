@@ -266,6 +266,9 @@ def create_referral(
     practice = db.get(GpPractice, principal.practice_id)
     assert practice is not None  # the token is bound to it (RESTRICT on delete)
     person = clean.person
+    # The referral's own data key, stored before anything is encrypted with it (a key whose
+    # referral is never written is destroyed by `petunia purge` as an orphan).
+    key_id, data_key = protector.keys.create()
     received = local_date(now)
     referral = Referral(
         practice_id=practice.id,
@@ -276,8 +279,9 @@ def create_referral(
         created_by_client_id=principal.client_id,
         idempotency_key=key,
         request_hash=request_hash,
-        nhs_number_enc=protector.encrypt("nhs_number", person.nhs_number),
-        nhs_number_hash=protector.lookup_hash(person.nhs_number),
+        key_id=key_id,
+        nhs_number_enc=protector.encrypt("nhs_number", person.nhs_number, data_key),
+        nhs_number_hash=protector.nhs_hash(person.nhs_number),
         person_enc=protector.encrypt_json(
             "person",
             {
@@ -293,6 +297,7 @@ def create_referral(
                 "whatMatters": clean.what_matters,
                 "notes": clean.notes,
             },
+            data_key,
         ),
         age_at_referral=age_on(person.date_of_birth, received),
         preferred_language=person.preferred_language,

@@ -97,7 +97,9 @@ def change_status(
         at=now,
         client_id=principal.client_id if principal else None,
         actor=actor_of(principal),
-        note_enc=protector.encrypt("note", note) if note else None,
+        note_enc=protector.encrypt("note", note, protector.data_key(referral.key_id))
+        if note
+        else None,
     )
     db.add(event)
     record(

@@ -1,7 +1,8 @@
 """Referral tables.
 
 Personal data (the person's NHS number, name, date of birth, contact details and the free
-text about them) lives only in the ``*_enc`` columns, encrypted (api/referrals/protection.py);
+text about them) lives only in the ``*_enc`` columns, encrypted with the referral's own data
+key (api/referrals/protection.py, api/referrals/keys.py);
 ``nhs_number_hash`` is a keyed hash for lookups. Everything else is the anonymous facts that
 reports need and that survive ``petunia purge``.
 """
@@ -52,6 +53,10 @@ class Referral(Base):
     idempotency_key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
 
+    # The referral's own data key in the key store (api/referrals/keys.py): its personal data
+    # is encrypted with it, and purge destroys it. None: written before data keys existed (its
+    # data is under the master key until `petunia rekey`).
+    key_id: Mapped[str | None] = mapped_column(String(36))
     # Personal data, encrypted; None once purged.
     nhs_number_enc: Mapped[str | None] = mapped_column(Text)
     nhs_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -47,7 +47,7 @@ def _conditions(q: ReferralQuery, protector: Protector) -> list:
     if q.nhs_number is not None:
         # The keyed hash finds it without decrypting anything (InvalidNhsNumber if bad).
         where.append(
-            Referral.nhs_number_hash == protector.lookup_hash(normalise_nhs_number(q.nhs_number))
+            Referral.nhs_number_hash.in_(protector.nhs_hashes(normalise_nhs_number(q.nhs_number)))
         )
     if q.received_from is not None:
         start = dt.datetime.combine(q.received_from, dt.time(), tzinfo=dt.UTC)

@@ -1,17 +1,19 @@
-"""GraphQL types of referrals and outcomes. What each role sees of a referral is decided by
-api/access/policy.py (``referral_view``); these resolvers only apply it."""
+"""GraphQL types of referrals and outcomes. What each role reads of a referral, field by
+field, is api/access/policy.py's table (``readable_fields``); the ``policed`` types below read
+every field through it (api/graphql/referrals/visibility.py), so no resolver decides."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import strawberry
 from strawberry import Parent
 from strawberry.types import Info
 
-from api.access import policy
 from api.graphql.context import Context
 from api.graphql.directory.types import Domain, LocalityType, Node, SessionType
+from api.graphql.referrals.visibility import policed, visible_parts
 from api.graphql.relay import PageInfo, global_id_field, to_global_id
 from api.outcomes import enums as outcome_enums
 from api.outcomes import models as outcome_models
@@ -42,18 +44,26 @@ class ReferralError:
     code: ReferralErrorCode
 
 
-def view(info: Info[Context], root: models.Referral) -> policy.ReferralView:
-    principal = info.context.principal
-    assert principal is not None  # every path to a referral is authorised first
-    return policy.referral_view(
-        principal, consent_share_outcomes=root.consent_share_outcomes_at is not None
-    )
-
-
-def _person(info: Info[Context], root: models.Referral) -> dict | None:
-    if root.person_enc is None:
+async def _open(
+    info: Info[Context], root: models.Referral, field: str, token: str | None
+) -> str | None:
+    """``token`` (a value of ``root``) decrypted with the referral's data key, or with the
+    master key for a referral written before data keys; None when there is nothing, or when
+    the key is gone (a purge destroyed it, the rest of the purge has yet to run)."""
+    if token is None:
         return None
-    return protector(info.context.settings).decrypt_json("person", root.person_enc)
+    guard = protector(info.context.settings)
+    key = None
+    if root.key_id is not None:
+        key = await info.context.referral_loaders.data_keys(guard).load(root.key_id)
+        if key is None:
+            return None
+    return guard.decrypt(field, token, key)
+
+
+async def _person(info: Info[Context], root: models.Referral) -> dict | None:
+    data = await _open(info, root, "person", root.person_enc)
+    return None if data is None else json.loads(data)
 
 
 @strawberry.type
@@ -76,11 +86,13 @@ class PersonContact:
     postcode: str | None
 
 
+@policed("person")
 @strawberry.type(
     description="The person referred. Roles with minimal detail (a provider) see only the "
     "given name, language and interpreter need; the rest is null."
 )
 class Person:
+    visible: strawberry.Private[frozenset[str]]
     given_name: str
     family_name: str | None
     nhs_number: str | None = strawberry.field(description="As 999 123 4567.")
@@ -116,8 +128,10 @@ class Assessment:
     assessed_at: dt.datetime
 
 
+@policed("history")
 @strawberry.type
 class ReferralStatusChange:
+    visible: strawberry.Private[frozenset[str]]
     from_status: ReferralStatus | None
     status: ReferralStatus
     at: dt.datetime
@@ -131,8 +145,10 @@ class AttendanceRecord:
     attended: bool
 
 
+@policed("signposts")
 @strawberry.type(description="A session the person was signposted to.")
 class Signpost:
+    visible: strawberry.Private[frozenset[str]]
     signpost_id: strawberry.Private[int]
     session_id: strawberry.Private[int]
     signposted_at: dt.datetime
@@ -273,11 +289,13 @@ class OutcomeSummary:
     items: list[ItemChange]
 
 
+@policed("message_back")
 @strawberry.type(
     description="The Social Prescribing Information Standard's message back to GP and "
     "referrer: status, activities referred to, and outcomes when the person consented."
 )
 class GpMessageBack:
+    visible: strawberry.Private[frozenset[str]]
     referral_id: strawberry.ID
     practice_ods_code: str
     status: ReferralStatus
@@ -292,13 +310,18 @@ class GpMessageBack:
     codes: list[CodedEntry]
 
 
-@strawberry.type(name="Referral", description="A person referred by their GP practice.")
+@policed()
+@strawberry.type(
+    name="Referral",
+    description="A person referred by their GP practice. Each role reads only the fields "
+    "api/access/policy.py gives it (see the README's table); the others are null.",
+)
 class ReferralType(Node):
-    status: ReferralStatus
-    urgency: Urgency
-    received_at: dt.datetime
-    status_changed_at: dt.datetime
-    contact_due_on: dt.date = strawberry.field(
+    status: ReferralStatus | None
+    urgency: Urgency | None
+    received_at: dt.datetime | None
+    status_changed_at: dt.datetime | None
+    contact_due_on: dt.date | None = strawberry.field(
         description="First contact is due by this date (5 working days, England and Wales)."
     )
     contacted_at: dt.datetime | None
@@ -329,7 +352,7 @@ class ReferralType(Node):
 
     @strawberry.field
     @staticmethod
-    async def practice(root: Parent[models.Referral], info: Info[Context]) -> GpPractice:
+    async def practice(root: Parent[models.Referral], info: Info[Context]) -> GpPractice | None:
         row = await info.context.referral_loaders.practice.load(root.practice_id)
         return GpPractice(ods_code=row.ods_code, name=row.name)
 
@@ -348,12 +371,12 @@ class ReferralType(Node):
 
     @strawberry.field
     @staticmethod
-    async def domains(root: Parent[models.Referral], info: Info[Context]) -> list[Domain]:
+    async def domains(root: Parent[models.Referral], info: Info[Context]) -> list[Domain] | None:
         return await info.context.referral_loaders.domains.load(root.id)
 
     @strawberry.field
     @staticmethod
-    def consent(root: Parent[models.Referral]) -> Consent:
+    def consent(root: Parent[models.Referral]) -> Consent | None:
         return Consent(
             to_be_referred_at=root.consent_to_refer_at,
             to_share_outcomes_at=root.consent_share_outcomes_at,
@@ -361,31 +384,24 @@ class ReferralType(Node):
 
     @strawberry.field
     @staticmethod
-    def age_at_referral(root: Parent[models.Referral], info: Info[Context]) -> int | None:
-        return root.age_at_referral if view(info, root).person is policy.PersonDetail.FULL else None
+    def age_at_referral(root: Parent[models.Referral]) -> int | None:
+        return root.age_at_referral
 
     @strawberry.field(description="Null for roles that may not see the person, or once purged.")
     @staticmethod
-    def person(root: Parent[models.Referral], info: Info[Context]) -> Person | None:
-        detail = view(info, root).person
-        data = _person(info, root) if detail else None
+    async def person(root: Parent[models.Referral], info: Info[Context]) -> Person | None:
+        data = await _person(info, root)
         if data is None:
             return None
-        if detail is policy.PersonDetail.MINIMAL:
-            return Person(
-                given_name=data["givenName"],
-                family_name=None,
-                nhs_number=None,
-                date_of_birth=None,
-                contact=None,
-                preferred_language=root.preferred_language,
-                needs_interpreter=root.needs_interpreter,
-            )
-        nhs = protector(info.context.settings).decrypt("nhs_number", root.nhs_number_enc or "")
+        visible = visible_parts(root, info)
+        nhs = None
+        if "person.nhs_number" in visible:
+            nhs = await _open(info, root, "nhs_number", root.nhs_number_enc)
         return Person(
+            visible=visible,
             given_name=data["givenName"],
             family_name=data["familyName"],
-            nhs_number=format_nhs_number(nhs),
+            nhs_number=format_nhs_number(nhs) if nhs else None,
             date_of_birth=dt.date.fromisoformat(data["dateOfBirth"]),
             contact=PersonContact(
                 preferred_method=enums.ContactMethod(data["preferredContactMethod"]),
@@ -400,31 +416,29 @@ class ReferralType(Node):
 
     @strawberry.field(description="Why the practice referred.")
     @staticmethod
-    def reason(root: Parent[models.Referral], info: Info[Context]) -> str | None:
-        data = _person(info, root) if view(info, root).referral_text else None
+    async def reason(root: Parent[models.Referral], info: Info[Context]) -> str | None:
+        data = await _person(info, root)
         return data["reason"] if data else None
 
     @strawberry.field(description="What matters to the person.")
     @staticmethod
-    def what_matters(root: Parent[models.Referral], info: Info[Context]) -> str | None:
-        data = _person(info, root) if view(info, root).referral_text else None
+    async def what_matters(root: Parent[models.Referral], info: Info[Context]) -> str | None:
+        data = await _person(info, root)
         return data["whatMatters"] if data else None
 
     @strawberry.field
     @staticmethod
-    def notes(root: Parent[models.Referral], info: Info[Context]) -> str | None:
-        data = _person(info, root) if view(info, root).referral_text else None
+    async def notes(root: Parent[models.Referral], info: Info[Context]) -> str | None:
+        data = await _person(info, root)
         return data["notes"] if data else None
 
     @strawberry.field(description="The link worker's assessment (care team only).")
     @staticmethod
-    def assessment(root: Parent[models.Referral], info: Info[Context]) -> Assessment | None:
-        if root.assessed_at is None or root.support_level is None or not view(info, root).care:
+    async def assessment(root: Parent[models.Referral], info: Info[Context]) -> Assessment | None:
+        if root.assessed_at is None or root.support_level is None:
             return None
-        plan = protector(info.context.settings).decrypt_json("plan", root.plan_enc) or {
-            "goals": [],
-            "actionPlan": "",
-        }
+        sealed = await _open(info, root, "plan", root.plan_enc)
+        plan = json.loads(sealed) if sealed else {"goals": [], "actionPlan": ""}
         f = root.support_factors or {}
         return Assessment(
             support_level=root.support_level,
@@ -443,17 +457,18 @@ class ReferralType(Node):
     @staticmethod
     async def history(
         root: Parent[models.Referral], info: Info[Context]
-    ) -> list[ReferralStatusChange]:
+    ) -> list[ReferralStatusChange] | None:
         rows = await info.context.referral_loaders.events.load(root.id)
-        care = view(info, root).care
-        guard = protector(info.context.settings)
+        visible = visible_parts(root, info)
+        care = "history.note" in visible
         return [
             ReferralStatusChange(
+                visible=visible,
                 from_status=e.from_status,
                 status=e.to_status,
                 at=e.at,
                 by=e.actor,
-                note=guard.decrypt("note", e.note_enc) if care and e.note_enc else None,
+                note=await _open(info, root, "note", e.note_enc) if care else None,
             )
             for e in rows
         ]
@@ -466,8 +481,14 @@ class ReferralType(Node):
         if principal is not None and principal.role.value == "PROVIDER":
             # A provider sees only what was signposted to it.
             rows = [r for r in rows if r.provider_id == principal.provider_id]
+        visible = visible_parts(root, info)
         return [
-            Signpost(signpost_id=r.id, session_id=r.session_id, signposted_at=r.signposted_at)
+            Signpost(
+                visible=visible,
+                signpost_id=r.id,
+                session_id=r.session_id,
+                signposted_at=r.signposted_at,
+            )
             for r in rows
         ]
 
@@ -479,8 +500,6 @@ class ReferralType(Node):
     async def outcomes(
         root: Parent[models.Referral], info: Info[Context]
     ) -> list[OutcomeMeasurementType] | None:
-        if not view(info, root).outcomes:
-            return None
         return await info.context.referral_loaders.outcomes.load(root.id)
 
     @strawberry.field
@@ -488,8 +507,6 @@ class ReferralType(Node):
     async def nhs_use(
         root: Parent[models.Referral], info: Info[Context]
     ) -> list[NhsUseType] | None:
-        if not view(info, root).nhs_use:
-            return None
         return await info.context.referral_loaders.nhs_use.load(root.id)
 
     @strawberry.field(
@@ -500,13 +517,13 @@ class ReferralType(Node):
     async def message_back(
         root: Parent[models.Referral], info: Info[Context]
     ) -> GpMessageBack | None:
-        v = view(info, root)
-        if not v.referral_text:
-            return None
+        visible = visible_parts(root, info)
         m = await info.context.referral_loaders.message_back.load(root.id)
         # What this caller may not see is left out of the copy, not the loader's value.
-        outcomes = m.outcomes if v.outcomes else None
+        shared = "message_back.outcomes" in visible
+        outcomes = m.outcomes if shared else None
         return GpMessageBack(
+            visible=visible,
             referral_id=to_global_id("Referral", m.referral_id),
             practice_ods_code=m.practice_ods_code,
             status=m.status,
@@ -537,7 +554,7 @@ class ReferralType(Node):
                 )
                 for s in outcomes
             ],
-            outcomes_withheld=m.outcomes_withheld or not v.outcomes,
+            outcomes_withheld=m.outcomes_withheld or not shared,
             codes=[CodedEntry(**vars(c)) for c in m.codes],
         )
 
