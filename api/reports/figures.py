@@ -280,9 +280,7 @@ def support_cells(db: orm.Session, scope: Scope, after_days: int) -> list[Suppor
         .where(scope.referrals(), Referral.support_level.is_not(None))
         .group_by(Referral.support_level, engaged_flag, n, sub)
     ).all()
-    return [
-        SupportCell(SupportLevel(lv), bool(e), p, s, c, int(k)) for lv, e, p, s, c, k in rows
-    ]
+    return [SupportCell(SupportLevel(lv), bool(e), p, s, c, int(k)) for lv, e, p, s, c, k in rows]
 
 
 # ---------------------------------------------------------------------------------------------
