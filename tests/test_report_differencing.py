@@ -114,13 +114,35 @@ def people_counts(report: Report) -> dict[Cell, float]:
     return out
 
 
-def given_away(small: Report, big: Report, theirs: set[Cell]) -> list[str]:
+# Means a reader can turn back into a sum (count x mean): the extra referral's own value is
+# the difference of the two sums.
+MEANS = [("outcomes", "people", "mean_change"), ("cost_avoided", "people", "per_person")]
+
+
+def own_values(report: Report) -> dict[tuple[str, str], float]:
+    """Per row of MEANS: count x mean, when both are shown."""
+    out = {}
+    for table, count, mean in MEANS:
+        t = report.table(table)
+        for row in t.rows:
+            n, m = t.cell(row.key, count), t.cell(row.key, mean)
+            if not n.suppressed and not m.suppressed and None not in (n.value, m.value):
+                out[table, row.key] = n.value * m.value  # type: ignore[operator]
+    return out
+
+
+def given_away(small: Report, big: Report, exact: tuple[Report, Report]) -> list[str]:
     """How the difference of two reports whose referrals differ by one gives it away.
-    ``theirs``: the cells that count the extra referral (from the exact figures).
+    ``exact``: the same two reports with the true figures, for the test to know which cells
+    count the extra referral and what its own values are.
 
     - "record": every count shown in both differs by 0 or 1: the 1s are its record;
     - "changed": the counts that changed are all its cells, and some that are not its
-      cells were shown and did not change: "changed" then means "counts it"."""
+      cells were shown and did not change: "changed" then means "counts it";
+    - "value": a mean's count x mean differs between the two by the referral's own value
+      (its change in score, the NHS cost it avoided)."""
+    ea, eb = (people_counts(r) for r in exact)
+    theirs = {k for k in set(ea) & set(eb) if eb[k] != ea[k]}
     a, b = people_counts(small), people_counts(big)
     both = set(a) & set(b)
     diffs = {k: b[k] - a[k] for k in both}
@@ -130,6 +152,12 @@ def given_away(small: Report, big: Report, theirs: set[Cell]) -> list[str]:
     changed = {k for k, d in diffs.items() if d}
     if changed and changed <= theirs and both - theirs:
         found.append("changed")
+    va, vb = own_values(small), own_values(big)
+    ta, tb = (own_values(r) for r in exact)
+    for row in set(va) & set(vb) & set(ta) & set(tb):
+        if abs((vb[row] - va[row]) - (tb[row] - ta[row])) < 1e-6 * max(1.0, abs(tb[row])):
+            found.append("value")
+            break
     return found
 
 
@@ -162,15 +190,12 @@ def test_no_two_reports_give_a_referral_away(report_world: tuple) -> None:
             pairs.append((small, big))
     assert len(pairs) >= 5, (len(pairs), len(got), refused)  # else this shows nothing
 
-    # Which cells count the extra referral: where the exact figures differ.
-    theirs = {}
-    for small, big in pairs:
-        exact = [obtain(db, *got[n][1:4], exact=True) for n in (small, big)]
-        ea, eb = (people_counts(r) for r in exact)  # type: ignore[arg-type]
-        theirs[small, big] = {k for k in set(ea) & set(eb) if eb[k] != ea[k]}
+    # The true figures: which cells count the extra referral, and its own values.
+    exact = {n: obtain(db, *got[n][1:4], exact=True) for pair in pairs for n in pair}
+    truth = {pair: (exact[pair[0]], exact[pair[1]]) for pair in pairs}
 
     # A pair gives its referral away when it does so whatever the record keys are.
-    leaks = {pair: set(given_away(got[pair[0]][4], got[pair[1]][4], theirs[pair]))
+    leaks = {pair: set(given_away(got[pair[0]][4], got[pair[1]][4], truth[pair]))
              for pair in pairs}  # fmt: skip
     for seed in SEEDS[1:]:
         suspects = {n for pair, how in leaks.items() if how for n in pair}
@@ -180,7 +205,7 @@ def test_no_two_reports_give_a_referral_away(report_world: tuple) -> None:
         again = {n: obtain(db, *got[n][1:4]) for n in suspects}
         for pair, how in leaks.items():
             if how:
-                how &= set(given_away(again[pair[0]], again[pair[1]], theirs[pair]))  # type: ignore[arg-type]
+                how &= set(given_away(again[pair[0]], again[pair[1]], truth[pair]))  # type: ignore[arg-type]
     found = [f"{big} minus {small}: {sorted(how)}" for (small, big), how in leaks.items() if how]
     assert not found, f"{len(found)} of {len(pairs)} pairs give a referral away: {found[:3]}"
 
