@@ -6,9 +6,10 @@ With no --referrals, the shipped demo (120 referrals, November 2025 to October 2
 --referrals N, N synthetic referrals from benchmarks/reports.py (2024 and 2025). For every
 calendar month, quarter and financial year with referrals, all localities and each one,
 builds the report twice, exact (ADMIN) and perturbed (everyone else), and compares cell by
-cell. Prints one table per kind of figure: counts of people (how far from the truth), rates
-in percentage points, means, money; and how suppression changed ("<5" shown where the exact
-figure was shown, and the reverse).
+cell. Prints, per kind of release and of figure (counts of people, totals of NHS use,
+rates in percentage points, means, days, money in % of the true amount), how far the
+perturbed figures are from the true ones; and how each cell's printing changed ("<5" or
+"[c]" where the exact figure was shown, and the reverse).
 """
 
 from __future__ import annotations
@@ -116,6 +117,10 @@ def main() -> None:
                         errors[release, "money (% of the true amount)"].append(
                             100 * diff / abs(t.value)  # type: ignore[attr-defined]
                         )
+                    elif key[2] in ("total_before", "total_after"):
+                        errors[release, "NHS use (events)"].append(diff)
+                    elif unit == "COUNT":
+                        errors[release, "people"].append(diff)
                     elif unit != "MONEY":
                         errors[release, unit.lower()].append(diff)
         db.dispose()

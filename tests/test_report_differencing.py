@@ -25,6 +25,7 @@ from api.db import Database
 from api.directory.models import Locality
 from api.outcomes.models import UnmetNeed
 from api.referrals.models import Referral
+from api.referrals.working_days import LONDON
 from api.reports.costs import load_tariff, load_unit_costs
 from api.reports.report import Report, ReportError, ReportRequest, build_report
 from tests import report_data as data
@@ -224,3 +225,24 @@ def test_only_fixed_periods_are_released(report_world: tuple, start: dt.date, en
         exact = build_report(s, ReportRequest(start, end, as_of=data.AS_OF, exact=True),
                              tariff=load_tariff(), unit_costs=load_unit_costs())  # fmt: skip
     assert exact.exact and "Zeros are shown" in exact.rule
+
+
+def test_a_perturbed_report_counts_whole_months_that_have_ended(report_world: tuple) -> None:
+    """Referrals join a report a month at a time: one arriving today changes no report a
+    commissioner can get until its month has ended (then with a month's other referrals)."""
+    from api.reports.report import counted_to
+
+    today = dt.date(2026, 11, 29)
+    assert counted_to(dt.date(2026, 4, 1), dt.date(2027, 3, 31), today) == dt.date(2026, 10, 31)
+    assert counted_to(dt.date(2026, 7, 1), dt.date(2026, 9, 30), today) == dt.date(2026, 9, 30)
+    with pytest.raises(ReportError) as early:
+        counted_to(dt.date(2026, 11, 1), dt.date(2026, 11, 30), today)
+    assert early.value.field == "period" and "2026-10-01" in str(early.value)
+    # The current month, asked for today: refused; the exact release (ADMIN) counts it.
+    db = report_world[0]
+    now = dt.datetime.now(LONDON).date()
+    month = (now.replace(day=1), (now.replace(day=28) + dt.timedelta(days=4)).replace(day=1))
+    period = (month[0], month[1] - dt.timedelta(days=1))
+    assert obtain(db, *period, None) is None
+    exact = obtain(db, *period, None, exact=True)
+    assert exact is not None and exact.end == period[1]

@@ -44,7 +44,8 @@ PERTURBED_RULE_TEXT = (
     "person's share. Rates, means, intervals, the median and the tariff due are worked out "
     "from the perturbed figures. Totals need not equal the sum of their rows. A perturbed "
     f'count from 0 to 4 is shown as "{HIDDEN}", and a figure that rests on one as '
-    f'"{CONFIDENTIAL}". A report covers a calendar month, a quarter or a financial year.'
+    f'"{CONFIDENTIAL}". A report covers a calendar month, a quarter or a financial year, '
+    "counting referrals up to the end of the last month that has ended."
 )
 MAX_DAYS = 5 * 366 + 1  # the longest period a report may cover
 
@@ -375,6 +376,21 @@ def fixed_period(start: dt.date, end: dt.date) -> bool:
     )
 
 
+def counted_to(start: dt.date, end: dt.date, today: dt.date | None = None) -> dt.date:
+    """The last day a perturbed report counts: ``end``, or the end of last month (dates in
+    England) if that is earlier. Referrals then join a report a whole month at a time, not
+    one by one as they arrive, so asking again each day shows no one person arriving."""
+    today = today or dt.datetime.now(figures.LONDON).date()
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    if start > last:
+        raise ReportError(
+            "period",
+            "a report counts referrals up to the end of last month, and no month of this "
+            f"period has ended yet: ask for a period that starts by {last.replace(day=1)}",
+        )
+    return min(end, last)
+
+
 def check_request(db: orm.Session, request: ReportRequest) -> list[tuple[int, str]]:
     """The localities the report covers, (id, name) by name; ReportError when the request
     cannot be met."""
@@ -413,9 +429,10 @@ def build_report(
     _snapshot(db)
     localities = check_request(db, request)
     step = on_step or (lambda _name: None)
+    end = request.end if request.exact else counted_to(request.start, request.end)
     scope = figures.Scope(
         request.start,
-        request.end,
+        end,
         None if request.locality_ids is None else tuple(i for i, _ in localities),
     )
     as_of = request.as_of or dt.date.today()
@@ -429,7 +446,7 @@ def build_report(
     tables = tuple(_finish(d, released) for d in build.drafts)
     return Report(
         start=request.start,
-        end=request.end,
+        end=end,
         as_of=as_of,
         localities=tuple(localities),
         all_localities=request.locality_ids is None,
