@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 
 from api.db import Database
 from api.directory.models import Locality
-from api.outcomes.models import UnmetNeed
+from api.outcomes.models import OutcomeInstrument, UnmetNeed
 from api.referrals.models import Referral
 from api.referrals.working_days import LONDON
 from api.reports.costs import load_tariff, load_unit_costs
@@ -246,3 +246,17 @@ def test_a_perturbed_report_counts_whole_months_that_have_ended(report_world: tu
     assert obtain(db, *period, None) is None
     exact = obtain(db, *period, None, exact=True)
     assert exact is not None and exact.end == period[1]
+
+
+def test_which_rows_a_table_has_does_not_depend_on_who_is_counted(report_world: tuple) -> None:
+    """A row must not appear with the first person it counts: the outcomes table lists every
+    instrument even for a month when nobody was referred (the exact release lists only those
+    with a baseline score)."""
+    db = report_world[0]
+    empty = obtain(db, dt.date(2023, 5, 1), dt.date(2023, 5, 31), None)
+    assert empty is not None
+    with db.session() as s:
+        every = set(s.scalars(select(OutcomeInstrument.key)))
+    assert {"ons4", "ltc6"} <= every
+    assert {r.key for r in empty.table("outcomes").rows} == every
+    assert all(c.display in ("<5", "[c]") for r in empty.table("outcomes").rows for c in r.cells)

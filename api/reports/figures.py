@@ -329,8 +329,12 @@ class InstrumentOutcomes:
     baseline_keys: int = 0
 
 
-def instruments(db: orm.Session, scope: Scope) -> list[OutcomeInstrument]:
-    """The instruments with a baseline score among the referrals, by name."""
+def instruments(db: orm.Session, scope: Scope, *, every: bool = False) -> list[OutcomeInstrument]:
+    """The instruments with a baseline score among the referrals, by name; ``every``: all of
+    them (whether a row is there must not say whether someone has a score)."""
+    if every:
+        ordered = select(OutcomeInstrument).order_by(OutcomeInstrument.name, OutcomeInstrument.id)
+        return list(db.scalars(ordered))
     used = (
         select(OutcomeMeasurement.instrument_id)
         .join(Referral, Referral.id == OutcomeMeasurement.referral_id)

@@ -895,7 +895,8 @@ class _Builder:
             Column("people", "People", Unit.COUNT),
             Column("mean_change", "Mean change", Unit.NUMBER, 2, signed=True),
         )
-        for instrument in figures.instruments(self.db, self.scope):
+        every = not self.noise.exact  # a row must not say someone has a score
+        for instrument in figures.instruments(self.db, self.scope, every=every):
             o = figures.outcomes(self.db, self.scope, instrument)
             i, k = o.instrument.key, o.instrument.items
             noise = self.noise
