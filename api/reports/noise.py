@@ -21,10 +21,11 @@ figures, within 2 in 91 of 100, and a count never goes below zero. Its tails nev
 no published difference is possible only with the extra person or only without: a pair of
 reports shifts the odds on any one fact about a person by at most 2.5 per figure that counts
 them and someone else (ALPHA below). (A figure of nobody is always 0; with one person it is
-above 4, and printed, in 2 of 100 releases: the only edge.) Sums that a person adds an amount to (score changes, NHS use, money) get
-continuous Laplace noise scaled to the largest single contribution in the figure, with the
-same bound. Derived figures (rates, means, intervals, the tariff due, a median) are worked
-out from the perturbed figures, never from the true ones.
+above 4, and printed, in 2 of 100 releases: the only edge.) Sums that a person adds an
+amount to (score changes, NHS use, money) get continuous Laplace noise scaled to the
+largest single contribution in the figure, with the same bound. Derived figures (rates,
+means, intervals, the tariff due, a median) are worked out from the perturbed figures,
+never from the true ones.
 """
 
 from __future__ import annotations
