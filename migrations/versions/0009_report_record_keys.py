@@ -28,11 +28,11 @@ def upgrade() -> None:
         # Existing rows: a random key each, drawn here (the same way new rows get theirs).
         rows = sa.table(table, sa.column("id", sa.Integer), sa.column("record_key", sa.Integer))
         ids = connection.execute(sa.select(rows.c.id)).scalars().all()
-        for row_id in ids:
+        change = rows.update().where(rows.c.id == sa.bindparam("row_id"))
+        for at in range(0, len(ids), 10_000):  # one executemany per batch
             connection.execute(
-                rows.update()
-                .where(rows.c.id == row_id)
-                .values(record_key=secrets.randbelow(KEY_RANGE))
+                change.values(record_key=sa.bindparam("key")),
+                [{"row_id": i, "key": secrets.randbelow(KEY_RANGE)} for i in ids[at : at + 10_000]],
             )
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.alter_column("record_key", existing_type=sa.Integer(), nullable=False)
