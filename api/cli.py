@@ -710,11 +710,19 @@ def report(
             formats=["%Y-%m-%d"], help="Directory health as at this date (default: today)."
         ),
     ] = None,
+    exact: Annotated[
+        bool,
+        typer.Option(
+            "--exact",
+            help="The exact figures for any period, without noise: for the operator, not for "
+            "publication (reports of overlapping periods can then be compared).",
+        ),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Write the commissioning report for referrals received from --from to --to: a
-    self-contained HTML page (prints on A4) and a CSV file per table, with small numbers
-    suppressed."""
+    """Write the commissioning report for referrals received from --from to --to (a calendar
+    month, a quarter or a financial year): a self-contained HTML page (prints on A4) and a
+    CSV file per table, perturbed by the cell key method with small numbers suppressed."""
     from api.reports import costs
     from api.reports.render import write_report
     from api.reports.report import STEPS, ReportError, ReportRequest, build_report
@@ -730,7 +738,9 @@ def report(
     db = _database(settings)
     with db.session() as session:
         ids = _locality_ids(session, locality) if locality else None
-    request = ReportRequest(start.date(), end.date(), ids, as_of.date() if as_of else None)
+    request = ReportRequest(
+        start.date(), end.date(), ids, as_of.date() if as_of else None, exact=exact
+    )
     try:
         with Progress(console=err, transient=True) as progress, db.session() as session:
             task = progress.add_task("Report", total=len(STEPS) + 2)
@@ -757,6 +767,7 @@ def report(
                 start=request.start.isoformat(),
                 end=request.end.isoformat(),
                 localities=list(ids) if ids else None,
+                **({"exact": True} if exact else {}),
             )
             progress.update(task, advance=2)
     except ReportError as exc:

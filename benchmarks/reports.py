@@ -6,8 +6,9 @@ Loads the demo directory (localities, practices, providers, sessions, outcome in
 then writes synthetic referrals with bulk inserts: their history of status changes, domains,
 assessments, signposts, attendance, ONS4 and LTC6 scores, NHS use before and after, and
 unmet needs (about 12 rows per referral). Personal fields are filler: reports never read
-them. Then builds the report for the whole period (every referral) and for one locality,
-timing each step, and writes the HTML and CSV files. Target: the whole report under 30 s.
+them. Then builds the exact report (ADMIN) for the whole period (every referral) and the
+perturbed one for a financial year, all localities and one, timing each step, and writes
+the HTML and CSV files. Target: the whole report under 30 s.
 """
 
 from __future__ import annotations
@@ -256,9 +257,11 @@ def main() -> None:
         db = prepare(url, args.referrals)
         with db.session() as s:
             first = s.scalar(select(Locality.id).order_by(Locality.name))
+        year = (dt.date(2024, 4, 1), dt.date(2025, 3, 31))  # perturbed: a fixed period
         cases = {
-            "all localities": ReportRequest(START, END, None),
-            "one locality": ReportRequest(START, END, (first,)),
+            "exact, 2 years, all localities": ReportRequest(START, END, None, exact=True),
+            "perturbed, financial year, all": ReportRequest(*year, None),
+            "perturbed, financial year, one locality": ReportRequest(*year, (first,)),
         }
         results = {}
         for run in range(args.runs):

@@ -1,6 +1,8 @@
 """Disclosure control: no count from 1 to 4 is shown, and no hidden figure can be worked out
 from the published ones (checked by linear algebra over every published equation)."""
 
+from fractions import Fraction
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -100,3 +102,44 @@ def test_derived_figures_follow_their_counts() -> None:
     assert derived(0.75, 4, 40) is None
     assert derived(0.5, None, 40) is None
     assert derived(None, 40) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Cell key noise (api/reports/noise.py)
+
+
+def test_geometric_noise_has_the_stated_distribution() -> None:
+    from api.reports.noise import ALPHA, geometric
+
+    # The quantile function on a fine grid of points gives the distribution's probabilities.
+    grid = 200_000
+    draws = [geometric((i + 0.5) / grid) for i in range(grid)]
+    share = {k: draws.count(k) / grid for k in range(-3, 4)}
+    p0 = (1 - ALPHA) / (1 + ALPHA)
+    for k, p in share.items():
+        assert abs(p - p0 * ALPHA ** abs(k)) < 1e-4, (k, p)
+    assert abs(share[0] - 3 / 7) < 1e-4
+    assert abs(sum(share[k] for k in (-1, 0, 1)) - 0.771) < 1e-3
+    assert abs(sum(share[k] for k in range(-2, 3)) - 0.909) < 1e-3
+    assert abs(sum(draws) / grid) < 1e-3  # unbiased
+
+
+def test_the_same_people_give_the_same_figure_and_others_new_noise() -> None:
+    from api.reports.noise import KEY_RANGE, CellKey, Exact
+
+    keys = [12_345 * n % KEY_RANGE for n in range(1, 60)]
+    release = CellKey(sum(keys))
+    same = CellKey(sum(keys) + KEY_RANGE)  # keys only count modulo KEY_RANGE
+    assert release.count(40, sum(keys[:40])) == same.count(40, sum(keys[:40]))
+    # Never below zero; nobody stays nobody; exact is exact.
+    assert all(release.count(1, k) >= 0 for k in keys) and release.count(0, 7) == 0
+    assert Exact().count(3, 1) == 3 and Exact().amount(Fraction(5, 2), 1, 9, "x") == Fraction(5, 2)
+    # One more record in the release: the noise of every figure is drawn afresh.
+    other = CellKey(sum(keys) + 99)
+    figures = [(n, sum(keys[:n])) for n in range(5, 55)]
+    changed = sum(release.count(n, k) != other.count(n, k) for n, k in figures)
+    assert changed > len(figures) // 2
+    # Sums: noise on the scale of the largest contribution, none when nothing can vary.
+    assert release.amount(Fraction(10), 5, 0, "change") == 10
+    moved = [abs(float(release.amount(Fraction(0), k, 4, "change"))) for k in keys]
+    assert 0 < sum(moved) / len(moved) < 12

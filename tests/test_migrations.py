@@ -46,3 +46,28 @@ def test_migrations_match_the_models(empty_db: Database) -> None:
         and not (d[0] == "remove_index" and d[1].name == "ix_sessions_search")
     ]
     assert diff == [], f"models and migrations differ on {engine_name()}: {diff}"
+
+
+def test_existing_rows_get_random_record_keys(new_database_url) -> None:
+    """0009 gives every referral and unmet need already there its own random report key
+    (api/reports/noise.py): rows written before it count in perturbed reports like others."""
+    from sqlalchemy import text
+
+    db = Database.from_url(new_database_url())
+    migrations.upgrade(db.engine, "0005")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO localities (id, key, name) VALUES (1, 'north', 'North')"))
+        for n in range(40):
+            conn.execute(
+                text(
+                    "INSERT INTO unmet_needs (domain, locality_id, description, recorded_at) "
+                    "VALUES ('BEFRIENDING', 1, :d, CURRENT_TIMESTAMP)"
+                ),
+                {"d": f"need {n}"},
+            )
+    migrations.upgrade(db.engine)
+    with db.engine.connect() as conn:
+        keys = conn.execute(text("SELECT record_key FROM unmet_needs")).scalars().all()
+    db.dispose()
+    assert len(keys) == 40 and None not in keys
+    assert len(set(keys)) == 40 and all(0 <= k < 2**31 for k in keys)

@@ -134,6 +134,56 @@ def test_graphql_gives_commissioners_the_same_figures(report_world: tuple) -> No
     assert events[0].actor.startswith("COMMISSIONER:")
 
 
+EXACT = (
+    QUERY.replace("$l: ID)", "$l: ID, $x: Boolean!)")
+    .replace("localityId: $l)", "localityId: $l, exact: $x)")
+    .replace("asOf rule", "asOf rule exact")
+)
+
+
+def test_graphql_gives_exact_figures_to_admin_only_and_fixed_periods_to_others(
+    report_world: tuple,
+) -> None:
+    db = report_world[0]
+    with db.session() as s:
+        issued = {name: tokens.create_client(s, name=name, **kw)[1] for name, kw in ROLES.items()}
+    today = dt.datetime.now(LONDON).date()
+    odd = {"from": "2024-04-01", "to": "2024-10-14"}  # not a month, quarter or year
+
+    def ask(token: str, **variables: object) -> dict:
+        response = http.post("/graphql", json={"query": EXACT, "variables": variables},
+                             headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        return response.json()
+
+    with client_for(db, encryption_key=data.ENCRYPTION_KEY) as http:
+        refused = ask(issued["commissioner"], p=PERIOD, x=True)
+        assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert refused["data"] is None
+        body = ask(issued["commissioner"], p=odd, x=False)
+        assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "period"}
+        assert "financial year" in body["errors"][0]["message"]
+        body = ask(issued["admin"], p=odd, x=True)
+        assert "errors" not in body, body
+        got = body["data"]["commissioningReport"]
+        with db.session() as s:
+            want = build_report(
+                s,
+                ReportRequest(data.START, dt.date(2024, 10, 14), as_of=today, exact=True),
+                tariff=load_tariff(),
+                unit_costs=load_unit_costs(),
+            )
+        assert got["exact"] is True and got["rule"] == want.rule
+        for gt, wt in zip(got["tables"], want.tables, strict=True):
+            for gr, wr in zip(gt["rows"], wt.rows, strict=True):
+                assert [c["display"] for c in gr["cells"]] == [c.display for c in wr.cells]
+        assert (
+            ask(issued["admin"], p=PERIOD, x=False)["data"]["commissioningReport"]["exact"] is False
+        )
+    with db.session() as s:
+        events = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "report.read")))
+    assert [e.detail.get("exact") for e in events[-2:]] == [True, None]
+
+
 # ---------------------------------------------------------------------------------------------
 # The command line
 
@@ -157,7 +207,7 @@ def test_petunia_report_writes_html_and_a_csv_per_table(
     # Self-contained: no scripts, no linked files (the only URL is SVG's namespace name).
     for outside in ("<script", "<link", " src=", "url(", "@import", 'href="http'):
         assert outside not in html, outside
-    assert "Counts from 1 to 4 are shown as" in html
+    assert "A perturbed count from 0 to 4 is shown as &#34;&lt;5&#34;" in html
     for table in want.tables:
         text = (out / f"{table.key}.csv").read_text(encoding="utf-8-sig")
         rows = list(csv.reader(io.StringIO(text)))
@@ -222,6 +272,14 @@ def test_petunia_report_takes_another_tariff_and_says_what_is_wrong(
                                  "--out", str(tmp_path / "x")], catch_exceptions=False)  # fmt: skip
     assert result.exit_code == 1 and "swap the dates" in result.output
     assert not (tmp_path / "x").exists()
+    odd = ["report", "--from", "2024-04-01", "--to", "2024-10-14", "--out", str(tmp_path / "y")]
+    result = runner.invoke(app, odd, catch_exceptions=False)
+    assert result.exit_code == 1 and "a quarter" in result.output and not (tmp_path / "y").exists()
+    result = runner.invoke(app, [*odd, "--exact"], catch_exceptions=False)
+    assert (
+        result.exit_code == 0
+        and "not for publication" in (tmp_path / "y" / "report.html").read_text()
+    )
     result = runner.invoke(app, [*base, "--locality", "Testtown South"], catch_exceptions=False)
     assert result.exit_code == 0
     total = (tmp_path / "o" / "referrals_by_locality.csv").read_text("utf-8-sig").splitlines()
@@ -335,7 +393,10 @@ def test_the_demo_report(new_database_url, tmp_path: Path) -> None:
             report = build_report(
                 s,
                 ReportRequest(
-                    dt.date(2025, 11, 1), dt.date(2026, 10, 31), as_of=dt.date(2026, 11, 22)
+                    dt.date(2025, 11, 1),
+                    dt.date(2026, 10, 31),
+                    as_of=dt.date(2026, 11, 22),
+                    exact=True,
                 ),
                 tariff=load_tariff(),
                 unit_costs=load_unit_costs(),

@@ -30,7 +30,7 @@ def build(db: Database, localities: list[str] | None = None) -> Report:
     with db.session() as s:
         return build_report(
             s,
-            ReportRequest(data.START, data.END, ids, as_of=data.AS_OF),
+            ReportRequest(data.START, data.END, ids, as_of=data.AS_OF, exact=True),
             tariff=load_tariff(),
             unit_costs=load_unit_costs(),
         )

@@ -55,6 +55,8 @@ READ_AUDIT_LOG = (Role.ADMIN,)
 READ_INSTRUMENTS = tuple(Role)  # every signed-in client: the questions are not personal
 # Commissioning reports: aggregates with small numbers suppressed, never a referral.
 READ_REPORTS = (Role.COMMISSIONER, Role.ADMIN)
+# The exact figures (no cell key noise, any period): they can be differenced, so the operator only.
+READ_EXACT_REPORTS = (Role.ADMIN,)
 
 
 def referral_scope(principal: Principal) -> ColumnElement[bool]:

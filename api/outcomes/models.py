@@ -21,6 +21,7 @@ from api.db import Base
 from api.directory.enums import Domain
 from api.directory.models import enum_column, utcnow
 from api.outcomes.enums import Direction, NhsUsePeriod, TimePoint
+from api.reports.noise import new_record_key
 
 
 class OutcomeInstrument(Base):
@@ -106,3 +107,5 @@ class UnmetNeed(Base):
     )
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id", ondelete="SET NULL"))
+    # Fixed random key for disclosure control of reports (api/reports/noise.py).
+    record_key: Mapped[int] = mapped_column(Integer, default=new_record_key)

@@ -28,6 +28,7 @@ from api.db import Base
 from api.directory.enums import Domain
 from api.directory.models import enum_column, utcnow
 from api.referrals.enums import ReferralStatus, SupportLevel, Urgency, WebhookDeliveryStatus
+from api.reports.noise import new_record_key
 
 
 class Referral(Base):
@@ -94,6 +95,9 @@ class Referral(Base):
     nudged_link_worker_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     nudged_lead_provider_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     purged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Fixed random key for disclosure control of reports (api/reports/noise.py): not
+    # personal, never shown, kept after purge like the other anonymous facts.
+    record_key: Mapped[int] = mapped_column(Integer, default=new_record_key)
 
 
 class ReferralDomain(Base):

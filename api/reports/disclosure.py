@@ -215,10 +215,16 @@ class _Figure:
 
 
 class Release:
-    """Figures published together and the equations between them (see above)."""
+    """Figures published together and the equations between them (see above).
 
-    def __init__(self, *, threshold: int = THRESHOLD) -> None:
+    ``perturbed``: the figures carry cell key noise (api/reports/noise.py), so no equation
+    between published figures holds exactly and none can pin a hidden figure down; only
+    primary suppression applies, to the perturbed counts from 0 to 4 (a 0 too, since a
+    perturbed count of 1 or 2 may come out as 0), and figures that follow a hidden one."""
+
+    def __init__(self, *, threshold: int = THRESHOLD, perturbed: bool = False) -> None:
         self.threshold = threshold
+        self.perturbed = perturbed
         self._figures: dict[Hashable, _Figure] = {}
         self._equations: list[Vector] = []
         self._groups: dict[Hashable, Vector] = {}
@@ -250,6 +256,8 @@ class Release:
 
     def latent(self, key: Hashable, value: int) -> Hashable:
         """A count that is never published but may be worked out (a cell behind a table)."""
+        if self.perturbed:
+            return key  # nothing can be worked out exactly from perturbed figures
         return self._add(key, value, FigureKind.LATENT)
 
     def __contains__(self, key: Hashable) -> bool:
@@ -260,6 +268,8 @@ class Release:
 
     def equation(self, terms: dict[Hashable, float | Fraction]) -> None:
         """sum(coefficient * figure) == 0; it must hold for the true values (checked)."""
+        if self.perturbed:
+            return  # perturbed figures do not add up exactly: nothing to solve
         equation = self._vector(terms)
         if self._evaluate(equation) != 0:
             raise ValueError(f"equation does not hold for the true values: {terms!r}")
@@ -280,6 +290,8 @@ class Release:
     def group(self, key: Hashable, terms: dict[Hashable, float | Fraction]) -> None:
         """A number of people given by figures (a difference of two nested counts...): never
         published, and it must not be possible to work it out when it is 1 to 4."""
+        if self.perturbed:
+            return
         self._groups[key] = self._vector(terms)
 
     def _vector(self, terms: dict[Hashable, float | Fraction]) -> Vector:
@@ -308,6 +320,8 @@ class Release:
         return 0 < value < self.threshold
 
     def solve(self) -> Released:
+        if self.perturbed:
+            return self._solve_perturbed()
         figures = self._figures
         latent = {k for k, f in figures.items() if f.kind is FigureKind.LATENT}
         hidden = {
@@ -340,6 +354,19 @@ class Release:
                 for k, f in figures.items()
                 if f.kind is not FigureKind.LATENT
             },
+            primary=primary,
+        )
+
+    def _solve_perturbed(self) -> Released:
+        hidden = {
+            k
+            for k, f in self._figures.items()
+            if f.kind is FigureKind.COUNT and f.value < self.threshold
+        }
+        primary = frozenset(hidden)
+        self._follow(hidden)
+        return Released(
+            {k: (None if k in hidden else f.value) for k, f in self._figures.items()},
             primary=primary,
         )
 

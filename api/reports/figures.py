@@ -1,15 +1,17 @@
 """The report's raw figures, each computed in SQL (GROUP BY and aggregates) on SQLite and
 PostgreSQL: no query returns more rows than it has groups, whatever the number of referrals.
 
-Everything here is a plain count, sum or sum of squares; what may be published is decided
-afterwards (api/reports/report.py with api/reports/disclosure.py). Purged referrals keep
-every column read here, so they count like any other.
+Everything here is a plain count, sum or sum of squares, each with ``keys``: the sum of the
+record keys of the records it counts (the cell key of api/reports/noise.py), and for sums the
+largest single contribution (the scale of their noise). What may be published is decided
+afterwards (api/reports/report.py with api/reports/disclosure.py and noise.py). Purged
+referrals keep every column read here, so they count like any other.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from dateutil.relativedelta import relativedelta
@@ -116,15 +118,32 @@ def _date_after_days_pg(element: date_after_days, compiler: object, **kw: object
 # Referrals
 
 
-def referral_counts(db: orm.Session, scope: Scope) -> list[tuple[str, int, int, int]]:
-    """(month, locality id, practice id, referrals) for every group that has any."""
+KEYS = func.coalesce(func.sum(Referral.record_key), 0)
+
+
+def release_keys(db: orm.Session, scope: Scope) -> int:
+    """The record keys of every referral and unmet need in the report, added up."""
+    lo, hi = scope.bounds()
+    referrals = db.scalar(select(KEYS).where(scope.referrals()))
+    needs = db.scalar(
+        select(func.coalesce(func.sum(UnmetNeed.record_key), 0)).where(
+            UnmetNeed.recorded_at >= lo,
+            UnmetNeed.recorded_at < hi,
+            scope.localities(UnmetNeed.locality_id),
+        )
+    )
+    return int(referrals or 0) + int(needs or 0)
+
+
+def referral_counts(db: orm.Session, scope: Scope) -> list[tuple[str, int, int, int, int]]:
+    """(month, locality id, practice id, referrals, keys) for every group that has any."""
     month = case(*[(Referral.received_at < hi, label) for label, _lo, hi in scope.months()])
     rows = db.execute(
-        select(month, Referral.locality_id, Referral.practice_id, func.count())
+        select(month, Referral.locality_id, Referral.practice_id, func.count(), KEYS)
         .where(scope.referrals())
         .group_by(month, Referral.locality_id, Referral.practice_id)
     ).all()
-    return [(m, loc, practice, n) for m, loc, practice, n in rows]
+    return [(m, loc, practice, n, int(k)) for m, loc, practice, n, k in rows]
 
 
 @dataclass(frozen=True)
@@ -135,6 +154,7 @@ class LifecycleCell:
     did_not_attend: bool  # ever DID_NOT_ATTEND
     assessed: bool  # has a support level (an assessment was recorded)
     count: int
+    keys: int = 0
 
 
 def lifecycle_cells(db: orm.Session, scope: Scope, target_days: int) -> list[LifecycleCell]:
@@ -165,37 +185,38 @@ def lifecycle_cells(db: orm.Session, scope: Scope, target_days: int) -> list[Lif
     )
     assessed = case((Referral.support_level.is_(None), 0), else_=1)
     rows = db.execute(
-        select(furthest, Referral.status, within, ever_dna, assessed, func.count())
+        select(furthest, Referral.status, within, ever_dna, assessed, func.count(), KEYS)
         .select_from(Referral)
         .outerjoin(history, history.c.rid == Referral.id)
         .where(scope.referrals())
         .group_by(furthest, Referral.status, within, ever_dna, assessed)
     ).all()
     return [
-        LifecycleCell(STAGES[f], S(s), None if w is None else bool(w), bool(d), bool(a), n)
-        for f, s, w, d, a, n in rows
+        LifecycleCell(STAGES[f], S(s), None if w is None else bool(w), bool(d), bool(a), n, int(k))
+        for f, s, w, d, a, n, k in rows
     ]
 
 
-def contact_days(db: orm.Session, scope: Scope) -> dict[int, int]:
-    """How many referrals were first contacted after each number of working days."""
+def contact_days(db: orm.Session, scope: Scope) -> dict[int, tuple[int, int]]:
+    """How many referrals (and their keys) were first contacted after each number of
+    working days."""
     rows = db.execute(
-        select(Referral.contact_working_days, func.count())
+        select(Referral.contact_working_days, func.count(), KEYS)
         .where(scope.referrals(), Referral.contact_working_days.is_not(None))
         .group_by(Referral.contact_working_days)
     ).all()
-    return {days: n for days, n in rows}
+    return {days: (n, int(k)) for days, n, k in rows}
 
 
-def domain_counts(db: orm.Session, scope: Scope) -> dict[Domain, int]:
-    """Referrals naming each domain of interest (a referral may name several)."""
+def domain_counts(db: orm.Session, scope: Scope) -> dict[Domain, tuple[int, int]]:
+    """Referrals naming each domain of interest (a referral may name several), with keys."""
     rows = db.execute(
-        select(ReferralDomain.domain, func.count())
+        select(ReferralDomain.domain, func.count(), KEYS)
         .join(Referral, Referral.id == ReferralDomain.referral_id)
         .where(scope.referrals())
         .group_by(ReferralDomain.domain)
     ).all()
-    return {Domain(d): n for d, n in rows}
+    return {Domain(d): (n, int(k)) for d, n, k in rows}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,6 +230,7 @@ class SupportCell:
     providers: int  # distinct providers signposted to
     subcontracted: int  # of which sub-contracted to the lead provider
     count: int
+    keys: int = 0
 
 
 def support_cells(db: orm.Session, scope: Scope, after_days: int) -> list[SupportCell]:
@@ -251,14 +273,14 @@ def support_cells(db: orm.Session, scope: Scope, after_days: int) -> list[Suppor
     n = func.coalesce(providers.c.n, 0)
     sub = func.coalesce(providers.c.sub, 0)
     rows = db.execute(
-        select(Referral.support_level, engaged_flag, n, sub, func.count())
+        select(Referral.support_level, engaged_flag, n, sub, func.count(), KEYS)
         .select_from(Referral)
         .outerjoin(began, began.c.rid == Referral.id)
         .outerjoin(providers, providers.c.rid == Referral.id)
         .where(scope.referrals(), Referral.support_level.is_not(None))
         .group_by(Referral.support_level, engaged_flag, n, sub)
     ).all()
-    return [SupportCell(SupportLevel(lv), bool(e), p, s, c) for lv, e, p, s, c in rows]
+    return [SupportCell(SupportLevel(lv), bool(e), p, s, c, int(k)) for lv, e, p, s, c, k in rows]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,6 +312,13 @@ class ChangeGroup:
     improved: int
     same: int
     worse: int
+    # Cell keys of the people improved, unchanged and worse; the largest |change|.
+    keys: dict[str, int] = field(default_factory=dict)
+    largest: int = 0
+
+    @property
+    def all_keys(self) -> int:
+        return sum(self.keys.values())
 
 
 @dataclass(frozen=True)
@@ -297,10 +326,15 @@ class InstrumentOutcomes:
     instrument: InstrumentInfo
     with_baseline: int
     groups: dict[str, ChangeGroup]  # by band
+    baseline_keys: int = 0
 
 
-def instruments(db: orm.Session, scope: Scope) -> list[OutcomeInstrument]:
-    """The instruments with a baseline score among the referrals, by name."""
+def instruments(db: orm.Session, scope: Scope, *, every: bool = False) -> list[OutcomeInstrument]:
+    """The instruments with a baseline score among the referrals, by name; ``every``: all of
+    them (whether a row is there must not say whether someone has a score)."""
+    if every:
+        ordered = select(OutcomeInstrument).order_by(OutcomeInstrument.name, OutcomeInstrument.id)
+        return list(db.scalars(ordered))
     used = (
         select(OutcomeMeasurement.instrument_id)
         .join(Referral, Referral.id == OutcomeMeasurement.referral_id)
@@ -348,15 +382,16 @@ def outcomes(db: orm.Session, scope: Scope, instrument: OutcomeInstrument) -> In
     offset = 3 * (total(base) - k * lo)
     band = case((offset < k * width, "LOW"), (offset < 2 * k * width, "MIDDLE"), else_="HIGH")
     change = total(end) - total(base)
+    direction = case((change > 0, "improved"), (change == 0, "same"), else_="worse")
     rows = db.execute(
         select(
             band,
+            direction,
             func.count(),
             func.sum(change),
             func.sum(change * change),
-            func.sum(case((change > 0, 1), else_=0)),
-            func.sum(case((change == 0, 1), else_=0)),
-            func.sum(case((change < 0, 1), else_=0)),
+            KEYS,
+            func.max(case((change < 0, -change), else_=change)),
         )
         .select_from(Referral)
         .join(
@@ -376,14 +411,27 @@ def outcomes(db: orm.Session, scope: Scope, instrument: OutcomeInstrument) -> In
             ),
         )
         .where(scope.referrals())
-        .group_by(band)
+        .group_by(band, direction)
     ).all()
-    groups = {
-        b: ChangeGroup(b, int(n), int(s), int(q), int(i), int(same), int(w))
-        for b, n, s, q, i, same, w in rows
-    }
-    with_baseline = db.scalar(
-        select(func.count())
+    parts: dict[str, list] = {}
+    for b, d, n, s, q, k, largest in rows:
+        parts.setdefault(b, []).append((d, int(n), int(s), int(q), int(k), int(largest)))
+    groups = {}
+    for b, found in parts.items():
+        count = {d: n for d, n, *_ in found}
+        groups[b] = ChangeGroup(
+            b,
+            sum(n for _d, n, *_ in found),
+            sum(s for _d, _n, s, *_ in found),
+            sum(q for *_, q, _k, _m in found),
+            count.get("improved", 0),
+            count.get("same", 0),
+            count.get("worse", 0),
+            {d: k for d, *_, k, _m in found},
+            max(m for *_, m in found),
+        )
+    with_baseline, baseline_keys = db.execute(
+        select(func.count(), KEYS)
         .select_from(OutcomeMeasurement)
         .join(Referral, Referral.id == OutcomeMeasurement.referral_id)
         .where(
@@ -391,8 +439,8 @@ def outcomes(db: orm.Session, scope: Scope, instrument: OutcomeInstrument) -> In
             OutcomeMeasurement.instrument_id == instrument.id,
             OutcomeMeasurement.time_point == TimePoint.BASELINE,
         )
-    )
-    return InstrumentOutcomes(info, int(with_baseline or 0), groups)
+    ).one()
+    return InstrumentOutcomes(info, int(with_baseline or 0), groups, int(baseline_keys or 0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -410,6 +458,10 @@ class NhsUseTotals:
     after: dict[str, int]
     sum_saving: int
     sum_square: float
+    keys: int = 0
+    # The largest single person's figure: per "before:<category>" / "after:<category>", and
+    # "saving" (pence, absolute).
+    largest: dict[str, int] = field(default_factory=dict)
 
 
 def nhs_use(db: orm.Session, scope: Scope, costs: UnitCosts) -> NhsUseTotals:
@@ -419,8 +471,10 @@ def nhs_use(db: orm.Session, scope: Scope, costs: UnitCosts) -> NhsUseTotals:
     for c in NHS_CATEGORIES:
         saving = saving + costs.pence(c) * (getattr(before, c) - getattr(after, c))
     columns = [func.count(), func.sum(saving), func.sum(cast(saving, Float) * cast(saving, Float))]
+    columns += [KEYS, func.max(case((saving < 0, -saving), else_=saving))]
     for c in NHS_CATEGORIES:
         columns += [func.sum(getattr(before, c)), func.sum(getattr(after, c))]
+        columns += [func.max(getattr(before, c)), func.max(getattr(after, c))]
     row = db.execute(
         select(*columns)
         .select_from(Referral)
@@ -428,13 +482,19 @@ def nhs_use(db: orm.Session, scope: Scope, costs: UnitCosts) -> NhsUseTotals:
         .join(after, and_(after.referral_id == Referral.id, after.period == NhsUsePeriod.AFTER))
         .where(scope.referrals())
     ).one()
-    n, total, square, *sums = row
+    n, total, square, keys, largest, *sums = row
     return NhsUseTotals(
         n=int(n),
-        before={c: int(sums[2 * i] or 0) for i, c in enumerate(NHS_CATEGORIES)},
-        after={c: int(sums[2 * i + 1] or 0) for i, c in enumerate(NHS_CATEGORIES)},
+        before={c: int(sums[4 * i] or 0) for i, c in enumerate(NHS_CATEGORIES)},
+        after={c: int(sums[4 * i + 1] or 0) for i, c in enumerate(NHS_CATEGORIES)},
         sum_saving=int(total or 0),
         sum_square=float(square or 0),
+        keys=int(keys or 0),
+        largest={
+            "saving": int(largest or 0),
+            **{f"before:{c}": int(sums[4 * i + 2] or 0) for i, c in enumerate(NHS_CATEGORIES)},
+            **{f"after:{c}": int(sums[4 * i + 3] or 0) for i, c in enumerate(NHS_CATEGORIES)},
+        },
     )
 
 
@@ -442,11 +502,13 @@ def nhs_use(db: orm.Session, scope: Scope, costs: UnitCosts) -> NhsUseTotals:
 # Unmet need and supply; directory health
 
 
-def unmet_needs(db: orm.Session, scope: Scope) -> dict[tuple[Domain, int], int]:
-    """Unmet needs recorded in the period, by domain and locality."""
+def unmet_needs(db: orm.Session, scope: Scope) -> dict[tuple[Domain, int], tuple[int, int]]:
+    """Unmet needs recorded in the period, by domain and locality, with their keys."""
     lo, hi = scope.bounds()
     rows = db.execute(
-        select(UnmetNeed.domain, UnmetNeed.locality_id, func.count())
+        select(
+            UnmetNeed.domain, UnmetNeed.locality_id, func.count(), func.sum(UnmetNeed.record_key)
+        )
         .where(
             UnmetNeed.recorded_at >= lo,
             UnmetNeed.recorded_at < hi,
@@ -454,7 +516,7 @@ def unmet_needs(db: orm.Session, scope: Scope) -> dict[tuple[Domain, int], int]:
         )
         .group_by(UnmetNeed.domain, UnmetNeed.locality_id)
     ).all()
-    return {(Domain(d), loc): n for d, loc, n in rows}
+    return {(Domain(d), loc): (n, int(k)) for d, loc, n, k in rows}
 
 
 def supply(

@@ -140,6 +140,11 @@ def readme(report: Report) -> str:
         + ".",
         "",
         "Disclosure control: " + report.rule,
+        *(
+            ["", "EXACT FIGURES: NOT FOR PUBLICATION (for the operator only)."]
+            if report.exact
+            else []
+        ),  # fmt: skip
         "",
         f"{HTML_NAME}: the report (open it in a browser; it prints on A4).",
     ]

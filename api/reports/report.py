@@ -26,10 +26,26 @@ from api.reports import figures
 from api.reports.charts import bar_chart
 from api.reports.costs import NHS_CATEGORIES, NHS_LABELS, Tariff, UnitCosts
 from api.reports.disclosure import CONFIDENTIAL, HIDDEN, RULE, Release, Released
+from api.reports.noise import CellKey, Exact, Noise
 
+# The exact release (ADMIN only): today's rule, with secondary suppression.
 RULE_TEXT = (
     f"{RULE} In the tables, {HIDDEN} marks a count from 1 to 4 and {CONFIDENTIAL} a figure "
     "hidden so that a small count cannot be worked out from it. Zeros are shown."
+)
+# The release everyone else gets: cell key perturbation (api/reports/noise.py).
+PERTURBED_RULE_TEXT = (
+    "Figures are perturbed by the cell key method (as in the ABS TableBuilder and the ONS "
+    "census flexible tables), so that no two reports can be compared to find out about a "
+    "person: each count of people has a small random change added, fixed by the people it "
+    "counts and the report it is in (the same report asked for again gives the same "
+    "figures). A count is the true one in 43 of 100 figures, within 1 in 77 and within 2 in "
+    "91 of 100; sums of scores, NHS use and money carry noise of about the size of one "
+    "person's share. Rates, means, intervals, the median and the tariff due are worked out "
+    "from the perturbed figures. Totals need not equal the sum of their rows. A perturbed "
+    f'count from 0 to 4 is shown as "{HIDDEN}", and a figure that rests on one as '
+    f'"{CONFIDENTIAL}". A report covers a calendar month, a quarter or a financial year, '
+    "counting referrals up to the end of the last month that has ended."
 )
 MAX_DAYS = 5 * 366 + 1  # the longest period a report may cover
 
@@ -150,6 +166,7 @@ class Report:
     unit_costs: UnitCosts
     tables: tuple[Table, ...]
     rule: str = RULE_TEXT
+    exact: bool = True  # False: perturbed (the release for everyone but ADMIN)
 
     def table(self, key: str) -> Table:
         return next(t for t in self.tables if t.key == key)
@@ -291,11 +308,15 @@ def _finish(draft: _Draft, released: Released) -> Table:
 class _Grid:
     """A cross-classification of people by several attributes (one latent figure per cell
     that has anyone), and published counts defined as sums of its cells. Nested published
-    counts also define groups (their difference is a number of people)."""
+    counts also define groups (their difference is a number of people). ``cells`` are
+    (people, their record keys) by attributes."""
 
-    def __init__(self, release: Release, name: str, cells: dict[tuple, int]) -> None:
-        self.release = release
-        self.cells = {attrs: n for attrs, n in cells.items() if n}
+    def __init__(
+        self, release: Release, noise: Noise, name: Hashable, cells: dict[tuple, tuple[int, int]]
+    ) -> None:
+        self.release, self.noise = release, noise
+        self.cells = {attrs: n for attrs, (n, _k) in cells.items() if n}
+        self.keys = {attrs: k for attrs, (n, k) in cells.items() if n}
         self.members: dict[Hashable, frozenset[tuple]] = {}
         for attrs, n in self.cells.items():
             release.latent((name, "cell", *attrs), n)
@@ -309,10 +330,12 @@ class _Grid:
         new: bool = True,
         is_total: bool = False,
     ) -> int:
-        """A published count: the people in the cells ``where`` holds for. ``is_total``: the
-        total of a table, hidden only when nothing else will do."""
+        """A published count (perturbed unless exact): the people in the cells ``where`` holds
+        for. ``is_total``: the total of a table, hidden only when nothing else will do."""
         members = frozenset(a for a in self.cells if where(a))
-        value = sum(self.cells[a] for a in members)
+        value = self.noise.count(
+            sum(self.cells[a] for a in members), sum(self.keys[a] for a in members)
+        )
         if new:
             self.release.count(key, value)
         self.release.sum([(self.name, "cell", *a) for a in members], key, is_total=is_total)
@@ -335,6 +358,37 @@ class ReportRequest:
     end: dt.date
     locality_ids: tuple[int, ...] | None = None  # None: every locality
     as_of: dt.date | None = None  # directory health "as at"; default: today
+    # The true figures (ADMIN only): any period, secondary suppression instead of noise.
+    exact: bool = False
+
+
+def fixed_period(start: dt.date, end: dt.date) -> bool:
+    """A calendar month, a calendar quarter or a financial year (1 April to 31 March): the
+    only periods of a perturbed report, so that few reports share people (fewer to
+    compare) and they nest instead of sliding by a day."""
+    if start.day != 1 or (end + dt.timedelta(days=1)).day != 1:
+        return False
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    return (
+        months == 1
+        or (months == 3 and start.month in (1, 4, 7, 10))
+        or (months == 12 and start.month == 4)
+    )
+
+
+def counted_to(start: dt.date, end: dt.date, today: dt.date | None = None) -> dt.date:
+    """The last day a perturbed report counts: ``end``, or the end of last month (dates in
+    England) if that is earlier. Referrals then join a report a whole month at a time, not
+    one by one as they arrive, so asking again each day shows no one person arriving."""
+    today = today or dt.datetime.now(figures.LONDON).date()
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    if start > last:
+        raise ReportError(
+            "period",
+            "a report counts referrals up to the end of last month, and no month of this "
+            f"period has ended yet: ask for a period that starts by {last.replace(day=1)}",
+        )
+    return min(end, last)
 
 
 def check_request(db: orm.Session, request: ReportRequest) -> list[tuple[int, str]]:
@@ -344,6 +398,13 @@ def check_request(db: orm.Session, request: ReportRequest) -> list[tuple[int, st
         raise ReportError("period.to", "the period ends before it starts: swap the dates")
     if (request.end - request.start).days > MAX_DAYS:
         raise ReportError("period", "a report covers at most 5 years: choose a shorter period")
+    if not request.exact and not fixed_period(request.start, request.end):
+        raise ReportError(
+            "period",
+            "a report covers a calendar month, a quarter (January to March, April to June, "
+            "July to September, October to December) or a financial year (1 April to "
+            "31 March): for example from 2025-04-01 to 2026-03-31",
+        )
     query = select(Locality.id, Locality.name).order_by(Locality.name, Locality.id)
     found = [(i, n) for i, n in db.execute(query).all()]
     if request.locality_ids is None:
@@ -368,13 +429,15 @@ def build_report(
     _snapshot(db)
     localities = check_request(db, request)
     step = on_step or (lambda _name: None)
+    end = request.end if request.exact else counted_to(request.start, request.end)
     scope = figures.Scope(
         request.start,
-        request.end,
+        end,
         None if request.locality_ids is None else tuple(i for i, _ in localities),
     )
     as_of = request.as_of or dt.date.today()
-    build = _Builder(db, scope, localities, tariff, unit_costs, target_days, as_of)
+    noise: Noise = Exact() if request.exact else CellKey(figures.release_keys(db, scope))
+    build = _Builder(db, scope, localities, tariff, unit_costs, target_days, as_of, noise)
     for name, part in build.parts():
         step(name)
         part()
@@ -383,7 +446,7 @@ def build_report(
     tables = tuple(_finish(d, released) for d in build.drafts)
     return Report(
         start=request.start,
-        end=request.end,
+        end=end,
         as_of=as_of,
         localities=tuple(localities),
         all_localities=request.locality_ids is None,
@@ -392,6 +455,8 @@ def build_report(
         tariff=tariff,
         unit_costs=unit_costs,
         tables=tables,
+        rule=RULE_TEXT if request.exact else PERTURBED_RULE_TEXT,
+        exact=request.exact,
     )
 
 
@@ -434,11 +499,13 @@ class _Builder:
         unit_costs: UnitCosts,
         target_days: int,
         as_of: dt.date,
+        noise: Noise,
     ) -> None:
         self.db, self.scope, self.localities = db, scope, localities
         self.tariff, self.unit_costs = tariff, unit_costs
         self.target_days, self.as_of = target_days, as_of
-        self.release = Release()
+        self.noise = noise
+        self.release = Release(perturbed=not noise.exact)
         self.drafts: list[_Draft] = []
         self.domain_labels = {
             Domain(d): label
@@ -476,13 +543,18 @@ class _Builder:
     def referrals(self) -> None:
         rel = self.release
         counts = figures.referral_counts(self.db, self.scope)
-        total = sum(n for *_k, n in counts)
+        noisy = self.noise.count
+        total = noisy(sum(n for *_x, n, _k in counts), sum(k for *_x, k in counts))
         rel.count(ALL, total)
         referrals = Column("referrals", "Referrals", Unit.COUNT)
 
-        by_month: dict[str, int] = {}
-        for month, _loc, _p, n in counts:
-            by_month[month] = by_month.get(month, 0) + n
+        def add(into: dict, at: Hashable, n: int, k: int) -> None:
+            had = into.get(at, (0, 0))
+            into[at] = (had[0] + n, had[1] + k)
+
+        by_month: dict[str, tuple[int, int]] = {}
+        for month, _loc, _p, n, k in counts:
+            add(by_month, month, n, k)
         t = self.draft(
             "referrals_by_month",
             Section.REFERRALS,
@@ -492,7 +564,7 @@ class _Builder:
         )
         keys = []
         for month, lo, _hi in self.scope.months():
-            key = rel.count(("referrals", "month", month), by_month.get(month, 0))
+            key = rel.count(("referrals", "month", month), noisy(*by_month.get(month, (0, 0))))
             keys.append(key)
             first = dt.date.fromisoformat(month + "-01")
             label = f"{first:%B %Y}"
@@ -506,11 +578,11 @@ class _Builder:
         t.add("total", "Total", _Fig(ALL), total=True)
         t.charts.append(("Referrals by month", "referrals", "", 0))
 
-        by_loc: dict[int, int] = {}
-        by_practice: dict[tuple[int, int], int] = {}
-        for _m, loc, practice, n in counts:
-            by_loc[loc] = by_loc.get(loc, 0) + n
-            by_practice[loc, practice] = by_practice.get((loc, practice), 0) + n
+        by_loc: dict[int, tuple[int, int]] = {}
+        by_practice: dict[tuple[int, int], tuple[int, int]] = {}
+        for _m, loc, practice, n, k in counts:
+            add(by_loc, loc, n, k)
+            add(by_practice, (loc, practice), n, k)
         t = self.draft(
             "referrals_by_locality",
             Section.REFERRALS,
@@ -520,7 +592,7 @@ class _Builder:
         )
         loc_keys = []
         for loc, name in self.localities:
-            key = rel.count(("referrals", "locality", loc), by_loc.get(loc, 0))
+            key = rel.count(("referrals", "locality", loc), noisy(*by_loc.get(loc, (0, 0))))
             loc_keys.append(key)
             t.add(str(loc), name, _Fig(key))
         rel.sum(loc_keys, ALL)
@@ -545,7 +617,9 @@ class _Builder:
             keys = []
             rows = sorted((p for lo, p in listed if lo == loc), key=lambda p: info[p][0])
             for p in rows:
-                key = rel.count(("referrals", "practice", loc, p), by_practice.get((loc, p), 0))
+                key = rel.count(
+                    ("referrals", "practice", loc, p), noisy(*by_practice.get((loc, p), (0, 0)))
+                )
                 keys.append(key)
                 t.add(f"{loc}:{p}", f"{info[p][0]} ({info[p][1]})", _Fig(key), group=loc_name)
             rel.sum(keys, ("referrals", "locality", loc))
@@ -562,7 +636,7 @@ class _Builder:
             Column("share", "% of referrals", Unit.PERCENT, 1),
         )
         for domain in Domain:
-            n = domains.get(domain, 0)
+            n = noisy(*domains.get(domain, (0, 0)))
             key = rel.count(("referrals", "domain", domain.value), n)
             rel.group(("referrals", "not naming", domain.value), {ALL: 1, key: -1})
             t.add(domain.value, self.label(domain), _Fig(key),
@@ -574,11 +648,12 @@ class _Builder:
     def lifecycle(self) -> None:
         rel = self.release
         raw = figures.lifecycle_cells(self.db, self.scope, self.target_days)
-        cells: dict[tuple, int] = {}
+        cells: dict[tuple, tuple[int, int]] = {}
         for c in raw:
             attrs = (c.furthest, c.status.value, c.within_target, c.did_not_attend, c.assessed)
-            cells[attrs] = cells.get(attrs, 0) + c.count
-        grid = _Grid(rel, "lifecycle", cells)
+            had = cells.get(attrs, (0, 0))
+            cells[attrs] = (had[0] + c.count, had[1] + c.keys)
+        grid = _Grid(rel, self.noise, "lifecycle", cells)
         self.lifecycle_grid = grid
         stages = figures.STAGES
         total = grid.count(ALL, lambda a: True, new=False, is_total=True)
@@ -655,7 +730,10 @@ class _Builder:
         t.add("declined", "Declined", _Fig(declined), _Derived(declined_rate, (declined, ALL)))
 
         days = figures.contact_days(self.db, self.scope)
-        median = figures.median_of_counts(days)
+        # The median of the perturbed distribution: it rests on perturbed counts too.
+        median = figures.median_of_counts(
+            {d: self.noise.count(n, k, "days") for d, (n, k) in days.items()}
+        )
         target = self.target_days
         t = self.draft(
             "first_contact",
@@ -679,7 +757,7 @@ class _Builder:
             _Derived(_ratio(within, within + over, 100), (within_key, after_key)),
             _Fig(after_key),
         )
-        if within + over != reached["CONTACTED"]:
+        if self.noise.exact and within + over != reached["CONTACTED"]:
             t.notes.append(
                 "Some referrals were contacted without a recorded time to first contact: "
                 "they count as contacted but not in the time columns."
@@ -690,11 +768,12 @@ class _Builder:
     def support(self) -> None:
         rel, tariff = self.release, self.tariff
         raw = figures.support_cells(self.db, self.scope, tariff.maintenance_after_days)
-        cells: dict[tuple, int] = {}
+        cells: dict[tuple, tuple[int, int]] = {}
         for c in raw:
             attrs = (c.level.value, c.engaged, c.providers, c.subcontracted)
-            cells[attrs] = cells.get(attrs, 0) + c.count
-        grid = _Grid(rel, "support", cells)
+            had = cells.get(attrs, (0, 0))
+            cells[attrs] = (had[0] + c.count, had[1] + c.keys)
+        grid = _Grid(rel, self.noise, "support", cells)
         assessed = ("lifecycle", "assessed")
         grid.count(assessed, lambda a: True, new=False, is_total=True)
         level_keys, people = {}, {}
@@ -723,14 +802,19 @@ class _Builder:
 
         # Money passed on: a person's tariff is shared equally between the providers they
         # were signposted to; the sub-contracted providers' shares are passed to them.
-        passed = Fraction(0)
+        passed, passed_keys = Fraction(0), 0
         terms: dict[Hashable, Fraction] = {}
         for attrs, n in grid.cells.items():
             level, _engaged, providers, sub = attrs
             if providers and sub:
                 weight = Fraction(tariff.levels[SupportLevel(level)]) * sub / providers
                 passed += weight * n
+                passed_keys += grid.keys[attrs]
                 terms[("support", "cell", *attrs)] = weight
+        # No one person's share is more than the highest level's tariff.
+        largest = max(Fraction(v) for v in tariff.levels.values())
+        passed = min(max(self.noise.amount(passed, passed_keys, largest, "passed"), Fraction(0)),
+                     due_total)  # fmt: skip
         rel.amount(("support", "passed"), passed)
         rel.equation({**terms, ("support", "passed"): -1})
         rel.amount(("support", "kept"), due_total - passed)
@@ -811,38 +895,50 @@ class _Builder:
             Column("people", "People", Unit.COUNT),
             Column("mean_change", "Mean change", Unit.NUMBER, 2, signed=True),
         )
-        for instrument in figures.instruments(self.db, self.scope):
+        every = not self.noise.exact  # a row must not say someone has a score
+        for instrument in figures.instruments(self.db, self.scope, every=every):
             o = figures.outcomes(self.db, self.scope, instrument)
             i, k = o.instrument.key, o.instrument.items
+            noise = self.noise
             cells = {}
             for band, g in o.groups.items():
                 for direction, n in (("improved", g.improved), ("same", g.same),
                                      ("worse", g.worse)):  # fmt: skip
-                    cells[band, direction] = n
-            grid = _Grid(rel, ("outcomes", i), cells)
+                    cells[band, direction] = (n, g.keys.get(direction, 0))
+            grid = _Grid(rel, noise, ("outcomes", i), cells)
             n_key = ("outcomes", i, "people")
             n = grid.count(n_key, lambda a: True, is_total=True)
-            base_key = rel.count(("outcomes", i, "baseline"), o.with_baseline)
+            base_key = rel.count(
+                ("outcomes", i, "baseline"), noise.count(o.with_baseline, o.baseline_keys)
+            )
             rel.group(("outcomes", i, "no end score"), {base_key: 1, n_key: -1})
             direction_keys = {}
             for d in ("improved", "same", "worse"):
                 direction_keys[d] = ("outcomes", i, d)
                 grid.count(direction_keys[d], lambda a, d=d: a[1] == d)
-            band_keys = {}
+            band_keys, band_n = {}, {}
             for b in figures.BANDS:
                 band_keys[b] = ("outcomes", i, "band", b)
-                grid.count(band_keys[b], lambda a, b=b: a[0] == b)
+                band_n[b] = grid.count(band_keys[b], lambda a, b=b: a[0] == b)
             grid.differences()
-            sums = {}
+            # Sums of changes: no one person adds more than the largest change in them.
+            sums, band_sum = {}, {}
             for b in figures.BANDS:
                 g = o.groups.get(b)
-                sums[b] = rel.amount(("outcomes", i, "sum", b), g.sum_change if g else 0,
+                band_sum[b] = (noise.amount(g.sum_change, g.all_keys, g.largest, "change")
+                               if g else Fraction(0))  # fmt: skip
+                sums[b] = rel.amount(("outcomes", i, "sum", b), band_sum[b],
                                      follows=[band_keys[b]])  # fmt: skip
-            total_change = sum(g.sum_change for g in o.groups.values())
+            groups = o.groups.values()
+            all_keys = sum(g.all_keys for g in groups)
+            largest = max((g.largest for g in groups), default=0)
+            total_change = noise.amount(sum(g.sum_change for g in groups), all_keys, largest,
+                                        "change")  # fmt: skip
             sum_key = rel.amount(("outcomes", i, "sum"), total_change, follows=[n_key])
             rel.sum(sums.values(), sum_key)
-            square = sum(g.sum_square for g in o.groups.values())
-            interval = figures.mean_interval(n, total_change, square)
+            square = noise.amount(sum(g.sum_square for g in groups), all_keys, largest**2,
+                                  "square")  # fmt: skip
+            interval = figures.mean_interval(n, float(total_change), float(square))
             mean = _ratio(total_change, n * k)
             low = high = None
             if interval is not None:
@@ -879,7 +975,7 @@ class _Builder:
                     f"{float(hi):.3g})",
                     _Fig(band_keys[b]),
                     _Derived(
-                        _ratio(g.sum_change, g.n * k) if g else None, (band_keys[b], sums[b])
+                        _ratio(band_sum[b], band_n[b] * k) if g else None, (band_keys[b], sums[b])
                     ),  # fmt: skip
                     group=o.instrument.name,
                     short=f"{o.instrument.name[:18]}: {b.lower()}",
@@ -895,7 +991,17 @@ class _Builder:
     def nhs_use(self) -> None:
         rel, costs = self.release, self.unit_costs
         use = figures.nhs_use(self.db, self.scope, costs)
-        n_key = rel.count(("nhs", "people"), use.n)
+        noise = self.noise
+        people = noise.count(use.n, use.keys)
+        n_key = rel.count(("nhs", "people"), people)
+
+        def events(when: str, c: str, total: int) -> int:
+            # A total of events: no one person adds more than the most any one person had.
+            noisy = noise.amount(total, use.keys, use.largest.get(f"{when}:{c}", 0), when + c)
+            return max(0, round(noisy))
+
+        before_n = {c: events("before", c, use.before[c]) for c in NHS_CATEGORIES}
+        after_n = {c: events("after", c, use.after[c]) for c in NHS_CATEGORIES}
         saving_terms: dict[Hashable, Fraction] = {}
         t = self.draft(
             "nhs_use",
@@ -912,29 +1018,34 @@ class _Builder:
             Column("change", "Change", Unit.NUMBER, 2, signed=True),
             Column("saving", "Cost avoided per person", Unit.MONEY, 2),
         )
+        saving = Fraction(0)
         for c in NHS_CATEGORIES:
-            before = rel.count(("nhs", "before", c), use.before[c])
-            after = rel.count(("nhs", "after", c), use.after[c])
+            before = rel.count(("nhs", "before", c), before_n[c])
+            after = rel.count(("nhs", "after", c), after_n[c])
             unit = Fraction(costs.costs[c])
             saving_terms[before] = saving_terms.get(before, Fraction(0)) + unit
             saving_terms[after] = saving_terms.get(after, Fraction(0)) - unit
-            diff = use.before[c] - use.after[c]
+            diff = before_n[c] - after_n[c]
+            saving += unit * diff
             t.add(
                 c,
                 NHS_LABELS[c],
                 _Plain(costs.costs[c]),
                 _Fig(before),
                 _Fig(after),
-                _Derived(_ratio(use.before[c], use.n), (n_key, before)),
-                _Derived(_ratio(use.after[c], use.n), (n_key, after)),
-                _Derived(_ratio(-diff, use.n), (n_key, before, after)),
-                _Derived(_ratio(unit * diff, use.n), (n_key, before, after)),
+                _Derived(_ratio(before_n[c], people), (n_key, before)),
+                _Derived(_ratio(after_n[c], people), (n_key, after)),
+                _Derived(_ratio(-diff, people), (n_key, before, after)),
+                _Derived(_ratio(unit * diff, people), (n_key, before, after)),
             )
-        total_key = rel.amount(("nhs", "cost avoided"), Fraction(use.sum_saving, 100))
+        # The total follows from the totals shown (exactly so when the figures are exact).
+        total_key = rel.amount(("nhs", "cost avoided"), saving)
         rel.equation({**saving_terms, total_key: -1})
 
-        interval = figures.mean_interval(use.n, use.sum_saving / 100, use.sum_square / 10_000)
-        mean = _ratio(Fraction(use.sum_saving, 100), use.n)
+        largest = Fraction(use.largest.get("saving", 0), 100)
+        square = noise.amount(Fraction(use.sum_square) / 10_000, use.keys, largest**2, "square")
+        interval = figures.mean_interval(people, float(saving), float(square))
+        mean = _ratio(saving, people)
         low = high = None
         if interval is not None:
             low, high = interval[1], interval[2]
@@ -963,8 +1074,8 @@ class _Builder:
             _Derived(low, rests),
             _Derived(high, rests),
             _Fig(total_key),
-            _Derived(None if low is None else low * use.n, rests),
-            _Derived(None if high is None else high * use.n, rests),
+            _Derived(None if low is None else low * people, rests),
+            _Derived(None if high is None else high * people, rests),
         )
 
     # -- unmet need against supply ---------------------------------------------------------------
@@ -986,27 +1097,31 @@ class _Builder:
             Column("sessions", "Sessions listed", Unit.COUNT),
             Column("per_session", "Unmet needs per session", Unit.NUMBER, 2),
         )
-        grand = sum(needs.values())
+
+        def count(where: Callable[[Domain, int], bool]) -> int:
+            chosen = [v for (d, lo), v in needs.items() if where(d, lo)]
+            return self.noise.count(sum(n for n, _k in chosen), sum(k for _n, k in chosen))
+
+        grand = count(lambda d, lo: True)
         grand_key = rel.count(("unmet", "all"), grand)
+        loc_n = {loc: count(lambda d, lo, loc=loc: lo == loc) for loc, _name in locs}
         loc_keys = {}
         for loc, _name in locs:
-            loc_keys[loc] = rel.count(
-                ("unmet", "locality", loc), sum(n for (_d, lo), n in needs.items() if lo == loc)
-            )
+            loc_keys[loc] = rel.count(("unmet", "locality", loc), loc_n[loc])
         rel.sum(loc_keys.values(), grand_key)
         domain_keys = []
         per_loc: dict[int, list[Hashable]] = {loc: [] for loc, _ in locs}
         for domain in Domain:
             cell_keys = []
             for loc, name in locs:
-                n = needs.get((domain, loc), 0)
+                n = count(lambda d, lo, domain=domain, loc=loc: (d, lo) == (domain, loc))
                 key = rel.count(("unmet", domain.value, loc), n)
                 cell_keys.append(key)
                 per_loc[loc].append(key)
                 s = sessions.get((domain, loc), 0)
                 t.add(f"{domain.value}:{loc}", name, _Fig(key), _Plain(s),
                       _Derived(_ratio(n, s), (key,)), group=self.label(domain))  # fmt: skip
-            n = sum(needs.get((domain, loc), 0) for loc, _ in locs)
+            n = count(lambda d, lo, domain=domain: d is domain)
             key = rel.count(("unmet", domain.value), n)
             domain_keys.append(key)
             rel.sum(cell_keys, key)
@@ -1017,7 +1132,7 @@ class _Builder:
         for loc, keys in per_loc.items():
             rel.sum(keys, loc_keys[loc])
         for loc, name in locs:
-            n = sum(v for (_d, lo), v in needs.items() if lo == loc)
+            n = loc_n[loc]
             s = sum(v for (_d, lo), v in sessions.items() if lo == loc)
             rate = _Derived(_ratio(n, s), (loc_keys[loc],))
             t.add(f"all:{loc}", name, _Fig(loc_keys[loc]), _Plain(s), rate, group="All domains",

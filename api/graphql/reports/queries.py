@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 from sqlalchemy import orm, select
@@ -31,19 +32,31 @@ from api.reports.report import ReportError, ReportRequest, build_report
 @strawberry.type
 class ReportQuery:
     @strawberry.field(
-        description="The commissioning report for referrals received in `period`, for one "
-        "locality or all. The same figures as `petunia report`; reading it is audited."
+        description="The commissioning report for referrals received in `period` (a calendar "
+        "month, a quarter or a financial year), for one locality or all, perturbed by the cell "
+        "key method (see `rule`). The same figures as `petunia report`; reading it is audited."
     )
     async def commissioning_report(
         self,
         info: Info[Context],
         period: ReportPeriodInput,
         locality_id: strawberry.ID | None = None,
+        exact: Annotated[
+            bool,
+            strawberry.argument(
+                description="The exact figures for any period, without noise (ADMIN only)."
+            ),
+        ] = False,
     ) -> CommissioningReport:
         principal = info.context.authorize("reading commissioning reports", *policy.READ_REPORTS)
+        if exact:
+            info.context.authorize("reading exact commissioning reports",
+                                   *policy.READ_EXACT_REPORTS)  # fmt: skip
         settings = info.context.settings
         ids = None if locality_id is None else (expect_id(locality_id, "Locality", "localityId"),)
-        request = ReportRequest(period.from_, period.to, ids, as_of=dt.datetime.now(LONDON).date())
+        request = ReportRequest(
+            period.from_, period.to, ids, as_of=dt.datetime.now(LONDON).date(), exact=exact
+        )
         tariff = costs.load_tariff(settings.report_tariff_file or costs.DEFAULT_TARIFF)
         unit_costs = costs.load_unit_costs(
             settings.report_unit_costs_file or costs.DEFAULT_UNIT_COSTS
@@ -69,7 +82,8 @@ class ReportQuery:
                 )
             ]
             record(db, principal, "report.read", "report", None, start=request.start.isoformat(),
-                   end=request.end.isoformat(), localities=list(ids) if ids else None)  # fmt: skip
+                   end=request.end.isoformat(), localities=list(ids) if ids else None,
+                   **({"exact": True} if exact else {}))  # fmt: skip
             return report, localities
 
         report, localities = await info.context.db.run_sync_write(run)
@@ -80,6 +94,7 @@ class ReportQuery:
             localities=localities,
             generated_at=report.generated_at,
             rule=report.rule,
+            exact=report.exact,
             target_working_days=report.target_days,
             tariff=ReportTariff(
                 low=float(levels[SupportLevel.LOW]),

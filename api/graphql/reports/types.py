@@ -122,6 +122,10 @@ class CommissioningReport:
     localities: list[LocalityType] = strawberry.field(description="The localities covered.")
     generated_at: dt.datetime
     rule: str = strawberry.field(description="The disclosure control rule, as printed.")
+    exact: bool = strawberry.field(
+        description="True: the exact figures (ADMIN only). False: figures perturbed by the "
+        "cell key method, so that reports cannot be compared to find out about a person."
+    )
     target_working_days: int
     tariff: ReportTariff
     unit_costs: ReportUnitCosts
