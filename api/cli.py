@@ -24,9 +24,9 @@ from api.directory.loading import LoadError, load_directory
 from api.directory.models import GpPractice, LinkWorker, Locality, Provider
 from api.directory.postcodes import PostcodeFileError, import_postcodes
 from api.referrals.loading import load_referral_data
+from directory_data import DATA_DIR
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEMO_DATA = REPO_ROOT / "directory_data"
+DEMO_DATA = DATA_DIR
 
 app = typer.Typer(
     help="Petunia: the directory, referrals and outcomes of local social prescribing.",
@@ -237,15 +237,25 @@ def import_postcodes_command(
 
 @practices_app.command("list")
 def practices_list(data_dir: DataDir = None) -> None:
-    """List GP practices with their locality and named link worker."""
+    """List localities with their lead provider's key (for `clients create --provider`), then
+    GP practices with their locality and named link worker."""
     db = _database(_settings(data_dir))
     with db.session() as session:
+        localities = session.execute(
+            select(Locality.key, Locality.name, Provider.key, Provider.name)
+            .outerjoin(Provider, Provider.id == Locality.lead_provider_id)
+            .order_by(Locality.name)
+        ).all()
         rows = session.execute(
             select(GpPractice.ods_code, GpPractice.name, Locality.name, LinkWorker.name)
             .join(Locality, Locality.id == GpPractice.locality_id)
             .outerjoin(LinkWorker, LinkWorker.id == GpPractice.link_worker_id)
             .order_by(GpPractice.ods_code)
         ).all()
+    leads = Table("Locality key", "Locality", "Lead provider key", "Lead provider")
+    for key, name, lead_key, lead in localities:
+        leads.add_row(key, name, lead_key or "(none)", lead or "(none named)")
+    console.print(leads)
     table = Table("ODS code", "Practice", "Locality", "Link worker")
     for ods, name, locality, worker in rows:
         table.add_row(ods, name, locality, worker or "(none named)")
