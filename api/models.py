@@ -17,6 +17,7 @@ from api.directory.models import (
     Venue,
     VenueFeature,
 )
+from api.oruk.models import ImportedRecord
 from api.outcomes.models import NhsUse, OutcomeInstrument, OutcomeMeasurement, UnmetNeed
 from api.referrals.models import (
     Attendance,
@@ -72,4 +73,6 @@ __all__ = [
     "ProblemReport",
     "Registration",
     "Reminder",
+    # other directories' records brought in by `petunia import oruk`
+    "ImportedRecord",
 ]
