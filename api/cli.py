@@ -22,13 +22,14 @@ from api.access.models import Role
 from api.audit.log import record
 from api.config import Settings, get_settings
 from api.db import Database
+from api.directory.enums import Domain
 from api.directory.loading import LoadError, load_directory
 from api.directory.models import GpPractice, LinkWorker, Locality, Provider
 from api.directory.postcodes import PostcodeFileError, import_postcodes
 from api.referrals.loading import load_referral_data
+from directory_data import DATA_DIR
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEMO_DATA = REPO_ROOT / "directory_data"
+DEMO_DATA = DATA_DIR
 
 app = typer.Typer(
     help="Petunia: the directory, referrals and outcomes of local social prescribing.",
@@ -262,15 +263,25 @@ def import_postcodes_command(
 
 @practices_app.command("list")
 def practices_list(data_dir: DataDir = None) -> None:
-    """List GP practices with their locality and named link worker."""
+    """List localities with their lead provider's key (for `clients create --provider`), then
+    GP practices with their locality and named link worker."""
     db = _database(_settings(data_dir))
     with db.session() as session:
+        localities = session.execute(
+            select(Locality.key, Locality.name, Provider.key, Provider.name)
+            .outerjoin(Provider, Provider.id == Locality.lead_provider_id)
+            .order_by(Locality.name)
+        ).all()
         rows = session.execute(
             select(GpPractice.ods_code, GpPractice.name, Locality.name, LinkWorker.name)
             .join(Locality, Locality.id == GpPractice.locality_id)
             .outerjoin(LinkWorker, LinkWorker.id == GpPractice.link_worker_id)
             .order_by(GpPractice.ods_code)
         ).all()
+    leads = Table("Locality key", "Locality", "Lead provider key", "Lead provider")
+    for key, name, lead_key, lead in localities:
+        leads.add_row(key, name, lead_key or "(none)", lead or "(none named)")
+    console.print(leads)
     table = Table("ODS code", "Practice", "Locality", "Link worker")
     for ods, name, locality, worker in rows:
         table.add_row(ods, name, locality, worker or "(none named)")
@@ -537,20 +548,45 @@ def import_command(
             "organisation, title, domains, schedule (required); description, venue, postcode, "
             "address, delivery, times, starts, email, phone, website, cost, concessions, "
             "languages, who_for, how_to_join, accessibility, locality, provider_key, "
-            "session_key, organisation_description. See the README.",
-            exists=True,
-            dir_okay=False,
+            "session_key, organisation_description. See the README. Or the word `oruk`, "
+            "then another directory's Open Referral UK API address or export folder.",
         ),
     ],
+    source: Annotated[
+        str | None,
+        typer.Argument(help="With `oruk`: the feed's API address (https://...) or folder."),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check and report; change nothing.")
     ] = False,
+    domain: Annotated[
+        Domain | None,
+        typer.Option(help="With `oruk`: the domain of services whose own words say none."),
+    ] = None,
+    locality: Annotated[
+        str | None,
+        typer.Option(
+            help="With `oruk`: the locality key for new organisations (default: by "
+            "postcode, from the nearest venue)."
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Import providers and sessions from a spreadsheet. All or nothing: every row that
-    cannot be read is reported with its line number and the reason, and nothing changes
-    until there are none. Importing the same file twice creates no duplicates."""
+    """Import providers and sessions from a spreadsheet, or (`petunia import oruk SOURCE`) from
+    another directory's Open Referral UK feed. All or nothing: everything that cannot be read
+    is reported (the line, or the feed record) with the reason, and nothing changes until
+    there is nothing. Importing the same file or feed twice creates no duplicates."""
     from api.registration.importing import ImportProblems, import_file
+
+    if str(file) == "oruk":
+        if not source:
+            raise _fail("give the feed: petunia import oruk https://... or a folder")
+        _import_oruk(source, dry_run=dry_run, domain=domain, locality=locality, data_dir=data_dir)
+        return
+    if source is not None:
+        raise _fail(f"one file at a time: {source} was not expected after {file}")
+    if not file.is_file():
+        raise _fail(f"{file} is not a file: give a .csv or .xlsx spreadsheet")
 
     db = _database(_settings(data_dir))
     session = orm.Session(db.engine, expire_on_commit=False)
@@ -573,6 +609,62 @@ def import_command(
         session.close()
     for note in report.notes:
         console.print(f"note: {note}", highlight=False, markup=False)
+    prefix = "Dry run, nothing changed. It would import: " if dry_run else "Imported "
+    console.print(prefix + report.summary(), highlight=False)
+
+
+def _import_oruk(
+    source: str,
+    *,
+    dry_run: bool,
+    domain: Domain | None,
+    locality: str | None,
+    data_dir: Path | None,
+) -> None:
+    from api.oruk import feed as oruk_feed
+    from api.oruk.importing import ImportProblems, apply_feed, check_feed
+
+    db = _database(_settings(data_dir))
+    session = orm.Session(db.engine, expire_on_commit=False)
+    try:
+        if locality and not session.scalar(select(Locality.id).where(Locality.key == locality)):
+            raise _fail(f"no locality has the key '{locality}' (see `petunia practices list`)")
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("Reading the feed", total=None)
+            items = oruk_feed.read_feed(
+                source, on_progress=lambda n, t: progress.update(task, completed=n, total=t)
+            )
+            services = check_feed(session, items, default_domain=domain)
+            progress.update(task, description="Importing", completed=0, total=len(services))
+            report = apply_feed(
+                session,
+                oruk_feed.source_name(source),
+                services,
+                locality_key=locality,
+                on_progress=lambda n: progress.update(task, completed=n),
+            )
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    except oruk_feed.FeedError as exc:
+        session.rollback()
+        raise _fail(f"cannot read the feed: {exc}") from None
+    except ImportProblems as exc:
+        session.rollback()
+        for problem in exc.problems:
+            err.print(str(problem), highlight=False, markup=False)
+        raise _fail(f"{len(exc.problems)} problem(s) in {source}; nothing was imported") from None
+    finally:
+        session.close()
+    for note in report.notes:
+        console.print(f"note: {note}", highlight=False, markup=False)
+    for title in report.kept:
+        console.print(
+            f"kept: {title} (gone from the feed, but referrals point at it)",
+            highlight=False,
+            markup=False,
+        )
     prefix = "Dry run, nothing changed. It would import: " if dry_run else "Imported "
     console.print(prefix + report.summary(), highlight=False)
 

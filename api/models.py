@@ -18,6 +18,7 @@ from api.directory.models import (
     VenueFeature,
 )
 from api.mail.models import QueuedEmail
+from api.oruk.models import ImportedRecord
 from api.outcomes.models import NhsUse, OutcomeInstrument, OutcomeMeasurement, UnmetNeed
 from api.referrals.models import (
     Attendance,
@@ -74,4 +75,6 @@ __all__ = [
     "ProblemReport",
     "Registration",
     "Reminder",
+    # other directories' records brought in by `petunia import oruk`
+    "ImportedRecord",
 ]

@@ -104,6 +104,8 @@ def test_db_load_and_practices(cli_env: Path) -> None:
     assert "Already up to date" in again.output
     listed = invoke("practices", "list", "--data-dir", str(cli_env))
     assert "T00001" in listed.output and "Alex Link" in listed.output
+    # The lead providers' keys, which `clients create --provider` takes.
+    assert "Lead provider key" in listed.output and "lead-north" in listed.output
 
 
 def test_load_reports_bad_rows_and_exits_non_zero(cli_env: Path, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""Open Referral UK: the read API and the export, validated against the ORUK schemas in
-../shared/oruk (compiled JSON schemas, with formats checked: uuid, email, uri, date-time)."""
+"""Open Referral UK: the read API and the export, validated against the ORUK profile's own
+schemas, vendored in api/oruk/spec (compiled JSON schemas, with formats checked: uuid, email,
+uri, date-time). The validator's whole flow and schemathesis are in test_oruk_conformance."""
 
 from __future__ import annotations
 
@@ -10,35 +11,58 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 from starlette.testclient import TestClient
 
 from api.config import get_settings
 from api.db import Database
 from api.directory.public import FreshnessPolicy, read_public_directory
 from api.oruk.export import write_export
-from tests.conftest import ROOT, client_for
-
-ORUK = ROOT.parent / "shared" / "oruk"
-pytestmark = pytest.mark.skipif(not ORUK.exists(), reason=f"ORUK schemas not found at {ORUK}")
+from api.oruk.openapi import SPEC, spec_json
+from tests.conftest import client_for
 
 
-def schema(name: str) -> Draft202012Validator:
-    data = json.loads((ORUK / "schema" / f"{name}.json").read_text())
-    return Draft202012Validator(data, format_checker=FormatChecker())
+def test_the_profile_is_vendored_whole() -> None:
+    # Missing files must fail the suite, never skip it.
+    assert (SPEC / "LICENSE").read_text().startswith("The Human Services Data Specification")
+    assert "paths" in spec_json("openapi.json")
+    for name in (
+        "service",
+        "service_list",
+        "service_at_location",
+        "service_at_location_list",
+        "organization",
+        "organization_list",
+    ):
+        assert spec_json("schema", f"{name}.json")["type"] == "object"
+    for name in ("taxonomy", "taxonomy_term", "schedule", "location"):
+        assert spec_json("schema-src", f"{name}.json")["type"] == "object"
+
+
+def _registry() -> Registry:
+    # The uncompiled schemas refer to each other by file name ("taxonomy_term.json").
+    return Registry().with_resources(
+        (path.name, Resource.from_contents(json.loads(path.read_text()), DRAFT202012))
+        for path in (SPEC / "schema-src").glob("*.json")
+    )
+
+
+def schema(name: str, folder: str = "schema") -> Draft202012Validator:
+    """A validator for one of the profile's schemas, formats checked."""
+    return Draft202012Validator(
+        spec_json(folder, f"{name}.json"), format_checker=FormatChecker(), registry=_registry()
+    )
 
 
 def page_schema() -> Draft202012Validator:
-    openapi = json.loads((ORUK / "openapi.json").read_text())
-    page = dict(openapi["components"]["schemas"]["Page"])
+    page = dict(spec_json("openapi.json")["components"]["schemas"]["Page"])
     page["required"] = list(page["properties"])
     return Draft202012Validator(page)
 
 
 def term_schema() -> Draft202012Validator:
-    # No taxonomy_term.json ships with the profile: the term inside service.json is the one.
-    service = json.loads((ORUK / "schema" / "service.json").read_text())
-    term = service["properties"]["attributes"]["items"]["properties"]["taxonomy_term"]
-    return Draft202012Validator(term, format_checker=FormatChecker())
+    return schema("taxonomy_term", "schema-src")
 
 
 def valid(validator: Draft202012Validator, data: object) -> None:
@@ -122,6 +146,7 @@ def test_taxonomy_of_the_six_domains_and_filtering_by_term(oruk: TestClient) -> 
     assert terms["total_items"] == 6
     for term in terms["contents"]:
         valid(term_schema(), term)
+    valid(schema("taxonomy", "schema-src"), taxonomies["contents"][0])
     one = next(t for t in terms["contents"] if t["code"] == "WELFARE_RIGHTS")
     assert oruk.get(f"/oruk/taxonomy_terms/{one['id']}").json() == one
     welfare = oruk.get("/oruk/services", params={"taxonomy_term_id": one["id"]}).json()
@@ -172,3 +197,195 @@ def test_hidden_listings_are_left_out(mini_db: Database) -> None:
             body = client.get("/oruk/services", params={"per_page": 100}).json()
         names[hide_after] = {s["name"] for s in body["contents"]}
     assert "Dog walking" in names[2000] and "Dog walking" not in names[100]
+
+
+# --- filters, totals and errors -----------------------------------------------------------
+
+
+def every_page(client: TestClient, path: str, **params: object) -> tuple[list[dict], dict]:
+    """All items of a list, page by page, and the first page's envelope."""
+    first = client.get(path, params={**params, "per_page": 20}).json()
+    items = list(first["contents"])
+    for page in range(2, first["total_pages"] + 1):
+        items += client.get(path, params={**params, "per_page": 20, "page": page}).json()[
+            "contents"
+        ]
+    return items, first
+
+
+def test_totals_count_what_the_pages_hold(oruk: TestClient) -> None:
+    for path in ("/oruk/services", "/oruk/service_at_locations", "/oruk/organizations"):
+        items, first = every_page(oruk, path)
+        assert len(items) == first["total_items"], path
+        assert len({x["id"] for x in items}) == len(items), path
+        assert first["size"] == len(first["contents"]) == 20, path
+    # Sessions at people's homes have no location, and are not counted as if they had.
+    services = oruk.get("/oruk/services").json()["total_items"]
+    located = oruk.get("/oruk/service_at_locations").json()["total_items"]
+    assert located < services
+
+
+def test_a_page_past_the_end_is_empty(oruk: TestClient) -> None:
+    body = oruk.get("/oruk/services", params={"page": 500}).json()
+    valid(page_schema(), body)
+    assert body["contents"] == [] and body["empty"] is True and body["last_page"] is True
+    assert oruk.get("/oruk/services").json()["empty"] is False
+
+
+def _names(client: TestClient, path: str = "/oruk/services", **params: object) -> set[str]:
+    response = client.get(path, params={**params, "per_page": 100})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["total_items"] <= 100
+    return {s["name"] if "name" in s else s["service"]["name"] for s in body["contents"]}
+
+
+def test_ages_filter_as_the_standard_words_them(oruk: TestClient) -> None:
+    every = oruk.get("/oruk/services").json()["total_items"]
+    assert oruk.get("/oruk/services", params={"minimum_age": 150}).json()["total_items"] == 0
+    assert oruk.get("/oruk/services", params={"minimum_age": 200}).status_code == 400
+    assert oruk.get("/oruk/services", params={"minimum_age": 0}).json()["total_items"] == every
+    # "a minimum age of at least 18": the sessions for adults only.
+    adults = oruk.get("/oruk/services", params={"minimum_age": 18, "per_page": 100}).json()
+    assert 0 < adults["total_items"] < every
+    for item in adults["contents"]:
+        assert item["minimum_age"] >= 18
+    # "a maximum age at or below 25": sessions with an upper age limit that low.
+    young = oruk.get("/oruk/services", params={"maximum_age": 25, "per_page": 100}).json()
+    for item in young["contents"]:
+        assert item["maximum_age"] <= 25
+    assert young["total_items"] < every
+
+
+def test_start_and_end_times_filter_on_a_schedule(oruk: TestClient) -> None:
+    every = oruk.get("/oruk/services").json()["total_items"]
+    evening = oruk.get("/oruk/services", params={"start_time": "17:00", "per_page": 100}).json()
+    assert 0 < evening["total_items"] < every
+    for item in evening["contents"][:15]:
+        full = oruk.get(f"/oruk/services/{item['id']}").json()
+        assert any(s.get("opens_at", "") >= "17:00:00" for s in full["schedules"]), item["name"]
+    morning = oruk.get("/oruk/services", params={"end_time": "12:00:00", "per_page": 100}).json()
+    assert 0 < morning["total_items"] < every
+    for item in morning["contents"][:15]:
+        full = oruk.get(f"/oruk/services/{item['id']}").json()
+        assert any(s.get("closes_at", "99") <= "12:00:00" for s in full["schedules"])
+    both = oruk.get(
+        "/oruk/service_at_locations", params={"start_time": "09:00", "end_time": "12:00"}
+    ).json()
+    assert 0 < both["total_items"] <= morning["total_items"]
+
+
+def test_modified_after_and_organization_id(oruk: TestClient) -> None:
+    every = oruk.get("/oruk/services").json()["total_items"]
+    assert (
+        oruk.get("/oruk/services", params={"modified_after": "2000-01-01T00:00:00Z"}).json()[
+            "total_items"
+        ]
+        == every
+    )
+    assert (
+        oruk.get("/oruk/services", params={"modified_after": "2999-01-01"}).json()["total_items"]
+        == 0
+    )
+    first = oruk.get("/oruk/services", params={"search": "dog walking"}).json()["contents"][0]
+    org = first["organization_id"]
+    mine = oruk.get("/oruk/services", params={"organization_id": org, "per_page": 100}).json()
+    assert 0 < mine["total_items"] < every
+    assert {s["organization_id"] for s in mine["contents"]} == {org}
+    sal = oruk.get("/oruk/service_at_locations", params={"organization_id": org}).json()
+    assert {s["service"]["organization_id"] for s in sal["contents"]} == {org}
+
+
+def test_bad_and_empty_values_name_the_parameter(oruk: TestClient) -> None:
+    for path in ("/oruk/services", "/oruk/service_at_locations"):
+        for name, value in [
+            ("minimum_age", "old"),
+            ("minimum_age", "-1"),
+            ("minimum_age", "nan"),
+            ("maximum_age", "inf"),
+            ("start_time", "banana"),
+            ("end_time", "25:00"),
+            ("modified_after", "yesterday"),
+            ("organization_id", "Anytown Cat and Dog Shelter"),
+            ("taxonomy_term_id", "nope"),
+            ("day", "Someday"),
+            ("page", "0"),
+        ] + [
+            (name, "")
+            for name in (
+                "minimum_age",
+                "maximum_age",
+                "start_time",
+                "end_time",
+                "modified_after",
+                "organization_id",
+                "page",
+                "per_page",
+                "day",
+                "taxonomy_id",
+                "taxonomy_term_id",
+            )
+        ]:
+            response = oruk.get(path, params={name: value})
+            assert response.status_code == 400, (path, name, value)
+            assert response.json()["field"] == name, (path, name, value)
+            assert name in response.json()["error"]
+
+
+def test_ids_from_elsewhere_match_nothing(oruk: TestClient) -> None:
+    # Well formed, but not this directory's: an empty list, not an error.
+    elsewhere = "00000000-0000-0000-0000-000000000000"
+    for name in ("organization_id", "taxonomy_id", "taxonomy_term_id"):
+        body = oruk.get("/oruk/services", params={name: elsewhere}).json()
+        assert body["total_items"] == 0 and body["empty"], name
+
+
+def test_every_404_is_json(oruk: TestClient) -> None:
+    for path in (
+        "/oruk/nothing-here",
+        "/oruk/services/not-an-id",
+        "/oruk/service_at_locations/not-an-id",
+        "/oruk/organizations/not-an-id",
+        "/oruk/taxonomies/not-an-id",
+        "/oruk/taxonomy_terms/not-an-id",
+    ):
+        response = oruk.get(path)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"] == "application/json", path
+        assert response.json()["error"], path
+
+
+def test_the_index_points_at_an_openapi_document_that_is_there(oruk: TestClient) -> None:
+    index = oruk.get("/oruk/").json()
+    assert index["openapi_url"] == "https://petunia.example/oruk/openapi.json"
+    document = oruk.get("/oruk/openapi.json").json()
+    assert document["servers"] == [{"url": "https://petunia.example/oruk"}]
+    for path in ("/services", "/services/{id}", "/service_at_locations/{id}", "/organizations"):
+        assert path in document["paths"]
+    assert "raw.githubusercontent.com" not in json.dumps(document)  # resolves offline
+
+
+def test_service_at_location_by_id(oruk: TestClient) -> None:
+    full_schema = schema("service_at_location")
+    listed = oruk.get("/oruk/service_at_locations", params={"per_page": 10}).json()["contents"]
+    for item in listed:
+        response = oruk.get(f"/oruk/service_at_locations/{item['id']}")
+        assert response.status_code == 200
+        body = response.json()
+        valid(full_schema, body)
+        assert body["id"] == item["id"] and body["service"]["id"] == item["service"]["id"]
+        assert body["location"]["id"] == item["location"]["id"]
+
+
+def test_organizations_list_and_one(oruk: TestClient) -> None:
+    body = oruk.get("/oruk/organizations", params={"per_page": 100}).json()
+    valid(page_schema(), body)
+    list_schema, full_schema = schema("organization_list"), schema("organization")
+    for item in body["contents"]:
+        valid(list_schema, item)
+    shelter = next(o for o in body["contents"] if o["name"] == "Anytown Cat and Dog Shelter")
+    full = oruk.get(f"/oruk/organizations/{shelter['id']}").json()
+    valid(full_schema, full)
+    assert "Dog walking" in {s["name"] for s in full["services"]}
+    found = oruk.get("/oruk/organizations", params={"search": "shelter"}).json()
+    assert [o["name"] for o in found["contents"]] == ["Anytown Cat and Dog Shelter"]

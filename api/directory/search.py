@@ -15,9 +15,11 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
     Integer,
     Select,
     String,
+    Time,
     and_,
     bindparam,
     exists,
@@ -33,6 +35,7 @@ from sqlalchemy import (
 from api.directory import related
 from api.directory.enums import (
     AccessibilityFeature,
+    Delivery,
     Domain,
     HowToJoin,
     ListedBy,
@@ -81,6 +84,17 @@ class SessionQuery:
     # Leave out providers last confirmed (or checked) before this date: the public site's
     # freshness rule (api/directory/public.py).
     confirmed_since: dt.date | None = None
+    # Open Referral UK's filters (api/oruk/routes.py), worded as the standard words them.
+    # A session with no minimum age has a minimum of 0; one with no maximum has none to match.
+    minimum_age_at_least: float | None = None
+    maximum_age_at_most: float | None = None
+    # Some schedule rule starts at or after `starts_from` and ends at or before `ends_by`.
+    starts_from: dt.time | None = None
+    ends_by: dt.time | None = None
+    # The session or its provider changed at or after this instant (timezone-aware).
+    modified_since: dt.datetime | None = None
+    # Only sessions with a place to list: a venue, or online (not at people's homes).
+    located: bool = False
 
 
 @dataclass(frozen=True)
@@ -263,6 +277,7 @@ def _session_filters(q: SessionQuery) -> list[_Filter]:
         )
     if q.confirmed_since is not None:
         found.append(_Filter("confirmed", _confirmed_since, {"confirmed_since": q.confirmed_since}))
+    found += _oruk_filters(q)
     if q.near:
         min_lat, max_lat, min_lon, max_lon = bounding_box(
             q.near.latitude, q.near.longitude, q.near.radius_km
@@ -275,6 +290,65 @@ def _session_filters(q: SessionQuery) -> list[_Filter]:
                     Venue.longitude.between(bindparam("min_lon"), bindparam("max_lon")),
                 ),
                 {"min_lat": min_lat, "max_lat": max_lat, "min_lon": min_lon, "max_lon": max_lon},
+            )
+        )
+    return found
+
+
+_INSTANT = DateTime(timezone=True)
+
+
+def _oruk_filters(q: SessionQuery) -> list[_Filter]:
+    found = []
+    if q.minimum_age_at_least is not None:
+        found.append(
+            _Filter(
+                "min_age",
+                lambda: func.coalesce(Session.min_age, 0) >= bindparam("min_age_at_least"),
+                {"min_age_at_least": q.minimum_age_at_least},
+            )
+        )
+    if q.maximum_age_at_most is not None:
+        found.append(
+            _Filter(
+                "max_age",
+                lambda: Session.max_age <= bindparam("max_age_at_most"),
+                {"max_age_at_most": q.maximum_age_at_most},
+            )
+        )
+    if q.starts_from is not None or q.ends_by is not None:
+        starts, ends = q.starts_from is not None, q.ends_by is not None
+
+        def hours() -> ColumnElement[bool]:
+            rule: list[ColumnElement[bool]] = [Schedule.session_id == Session.id]
+            if starts:
+                rule.append(Schedule.opens_at >= bindparam("starts_from", type_=Time))
+            if ends:
+                rule.append(Schedule.closes_at <= bindparam("ends_by", type_=Time))
+            return exists().where(*rule)
+
+        params: dict[str, Any] = {}
+        if starts:
+            params["starts_from"] = q.starts_from
+        if ends:
+            params["ends_by"] = q.ends_by
+        found.append(_Filter(("hours", starts, ends), hours, params))
+    if q.modified_since is not None:
+        found.append(
+            _Filter(
+                "modified",
+                lambda: or_(
+                    Session.updated_at >= bindparam("modified_since", type_=_INSTANT),
+                    Provider.updated_at >= bindparam("modified_since", type_=_INSTANT),
+                ),
+                {"modified_since": q.modified_since},
+            )
+        )
+    if q.located:
+        found.append(
+            _Filter(
+                "located",
+                lambda: or_(Session.venue_id.is_not(None), Session.delivery == Delivery.ONLINE),
             )
         )
     return found
@@ -381,9 +455,16 @@ def _like(text: str) -> str:
 
 
 def search_providers(
-    db: orm.Session, q: ProviderQuery, *, offset: int, limit: int
+    db: orm.Session,
+    q: ProviderQuery,
+    *,
+    offset: int,
+    limit: int,
+    public: ColumnElement[bool] | None = None,
 ) -> Page[Provider]:
-    where: list[ColumnElement[bool]] = [_published()]
+    """Published providers matching ``q``, by name; ``public`` narrows "published" further
+    (the public site's freshness rule, for Open Referral UK)."""
+    where: list[ColumnElement[bool]] = [_published() if public is None else public]
     for term in search_terms(q.text):
         pattern = _like(term)
         where.append(

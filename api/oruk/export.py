@@ -1,7 +1,8 @@
 """`petunia export oruk --out DIR`: the public directory as Open Referral UK JSON files,
 laid out like the read API so a static host can serve them:
 
-    index.json                  what this is (HSDS version, profile)
+    index.json                  what this is (HSDS version, profile, OpenAPI document)
+    openapi.json                the read API's OpenAPI document (api/oruk/openapi.py)
     services.json               every service (one-to-one fields + organization), one page
     services/<id>.json          each service fully nested
     service_at_locations.json   every service at its location
@@ -20,7 +21,8 @@ from typing import Any
 from api.config import Settings
 from api.directory.enums import Domain
 from api.directory.public import PublicDirectory
-from api.oruk.mapping import OPENAPI_URL, PROFILE_URL, OrukMapper, page_envelope
+from api.oruk.mapping import OrukMapper, api_index, page_envelope
+from api.oruk.openapi import openapi_document
 
 
 def _dump(path: Path, data: Any) -> None:
@@ -53,10 +55,8 @@ def write_export(
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     sessions = list(directory.sessions.values())
-    _dump(
-        folder / "index.json",
-        {"version": "3.0", "profile": PROFILE_URL, "openapi_url": OPENAPI_URL},
-    )
+    _dump(folder / "index.json", api_index(settings.public_url))
+    _dump(folder / "openapi.json", openapi_document(settings.public_url))
     _dump(folder / "services.json", whole([mapper.service_summary(s) for s in sessions]))
     (folder / "services").mkdir()
     for s in sessions:

@@ -36,7 +36,17 @@ from api.directory.public import Freshness, PublicDirectory, confirmed_on
 
 TAXONOMY_NAME = "Petunia social prescribing domains"
 PROFILE_URL = "https://github.com/openreferral/uk-profile"
-OPENAPI_URL = "https://raw.githubusercontent.com/openreferral/uk-profile/main/openapi.json"
+
+
+def api_index(public_url: str) -> dict[str, str]:
+    """What ``GET /oruk/`` and an export's ``index.json`` say: the HSDS version, the profile,
+    and Petunia's own OpenAPI document (api/oruk/openapi.py), served by the read API."""
+    return {
+        "version": "3.0",
+        "profile": PROFILE_URL,
+        "openapi_url": public_url.rstrip("/") + "/oruk/openapi.json",
+    }
+
 
 _ATTENDING = {
     Delivery.AT_VENUE: "in person",
@@ -445,6 +455,7 @@ def page_envelope(items: list[Any], *, total: int, page: int, per_page: int) -> 
         "size": len(items),
         "first_page": page == 1,
         "last_page": page >= pages,
-        "empty": total == 0,
+        # This page's contents: a page past the end is empty too.
+        "empty": not items,
         "contents": items,
     }

@@ -13,8 +13,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.referrals.enums import SupportLevel
+from directory_data import DATA_DIR
 
-DEFAULTS = Path(__file__).resolve().parent.parent.parent / "directory_data" / "reports"
+DEFAULTS = DATA_DIR / "reports"
 DEFAULT_TARIFF = DEFAULTS / "tariff.yaml"
 DEFAULT_UNIT_COSTS = DEFAULTS / "nhs_unit_costs.yaml"
 
