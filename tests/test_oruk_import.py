@@ -258,7 +258,15 @@ def sessions_of(db: Database, provider_name: str) -> list[str]:
 
 def test_a_foreign_feed_over_http_then_later_runs(mini: Database) -> None:
     services = [
-        v1_service(1, "Riverside health walk"),
+        v1_service(
+            1,
+            "Riverside health walk",
+            organization={
+                "id": "org-r",
+                "name": "Riverside Trust",
+                "website": "javascript:alert(document.cookie)",
+            },
+        ),
         v1_service(
             2,
             "Hillside cookery club",
@@ -277,6 +285,8 @@ def test_a_foreign_feed_over_http_then_later_runs(mini: Database) -> None:
         assert first.exit_code == 0, first.output
         assert "3 added" in first.output and "2 organisations added" in first.output
         assert "domains inferred from its words: HEALTHY_EATING" in first.output
+        # A website that is not one is left out, and said (the same check as every entrance).
+        assert "website 'javascript:alert(document.cookie)' left out" in first.output
         assert sessions_of(mini, "Riverside Trust") == [
             "Riverside Tuesday walk",
             "Riverside health walk",

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -28,8 +29,8 @@ from pydantic import (
 )
 from sqlalchemy import delete, orm, select
 
+from api.directory import addresses, text
 from api.directory import schedules as sched
-from api.directory import text
 from api.directory.enums import (
     AccessibilityFeature,
     Delivery,
@@ -168,6 +169,9 @@ Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,119}$")]
 # joined with ", ").
 Text = Annotated[str, StringConstraints(max_length=5000), _by_rule(multiline=True)]
 Line = Annotated[str, StringConstraints(max_length=5000), _by_rule()]
+# Published as written here, so checked as every entrance checks them (addresses.py).
+Website = Annotated[str, _by_rule(), AfterValidator(addresses.website)]
+EmailAddress = Annotated[str, _by_rule(), AfterValidator(addresses.email)]
 Address = Annotated[str, StringConstraints(max_length=5000), _by_rule(join=", ")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200), _by_rule()]
 
@@ -260,7 +264,7 @@ class WhoForIn(Record):
 
 class ContactIn(Record):
     name: Line | None = None
-    email: Line | None = None
+    email: EmailAddress | None = None
     phone: Line | None = None
 
 
@@ -290,8 +294,8 @@ class ProviderIn(Record):
     locality: Key | None = None
     charity_number: str | None = None
     company_number: str | None = None
-    website: Line | None = None
-    email: Line | None = None
+    website: Website | None = None
+    email: EmailAddress | None = None
     phone: Line | None = None
     listed_by: ListedBy = ListedBy.ADDED_BY_LEAD
     verification: Verification = Verification.UNVERIFIED
@@ -320,7 +324,7 @@ class PracticeIn(Record):
 class LinkWorkerIn(Record):
     key: Key
     name: Name
-    email: Line | None = None
+    email: EmailAddress | None = None
     phone: Line | None = None
     lead_provider: Key
     practices: list[str] = []

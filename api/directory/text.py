@@ -81,6 +81,12 @@ def refused(value: str) -> TextRefused | None:
     return TextRefused(found.group(), start, _REFUSED.sub("", before))
 
 
+def without_refused(value: str) -> str:
+    """``value`` with the characters the rule refuses taken out: for other systems' data,
+    where there is no one to ask (api/oruk/importing.py), in fields that are not essential."""
+    return _REFUSED.sub("", value)
+
+
 def clean(value: str, *, multiline: bool = False, join: str = " ") -> str:
     """``value`` by the rule above; raises TextRefused. ``join`` joins the lines of a
     single-line field (", " for an address)."""

@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import delete, exists, func, orm, select
 
+from api.directory import addresses, text
 from api.directory import schedules as sched
 from api.directory.enums import (
     AccessibilityFeature,
@@ -153,17 +154,34 @@ class ImportReport:
 
 
 def _text(value: Any, limit: int | None = None) -> str:
+    """One line by the text rule of every entrance (api/directory/text.py); characters it
+    refuses are dropped here (the fields that matter are checked strictly in map_service)."""
     if value is None or isinstance(value, (dict, list)):
         return ""
-    text = " ".join(str(value).split())  # one line: no control characters or line breaks
-    return text[:limit] if limit else text
+    line = text.clean(text.without_refused(str(value)))
+    return line[:limit] if limit else line
 
 
 def _long_text(value: Any) -> str:
     if not isinstance(value, str):
         return ""
-    lines = [" ".join(line.split()) for line in value.replace("\r\n", "\n").split("\n")]
-    return "\n".join(lines).strip()[:5000]
+    return text.clean(text.without_refused(value), multiline=True)[:5000]
+
+
+def _strict(value: Any, label: str, problems: list[str]) -> None:
+    if isinstance(value, str) and (problem := text.refused(value)):
+        problems.append(f"its {label} has a control character ({problem.code}) Petunia refuses")
+
+
+def _address(value: Any, check: Any, label: str, notes: list[str]) -> str | None:
+    typed = _text(value)
+    if not typed:
+        return None
+    try:
+        return check(typed)
+    except addresses.InvalidAddress:
+        notes.append(f"{label} '{typed[:80]}' left out: it is not a valid address")
+        return None
 
 
 def _first(items: Any) -> dict[str, Any]:
@@ -288,14 +306,16 @@ def _cost(data: dict[str, Any]) -> tuple[bool, Decimal | None, str | None]:
 
 
 def _contact_email(
-    contact: dict[str, Any], data: dict[str, Any], org: dict[str, Any]
+    contact: dict[str, Any], data: dict[str, Any], org: dict[str, Any], notes: list[str]
 ) -> str | None:
     # A service's own email, or its contact's; not the organisation's repeated (exports,
     # Petunia's too, fill a service's email from its organisation's).
     if _text(contact.get("email")):
-        return _text(contact.get("email"), 320)
+        return _address(contact.get("email"), addresses.email, "contact email", notes)
     own = _text(data.get("email"), 320)
-    return own if own and own != _text(org.get("email"), 320) else None
+    if not own or own == _text(org.get("email"), 320):
+        return None
+    return _address(own, addresses.email, "service email", notes)
 
 
 def _how_to_join(data: dict[str, Any]) -> HowToJoin:
@@ -352,6 +372,9 @@ def map_service(
     org_id = _text(org.get("id") or data.get("organization_id"), 200)
     title = _text(data.get("name"))
     organisation = _text(org.get("name"))
+    _strict(data.get("name"), "name", problems)
+    _strict(data.get("description"), "description", problems)
+    _strict(org.get("name"), "organization name", problems)
     if not service_id:
         problems.append("the service has no id")
     if not title:
@@ -378,6 +401,9 @@ def map_service(
         problems += place_problems
     if problems:
         return problems
+    notes: list[str] = []
+    org_email = _address(org.get("email"), addresses.email, "organization email", notes)
+    website = _address(org.get("website"), addresses.website, "website", notes)
     contact = _first(data.get("contacts"))
     phone = _text(_first(contact.get("phones") or data.get("phones")).get("number"), 40)
     is_free, amount, concessions = _cost(data)
@@ -398,10 +424,12 @@ def map_service(
         how_to_join=_how_to_join(data),
         who_for_notes=_text(data.get("eligibility_description"), 500) or None,
         languages=languages,
-        contact_email=_contact_email(contact, data, org),
+        contact_email=_contact_email(contact, data, org, notes),
         contact_phone=phone or None,
     )
-    notes = [f"{item.where}: {domain_note}"] if domain_note else []
+    notes = [f"{item.where}: {note}" for note in notes]
+    if domain_note:
+        notes.append(f"{item.where}: {domain_note}")
     if unreadable:
         notes.append(f"{item.where}: left out {'; '.join(unreadable)}")
 
@@ -415,8 +443,8 @@ def map_service(
         service_id=service_id,
         organisation=organisation,
         organisation_description=_long_text(org.get("description")),
-        email=_text(org.get("email"), 320) or None,
-        website=_text(org.get("website"), 500) or None,
+        email=org_email,
+        website=website,
         phone=phone or None,
         venue=venue,
         fields=fields,

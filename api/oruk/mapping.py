@@ -28,6 +28,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from api.directory import addresses
 from api.directory import schedules as sched
 from api.directory.enums import Delivery, Domain, Frequency, HowToJoin
 from api.directory.labels import language_name
@@ -87,21 +88,19 @@ class Ids:
 
 
 def _email(value: str | None) -> str | None:
-    # Only plausible addresses: the schema checks the email format.
-    if value and "@" in value and " " not in value.strip() and "<" not in value:
-        return value.strip()
-    return None
+    # Checked at every entrance; rows stored before that are checked again here, so that
+    # what is published validates (the schemas check the email and uri formats).
+    try:
+        return addresses.email(value) if value else None
+    except addresses.InvalidAddress:
+        return None
 
 
 def _uri(value: str | None) -> str | None:
-    from urllib.parse import urlsplit
-
-    if not value:
+    try:
+        return addresses.website(value) if value else None
+    except addresses.InvalidAddress:
         return None
-    parts = urlsplit(value.strip())
-    if parts.scheme in ("http", "https") and parts.netloc and " " not in value.strip():
-        return value.strip()
-    return None
 
 
 def _time(value: dt.time | None) -> str | None:

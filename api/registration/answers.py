@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from api.directory import labels, text
+from api.directory import addresses, labels, text
 from api.directory.enums import AccessibilityFeature, Delivery, Domain, HowToJoin, Weekday
 from api.directory.phrases import parse_date, parse_time
 from api.directory.postcodes import InvalidPostcode, normalise_postcode
@@ -145,7 +145,6 @@ LANGUAGES = {
     "urdu": "ur",
     "welsh": "cy",
 }
-_EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
 _PHONE = re.compile(r"^[0-9+() \-]{6,40}$")
 
 
@@ -315,8 +314,11 @@ def check(raw: Raw, *, allow_keep: bool = False) -> tuple[Answers | None, list[F
         "The email address",
         required="Enter an email address: we send the link to confirm your listing there",
     )
-    if email and not any(e.field == "email" for e in c.errors) and not _EMAIL.match(email):
-        c.error("email", "Enter an email address in the right format, like name@example.org")
+    if email and not any(e.field == "email" for e in c.errors):
+        try:
+            email = addresses.email(email)
+        except addresses.InvalidAddress as problem:
+            c.error("email", str(problem))
     show_email = _text(raw, "show_email").lower() in ("yes", "true", "on", "1")
     phone = c.text("phone", "The phone number") or None
     if phone and not any(e.field == "phone" for e in c.errors) and not _PHONE.match(phone):
@@ -515,12 +517,11 @@ def _check_when(c: _Checker, allow_keep: bool) -> list[Rule] | None:
 
 
 def _website(c: _Checker, value: str) -> str | None:
-    url = value if re.match(r"^https?://", value, re.IGNORECASE) else f"https://{value}"
-    host = re.match(r"^https?://([^/\s?#]+)", url, re.IGNORECASE)
-    if not host or "." not in host.group(1) or re.search(r"\s", url):
-        c.error("website", "Enter a website address, like www.example.org")
+    try:
+        return addresses.website(value)
+    except addresses.InvalidAddress as problem:
+        c.error("website", str(problem))
         return None
-    return url
 
 
 def _languages(c: _Checker) -> list[str]:

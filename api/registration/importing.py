@@ -22,8 +22,8 @@ from typing import Any
 
 from sqlalchemy import func, orm, select
 
+from api.directory import addresses, text
 from api.directory import schedules as sched
-from api.directory import text
 from api.directory.enums import (
     AccessibilityFeature,
     Delivery,
@@ -287,6 +287,20 @@ def _clean_row(typed: dict[str, str], problems: list[str]) -> dict[str, str]:
     return values
 
 
+def _address(
+    value: str, check: Callable[[str], str], column: str, problems: list[str]
+) -> str | None:
+    """The website or email address as published (api/directory/addresses.py), or None with
+    the problem added."""
+    if not value:
+        return None
+    try:
+        return check(value)
+    except addresses.InvalidAddress as problem:
+        problems.append(f"{column} '{value}': {str(problem)[0].lower()}{str(problem)[1:]}")
+        return None
+
+
 def check_rows(
     db: orm.Session, rows: list[tuple[int, dict[str, str]]], *, today: dt.date
 ) -> list[Row]:
@@ -385,6 +399,10 @@ def check_rows(
                 f"'{get('title')}' of {get('organisation')} is already on line {seen[key]}"
             )
         seen.setdefault(key, line)
+        email, website = (
+            _address(get("email"), addresses.email, "email", row_problems),
+            _address(get("website"), addresses.website, "website", row_problems),
+        )
         if row_problems:
             problems += [RowProblem(line, p) for p in row_problems]
             continue
@@ -394,9 +412,9 @@ def check_rows(
                 organisation=get("organisation"),
                 provider_key=get("provider_key") or None,
                 organisation_description=get("organisation_description") or None,
-                email=get("email") or None,
+                email=email,
                 phone=get("phone") or None,
-                website=get("website") or None,
+                website=website,
                 locality_key=get("locality") or None,
                 session_key=get("session_key") or None,
                 fields=SessionFields(
@@ -411,7 +429,7 @@ def check_rows(
                     how_to_join=_JOIN.get(join_text, HowToJoin.DROP_IN),
                     who_for_notes=get("who_for") or None,
                     languages=languages,
-                    contact_email=get("email") or None,
+                    contact_email=email,
                     contact_phone=get("phone") or None,
                 ),
                 venue=VenueFields(
