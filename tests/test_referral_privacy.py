@@ -137,3 +137,13 @@ def test_every_read_and_change_is_audited_without_personal_data(world: CareWorld
         id=referral_id,
     )["auditLog"]["totalCount"]
     assert after == 2 and before == 3
+
+
+def test_an_audit_record_id_past_any_database_id_is_bad_input(world: CareWorld) -> None:
+    # PostgreSQL refused it as out of range, and the caller got "Unexpected error.".
+    errors = world.api("admin").execute(
+        """query($id: ID!) { auditLog(filter: {recordId: $id}) { totalCount } }""",
+        id="99999999999999999999",
+    )["errors"]
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert errors[0]["extensions"]["field"] == "filter.recordId"

@@ -12,7 +12,14 @@ from api.access import policy
 from api.audit.reading import AuditQuery, list_events
 from api.graphql.context import Context
 from api.graphql.errors import UserInputError
-from api.graphql.relay import PageInfo, cursors, from_global_id, page_info, page_window
+from api.graphql.relay import (
+    MAX_INT,
+    PageInfo,
+    cursors,
+    from_global_id,
+    page_info,
+    page_window,
+)
 
 
 @strawberry.type
@@ -56,7 +63,10 @@ def _record_id(value: strawberry.ID | None) -> int | None:
     if value is None:
         return None
     if str(value).isdigit():
-        return int(value)
+        number = int(value)
+        if number > MAX_INT:  # no database id is this large; PostgreSQL would refuse it
+            raise UserInputError(f"'{value}' is larger than any record id", field="filter.recordId")
+        return number
     try:
         return from_global_id(value)[1]
     except UserInputError:
