@@ -150,17 +150,13 @@ def serve(
 def _serve(settings: Settings, host: str | None, port: int | None, *, workers: int) -> None:
     import uvicorn
 
-    host, port = host or settings.host, port or settings.port
-    console.print(f"Petunia on http://{host}:{port}/graphql (GraphiQL in a browser)")
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        log_level="info",
+    from api.serving import uvicorn_options
+
+    options = uvicorn_options(settings, host, port, workers=workers)
+    console.print(
+        f"Petunia on http://{options['host']}:{options['port']}/graphql (GraphiQL in a browser)"
     )
+    uvicorn.run(**options)
 
 
 @db_app.command("upgrade")
