@@ -18,7 +18,7 @@ from api import migrations
 from api.access import tokens
 from api.access.models import Role
 from api.audit.log import record
-from api.config import Settings, get_settings
+from api.config import MissingSecret, Settings, UnsafeConfiguration, get_settings
 from api.db import Database
 from api.directory.loading import LoadError, load_directory
 from api.directory.models import GpPractice, LinkWorker, Locality, Provider
@@ -152,6 +152,10 @@ def _serve(settings: Settings, host: str | None, port: int | None, *, workers: i
 
     from api.serving import uvicorn_options
 
+    try:
+        settings.check_production()  # here too, so a refusal is one line, not a traceback
+    except (MissingSecret, UnsafeConfiguration) as exc:
+        raise _fail(str(exc)) from None
     options = uvicorn_options(settings, host, port, workers=workers)
     console.print(
         f"Petunia on http://{options['host']}:{options['port']}/graphql (GraphiQL in a browser)"
