@@ -39,6 +39,7 @@ from api.directory.models import (
     Venue,
 )
 from api.directory.search import refresh_search_text
+from api.web.headers import read_headers_file
 from sitegen.build import build_site
 from tests.conftest import DEMO, ROOT, _loaded
 
@@ -140,6 +141,14 @@ def add_hostile_listing(db: Database) -> None:
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
+    """A static host that sends the headers the build wrote to _headers (as Netlify or
+    Cloudflare Pages do), so every page is tried under the site's Content-Security-Policy."""
+
+    def end_headers(self) -> None:
+        for name, value in read_headers_file(Path(self.directory) / "_headers").items():
+            self.send_header(name, value)
+        super().end_headers()
+
     def log_message(self, *_args: object) -> None:
         pass
 
@@ -189,6 +198,11 @@ def page(browser: object) -> Iterator[object]:
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda e: errors.append(str(e)))
+    # A script, style or request the Content-Security-Policy blocked is an error too.
+    tab.on(
+        "console",
+        lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     tab.errors = errors
     yield tab
     context.close()

@@ -9,6 +9,7 @@
   root.render(
     React.createElement(GraphiQL, {
       fetcher: fetcher,
+      defaultQuery: "{\n  domains {\n    label\n    sessionCount\n  }\n}\n",
       defaultEditorToolsVisibility: true,
       shouldPersistHeaders: false,
     })
