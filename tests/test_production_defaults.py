@@ -21,7 +21,13 @@ from api.app import create_app
 from api.cli import app as cli
 from api.config import Mode, UnsafeConfiguration, get_settings
 from api.db import Database
-from api.web.headers import headers_file, site_csp, site_headers
+from api.web.headers import (
+    headers_file,
+    inline_script_hashes,
+    read_headers_file,
+    site_csp,
+    site_headers,
+)
 from tests.conftest import PG_URL, client_for
 
 PROD = {"mode": Mode.PRODUCTION, "secret_key": "x" * 32, "encryption_key": "y" * 32}
@@ -278,3 +284,24 @@ def test_a_token_still_works_when_the_database_is_up(empty_db: Database) -> None
             headers={"Authorization": f"Bearer {token}"},
         )
     assert response.status_code == 200 and response.json()["data"]["me"]["role"] == "ADMIN"
+
+
+def test_the_site_build_writes_the_headers_the_app_serves_it_with(
+    mini_db: Database, tmp_path: Path
+) -> None:
+    from sitegen.build import build_site
+
+    site = tmp_path / "site"
+    build_site(mini_db, get_settings(data_dir=tmp_path, site_dir=site), site)
+    headers = read_headers_file(site / "_headers")
+    csp = headers["Content-Security-Policy"]
+    # Every script a page runs inline is allowed by its hash; nothing else is.
+    for page in site.rglob("*.html"):
+        for digest in inline_script_hashes([page.read_text()]):
+            assert digest in csp, page
+    assert "'unsafe-inline'" not in csp and "frame-ancestors 'none'" in csp
+    with client_for(mini_db, site_dir=site) as client:
+        for path in ("/", "/search/", "/no/such/page/"):
+            response = client.get(path)
+            assert response.headers["content-security-policy"] == csp, path
+            assert_secure(response)
