@@ -28,7 +28,7 @@ from api.web.headers import (
     site_csp,
     site_headers,
 )
-from tests.conftest import PG_URL, client_for
+from tests.conftest import PG_URL, ROOT, client_for
 
 PROD = {"mode": Mode.PRODUCTION, "secret_key": "x" * 32, "encryption_key": "y" * 32}
 
@@ -305,3 +305,21 @@ def test_the_site_build_writes_the_headers_the_app_serves_it_with(
             response = client.get(path)
             assert response.headers["content-security-policy"] == csp, path
             assert_secure(response)
+
+
+def test_the_compose_file_trusts_only_its_own_gateway() -> None:
+    import ipaddress
+    import re
+
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    env = compose["services"]["petunia"]["environment"]
+    trusted = re.fullmatch(r"\$\{PETUNIA_TRUSTED_PROXIES:-(.+)\}", env["PETUNIA_TRUSTED_PROXIES"])
+    assert trusted, env["PETUNIA_TRUSTED_PROXIES"]
+    network = compose["networks"]["default"]["ipam"]["config"][0]
+    assert get_settings(trusted_proxies=trusted[1]).trusted_proxy_list == [network["gateway"]]
+    assert ipaddress.ip_address(network["gateway"]) in ipaddress.ip_network(network["subnet"])
+    # Only the host's proxy reaches it; production needs an https:// address.
+    assert compose["services"]["petunia"]["ports"] == ["127.0.0.1:8000:8000"]
+    assert env["PETUNIA_PUBLIC_URL"].startswith("${PETUNIA_PUBLIC_URL:?")
