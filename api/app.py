@@ -112,6 +112,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             Route("/healthz", healthz(db)),
             *web_routes(),
             Mount("/oruk", app=oruk_app(db, settings)),
+            *(_benchmark_routes(db) if settings.benchmark_routes else []),
             *([Mount("/graphiql", app=StaticFiles(directory=GRAPHIQL))] if graphiql_on else []),
             # The public directory site (`petunia build-site`): last, so every route above
             # wins. check_dir=False: the site may be built after the app starts.
@@ -148,3 +149,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.db = db
     app.state.settings = settings
     return app
+
+
+def _benchmark_routes(db: Database) -> list[Any]:
+    # benchmarks/http_latency.py's baseline, on the same server as what it is compared with.
+    from benchmarks.http_latency import baseline_routes
+
+    return baseline_routes(db)

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("MEILI_SEARCH_KEY", "meili_search_key")
     )
     meili_index_prefix: str = "petunia"
+    # benchmarks/http_latency.py only: mounts its plain baseline route on the same server
+    # (needs the repository's benchmarks/ folder). Never in production.
+    benchmark_routes: bool = False
 
     @field_validator("trusted_proxies")
     @classmethod
