@@ -5,9 +5,10 @@
 
 Generates a synthetic directory (benchmarks/synthetic.py), then starts each server on a free
 loopback port, as an operator would: `petunia serve --workers 2` (the Docker image's command)
-and `petunia up` (one process). wrk (Debian's `wrk`; `apt-get install -y wrk`) holds
-keep-alive connections, one per unit of concurrency, and sends each request for --duration
-seconds after a one-second warm-up:
+and `petunia up` (one process); `--servers uvicorn` adds plain `uvicorn --workers 2`, what
+`serve` ran before its connections had TCP_NODELAY, for comparison. wrk (Debian's `wrk`;
+`apt-get install -y wrk`) holds keep-alive connections, one per unit of concurrency, and sends
+each request for --duration seconds after a one-second warm-up:
 
   baseline   POST /_benchmark/search: a plain Starlette JSON route on the same server running
              the hand-written SQL of benchmarks/api_search.py (same answer as "search")
@@ -119,7 +120,7 @@ def free_port() -> int:
 
 def start(command: list[str], env: dict[str, str], log: Path, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", *command, "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", *command, "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
@@ -210,7 +211,9 @@ def _ms(value: str) -> float:
 
 def run_wrk(base: str, target: Target, script: Path, connections: int, seconds: int) -> Result:
     def wrk(duration: int) -> str:
-        command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
+        # A long timeout: a slow answer is counted at its real latency, not dropped.
+        command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "30s"]
+        command += ["--latency"]
         command += ["-s", str(script), base + target.path]
         return subprocess.run(command, capture_output=True, text=True, check=True).stdout
 
@@ -227,6 +230,10 @@ def run_wrk(base: str, target: Target, script: Path, connections: int, seconds: 
     return Result(rps, p50, p99, errors)
 
 
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
 def report(server: str, results: dict[tuple[str, int], Result], levels: list[int]) -> None:
     print(f"\n{server}")
     head = f"{'request':<10}{'conc':>5}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
@@ -237,7 +244,8 @@ def report(server: str, results: dict[tuple[str, int], Result], levels: list[int
             r, base = results[(name, c)], results[("baseline", c)]
             print(
                 f"{name:<10}{c:>5}{r.rps:>9.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
-                f"{r.p50_ms / base.p50_ms:>12.2f}{r.rps / base.rps:>14.2f}{r.errors:>9}"
+                f"{_ratio(r.p50_ms, base.p50_ms):>12.2f}{_ratio(r.rps, base.rps):>14.2f}"
+                f"{r.errors:>9}"
             )
 
 
@@ -247,14 +255,14 @@ def targets_met(server: str, results: dict[tuple[str, int], Result], levels: lis
 
     lo, hi = min(levels), max(levels)
     search, base = results[("search", lo)], results[("baseline", lo)]
-    ratio = search.p50_ms / base.p50_ms
+    ratio = _ratio(search.p50_ms, base.p50_ms)
     print(f"  search p50 {search.p50_ms:.2f} ms at c={lo} (target < 5 ms): ", end="")
     print(f"{verdict(search.p50_ms < 5)}; {ratio:.2f}x baseline (target <= 2.5x): ", end="")
     print(verdict(ratio <= 2.5))
-    share = results[("search", hi)].rps / results[("baseline", hi)].rps
+    share = _ratio(results[("search", hi)].rps, results[("baseline", hi)].rps)
     print(f"  search throughput at c={hi}: {share:.2f}x baseline (target >= 0.4x): ", end="")
     print(verdict(share >= 0.4))
-    oruk = results[("oruk", lo)].p50_ms / base.p50_ms
+    oruk = _ratio(results[("oruk", lo)].p50_ms, base.p50_ms)
     print(f"  oruk p50 at c={lo}: {oruk:.2f}x baseline (target <= 2x): {verdict(oruk <= 2)}")
 
 
@@ -264,13 +272,16 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20000)
     parser.add_argument("--duration", type=int, default=5, help="seconds per measurement")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
-    parser.add_argument("--servers", nargs="+", default=["serve", "up"], choices=["serve", "up"])
+    parser.add_argument(
+        "--servers", nargs="+", default=["serve", "up"], choices=["serve", "up", "uvicorn"]
+    )
     parser.add_argument("--database-url", help="an empty database (default: a temp SQLite)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install -y wrk")
 
     from api import migrations
+    from benchmarks.api_search import cpu_check
     from benchmarks.synthetic import generate
 
     with tempfile.TemporaryDirectory(prefix="petunia-http-") as tmp:
@@ -289,11 +300,17 @@ def main() -> None:
             "PETUNIA_BENCHMARK_ROUTES": "true",
             "PETUNIA_MODE": "development",
         }
-        commands = {"serve": ["serve", "--workers", "2"], "up": ["up"]}
+        commands = {
+            "serve": ["api.cli", "serve", "--workers", "2"],
+            "up": ["api.cli", "up"],
+            # What `petunia serve --workers 2` ran before api/serving.py: uvicorn's own
+            # protocol, so Nagle's algorithm stays on (for comparison only).
+            "uvicorn": ["uvicorn", "api.app:create_app", "--factory", "--workers", "2"],
+        }
         for server in args.servers:
             port = free_port()
             base = f"http://127.0.0.1:{port}"
-            label = f"petunia {' '.join(commands[server])}"
+            label = " ".join(commands[server]).replace("api.cli", "petunia")
             proc = start(commands[server], env, folder / f"{server}.log", port)
             try:
                 scripts = {t.name: (t, wrk_script(t, folder)) for t in targets(base)}
@@ -308,6 +325,7 @@ def main() -> None:
                 stop(proc)
             report(label, results, args.concurrency)
             targets_met(label, results, args.concurrency)
+            print(f"  CPU check (a fixed Python loop, median of 5): {cpu_check():.0f} ms")
 
 
 if __name__ == "__main__":
