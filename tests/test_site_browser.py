@@ -211,10 +211,11 @@ def page(browser: object) -> Iterator[object]:
 
 def search(page: object, base: str, query: str) -> list[str]:
     page.goto(f"{base}/search/?q={query}")  # type: ignore[attr-defined]
-    page.wait_for_function(  # type: ignore[attr-defined]
-        "() => { const t = document.getElementById('pt-status').textContent;"
-        " return t && t.indexOf('Searching') < 0; }"
-    )
+    # A locator, not a JavaScript predicate: polling one needs eval, which the site's
+    # Content-Security-Policy (rightly) forbids.
+    page.locator(  # type: ignore[attr-defined]
+        "#pt-status", has_text=re.compile(r"\S"), has_not_text="Searching"
+    ).wait_for(state="attached")
     return page.locator("#pt-results li .pt-item__title").all_text_contents()  # type: ignore[attr-defined]
 
 
