@@ -122,15 +122,16 @@ class SiteHeaders:
     def __init__(self, app: ASGIApp, site_dir: Path) -> None:
         self.app = app
         self.path = site_dir / HEADERS_FILE
-        self._cached: tuple[float, dict[str, str]] = (-1.0, {})
+        self._cached: tuple[tuple[int, int], dict[str, str]] = ((-1, -1), {})
 
     def headers(self) -> dict[str, str]:
         try:
-            mtime = self.path.stat().st_mtime
+            stat = self.path.stat()
         except OSError:
             return {}  # no site yet: the app-wide defaults apply
-        if mtime != self._cached[0]:
-            self._cached = (mtime, read_headers_file(self.path))
+        version = (stat.st_ino, stat.st_mtime_ns)  # a rebuild swaps in a new file
+        if version != self._cached[0]:
+            self._cached = (version, read_headers_file(self.path))
         return self._cached[1]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
