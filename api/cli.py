@@ -113,6 +113,7 @@ def up(
 
     Safe to run again: an existing database keeps its data and only gains new migrations."""
     settings = _settings(data_dir)
+    _check_production(settings)
     db = _database(settings)
     migrations.upgrade(db.engine)
     with db.session() as session:
@@ -147,15 +148,20 @@ def serve(
     _serve(settings, host, port, workers=workers)
 
 
+def _check_production(settings: Settings) -> None:
+    """What create_app checks too, here first, so a refusal is one line, not a traceback."""
+    try:
+        settings.check_production()
+    except (MissingSecret, UnsafeConfiguration) as exc:
+        raise _fail(str(exc)) from None
+
+
 def _serve(settings: Settings, host: str | None, port: int | None, *, workers: int) -> None:
     import uvicorn
 
     from api.serving import uvicorn_options
 
-    try:
-        settings.check_production()  # here too, so a refusal is one line, not a traceback
-    except (MissingSecret, UnsafeConfiguration) as exc:
-        raise _fail(str(exc)) from None
+    _check_production(settings)
     options = uvicorn_options(settings, host, port, workers=workers)
     console.print(
         f"Petunia on http://{options['host']}:{options['port']}/graphql (GraphiQL in a browser)"

@@ -174,17 +174,20 @@ def test_production_refuses_an_http_public_url(mini_db: Database) -> None:
     create_app(get_settings(**PROD, public_url="https://directory.example"), db=mini_db)
 
 
-def test_serve_refuses_an_http_public_url_in_one_line(tmp_path: Path) -> None:
+def test_serve_and_up_refuse_an_http_public_url_in_one_line(tmp_path: Path) -> None:
     env = {
         "PETUNIA_MODE": "production",
         "PETUNIA_PUBLIC_URL": "http://directory.example",
         "PETUNIA_SECRET_KEY": "x" * 32,
         "PETUNIA_ENCRYPTION_KEY": "y" * 32,
     }
-    result = CliRunner().invoke(cli, ["serve", "--data-dir", str(tmp_path)], env=env)
-    assert result.exit_code == 1
-    assert "PETUNIA_PUBLIC_URL is 'http://directory.example'" in result.output
-    assert "PETUNIA_ALLOW_HTTP_PUBLIC_URL" in result.output and "Traceback" not in result.output
+    for command in ("serve", "up"):
+        result = CliRunner().invoke(cli, [command, "--data-dir", str(tmp_path)], env=env)
+        assert result.exit_code == 1
+        assert "PETUNIA_PUBLIC_URL is 'http://directory.example'" in result.output
+        assert "PETUNIA_ALLOW_HTTP_PUBLIC_URL" in result.output
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "petunia.db").exists()  # `up` stopped before touching anything
 
 
 # -- /healthz and database outages -----------------------------------------------------------
