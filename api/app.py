@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.types.unset import UNSET
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.access.tokens import authenticate
 from api.config import Settings, get_settings
@@ -21,17 +26,26 @@ from api.db import Database
 from api.graphql.context import Context
 from api.graphql.http import RequestLimits
 from api.graphql.schema import build_schema
+from api.health import healthz
 from api.logs import protect as protect_logs
 from api.oruk.routes import oruk_app
 from api.web import routes as web_routes
+from api.web.headers import SecurityHeaders, SiteHeaders
 from api.web.site import SiteFiles
+
+# GraphiQL's files, vendored from npm by scripts/vendor-graphiql: nothing from a CDN.
+GRAPHIQL = Path(__file__).resolve().parent / "graphql" / "graphiql"
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached before the operation ran (checking a token)."""
 
 
 class PetuniaGraphQL(RequestLimits, GraphQL[Context, None]):
     def __init__(self, db: Database, settings: Settings) -> None:
         super().__init__(
             build_schema(production=settings.production),
-            graphql_ide="graphiql" if settings.graphiql else None,
+            graphql_ide="graphiql" if settings.serve_graphiql else None,
             allow_queries_via_get=True,
         )
         self.db = db
@@ -49,34 +63,45 @@ class PetuniaGraphQL(RequestLimits, GraphQL[Context, None]):
             if scheme.lower() != "bearer" or not token.strip():
                 context.auth_problem = "use `Authorization: Bearer <token>`"
             else:
-                context.principal = await self.db.run_sync_write(
-                    lambda db: authenticate(db, token.strip())
-                )
+                try:
+                    context.principal = await self.db.run_sync_write(
+                        lambda db: authenticate(db, token.strip())
+                    )
+                except OperationalError as exc:
+                    raise DatabaseUnavailable() from exc
                 if context.principal is None:
                     context.auth_problem = (
                         "this token is not valid: it may be mistyped, rotated or revoked"
                     )
         return context
 
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context=context, root_value=root_value)
+        except DatabaseUnavailable:
+            # A GraphQL answer, as for any other error, and 503 so clients and proxies retry.
+            return JSONResponse(UNAVAILABLE, status_code=503, headers={"Retry-After": "5"})
 
-# Secrets the service cannot run without in production: checked at start, not first use.
-REQUIRED_SECRETS = ("secret_key", "encryption_key")
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse((GRAPHIQL / "index.html").read_text())
+
+
+UNAVAILABLE = {
+    "data": None,
+    "errors": [
+        {
+            "message": "The service cannot reach its database just now: try again shortly.",
+            "extensions": {"code": "SERVICE_UNAVAILABLE"},
+        }
+    ],
+}
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
     settings = settings or get_settings()
-    if settings.production:
-        for name in REQUIRED_SECRETS:
-            settings.secret(name)  # raises MissingSecret naming the variable to set
+    settings.check_production()  # secrets, an https:// public URL: at start, not first use
     db = db or Database.from_url(settings.resolved_database_url)
     protect_logs()  # however the app is started (api/logs.py)
-
-    async def healthz(_request: Request) -> Response:
-        try:
-            await db.run_sync(lambda s: s.execute(_SELECT_1))
-        except Exception:  # noqa: BLE001 - health reports, it does not raise
-            return JSONResponse({"status": "unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -84,17 +109,33 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         db.dispose()
 
     graphql = PetuniaGraphQL(db, settings)
+    graphiql_on = settings.serve_graphiql
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
+            Route("/healthz", healthz(db)),
             *web_routes(),
             Mount("/oruk", app=oruk_app(db, settings)),
+            *(_benchmark_routes(db) if settings.benchmark_routes else []),
+            *([Mount("/graphiql", app=StaticFiles(directory=GRAPHIQL))] if graphiql_on else []),
             # The public directory site (`petunia build-site`): last, so every route above
-            # wins. It may be built after the app starts (api/web/site.py).
-            Mount("/", app=SiteFiles(settings.resolved_site_dir), name="site"),
+            # wins. It may be built after the app starts (api/web/site.py); its own
+            # headers file (a CSP with the theme's inline-script hashes) goes with it.
+            Mount(
+                "/",
+                app=SiteHeaders(SiteFiles(settings.resolved_site_dir), settings.resolved_site_dir),
+                name="site",
+            ),
         ],
         middleware=[
+            # Security headers on every response (api/web/headers.py).
+            Middleware(SecurityHeaders),
+            # X-Forwarded-For / -Proto only from the proxies in PETUNIA_TRUSTED_PROXIES.
+            *(
+                [Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)]
+                if settings.trusted_proxy_list
+                else []
+            ),
             # Signed cookie for signed-in HTML pages (moderation); public pages set none.
             Middleware(
                 SessionMiddleware,
@@ -103,7 +144,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 max_age=12 * 60 * 60,
                 same_site="lax",
                 https_only=settings.public_url.startswith("https://"),
-            )
+            ),
         ],
         lifespan=lifespan,
     )
@@ -112,10 +153,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     return app
 
 
-def _select_1() -> Any:
-    from sqlalchemy import text
+def _benchmark_routes(db: Database) -> list[Any]:
+    # benchmarks/http_latency.py's baseline, on the same server as what it is compared with.
+    from benchmarks.http_latency import baseline_routes
 
-    return text("SELECT 1")
-
-
-_SELECT_1 = _select_1()
+    return baseline_routes(db)

@@ -20,7 +20,7 @@ from api import logs, migrations
 from api.access import tokens
 from api.access.models import Role
 from api.audit.log import record
-from api.config import Settings, get_settings
+from api.config import MissingSecret, Settings, UnsafeConfiguration, get_settings
 from api.db import Database
 from api.directory.enums import Domain
 from api.directory.loading import LoadError, load_directory
@@ -116,6 +116,7 @@ def up(
 
     Safe to run again: an existing database keeps its data and only gains new migrations."""
     settings = _settings(data_dir)
+    _check_production(settings)
     db = _database(settings)
     migrations.upgrade(db.engine)
     with db.session() as session:
@@ -172,21 +173,25 @@ def _mail_deliverer(settings: Settings, *, enabled: bool = True) -> Iterator[Non
         yield
 
 
+def _check_production(settings: Settings) -> None:
+    """What create_app checks too, here first, so a refusal is one line, not a traceback."""
+    try:
+        settings.check_production()
+    except (MissingSecret, UnsafeConfiguration) as exc:
+        raise _fail(str(exc)) from None
+
+
 def _serve(settings: Settings, host: str | None, port: int | None, *, workers: int) -> None:
     import uvicorn
 
-    host, port = host or settings.host, port or settings.port
-    console.print(f"Petunia on http://{host}:{port}/graphql (GraphiQL in a browser)")
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        # Applied in every worker process too: no query strings, no exception messages.
-        log_config=logs.config(settings.log_level),
+    from api.serving import uvicorn_options
+
+    _check_production(settings)
+    options = uvicorn_options(settings, host, port, workers=workers)
+    console.print(
+        f"Petunia on http://{options['host']}:{options['port']}/graphql (GraphiQL in a browser)"
     )
+    uvicorn.run(**options)
 
 
 @db_app.command("upgrade")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import threading
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,11 +31,19 @@ class Settings(BaseSettings):
     port: int = 8000
     # DEBUG, INFO, WARNING or ERROR. What any level may hold: api/logs.py.
     log_level: str = "INFO"
-    graphiql: bool = True
+    # GraphiQL at /graphql for browsers (served from Petunia's own files); unset: on in
+    # development, off in production.
+    graphiql: bool | None = None
     # Public listings: the largest page a client may ask for.
     max_page_size: int = 100
-    # Where people reach this service: links in emails start with it.
+    # Where people reach this service: links in emails start with it. Production refuses an
+    # http:// address (cookies would go unencrypted) unless allow_http_public_url is set.
     public_url: str = "http://127.0.0.1:8000"
+    allow_http_public_url: bool = False
+    # The reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses
+    # or networks, comma-separated ("172.16.0.0/12, ::1"). Empty: none; the address that
+    # connects is the caller's, and nobody can claim another by sending the header.
+    trusted_proxies: str = ""
     # Signs links in emails (and anything else that must not be forged). Required in
     # production; in development a random one is kept in the data folder.
     secret_key: str | None = None
@@ -112,6 +121,44 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("MEILI_SEARCH_KEY", "meili_search_key")
     )
     meili_index_prefix: str = "petunia"
+    # benchmarks/http_latency.py only: mounts its plain baseline route on the same server
+    # (needs the repository's benchmarks/ folder). Never in production.
+    benchmark_routes: bool = False
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for item in _split(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (like 10.0.0.0/8); "
+                    "separate several with commas"
+                ) from None
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _split(self.trusted_proxies)
+
+    @property
+    def serve_graphiql(self) -> bool:
+        return self.graphiql if self.graphiql is not None else not self.production
+
+    def check_production(self) -> None:
+        """What production cannot start without; raises :class:`UnsafeConfiguration` (or
+        :class:`MissingSecret`) with a message naming the variable to set."""
+        if not self.production:
+            return
+        for name in ("secret_key", "encryption_key"):
+            self.secret(name)  # raises MissingSecret naming the variable to set
+        if not self.public_url.startswith("https://") and not self.allow_http_public_url:
+            raise UnsafeConfiguration(
+                f"PETUNIA_PUBLIC_URL is {self.public_url!r}: in production it must start with "
+                "https:// (sign-in cookies and links must not travel unencrypted). Set "
+                "PETUNIA_ALLOW_HTTP_PUBLIC_URL=true only if that is really meant."
+            )
 
     @property
     def resolved_database_url(self) -> str:
@@ -168,6 +215,14 @@ class Settings(BaseSettings):
 
 class MissingSecret(RuntimeError):
     pass
+
+
+class UnsafeConfiguration(RuntimeError):
+    pass
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -428,6 +428,9 @@ def _build(
         extra.update(postcodes)
         extra["sitemap.xml"] = data_files.sitemap(config.site_url, list(keys))
         extra["robots.txt"] = data_files.robots(config.site_url)
+        extra["_headers"] = data_files.security_headers(
+            shells.values(), new, chrome_files, settings.meili_url
+        )
         for name, content in extra.items():
             _write(new / name, content)
         _export_open_data(

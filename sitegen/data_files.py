@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -13,7 +15,9 @@ from sqlalchemy import orm, select
 
 from api.directory.enums import AccessibilityFeature, HowToJoin
 from api.directory.models import Postcode
+from api.web.headers import headers_file, inline_script_hashes, site_csp, site_headers
 from sitegen.pages import SiteModel
+from sitegen.shell import Shell
 
 # Grid cells of about 5.5 km by 5 km: a 5 km search reads at most nine small files.
 CELL = (0.05, 0.075)
@@ -99,3 +103,15 @@ def sitemap(site_url: str, paths: list[str]) -> str:
 
 def robots(site_url: str) -> str:
     return f"User-agent: *\nAllow: /\nSitemap: {site_url}sitemap.xml\n"
+
+
+def security_headers(
+    shells: Iterable[Shell], site: Path, chrome_files: Iterable[str], meili_url: str | None
+) -> str:
+    """``_headers`` for static hosts (Netlify, Cloudflare Pages; the app serves the same):
+    the security headers of api/web/headers.py, with a CSP that allows the theme's inline
+    scripts (in the shells every page is made from, and the theme's own pages such as
+    404.html) by hash and, when the site searches Meilisearch, its server."""
+    texts = ["".join(shell.parts[::2]) for shell in shells]
+    texts += [(site / name).read_text() for name in chrome_files if name.endswith(".html")]
+    return headers_file(site_headers(site_csp(inline_script_hashes(texts), meili_url)))

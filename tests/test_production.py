@@ -8,6 +8,8 @@ from api.config import MissingSecret, Mode, get_settings
 from api.directory import search
 from tests.conftest import GraphQLClient, client_for
 
+PROD = {"mode": Mode.PRODUCTION, "public_url": "https://petunia.example"}
+
 
 def test_secrets_have_no_default_in_production(tmp_path) -> None:
     production = get_settings(mode=Mode.PRODUCTION, data_dir=tmp_path, secret_key=None)
@@ -20,12 +22,8 @@ def test_production_refuses_to_start_without_its_secrets(mini_db) -> None:
     from api.app import create_app
 
     with pytest.raises(MissingSecret, match="PETUNIA_ENCRYPTION_KEY must be set"):
-        create_app(
-            get_settings(mode=Mode.PRODUCTION, secret_key="x", encryption_key=None), db=mini_db
-        )
-    create_app(
-        get_settings(mode=Mode.PRODUCTION, secret_key="x", encryption_key="y" * 32), db=mini_db
-    )
+        create_app(get_settings(**PROD, secret_key="x", encryption_key=None), db=mini_db)
+    create_app(get_settings(**PROD, secret_key="x", encryption_key="y" * 32), db=mini_db)
 
 
 def test_development_secret_is_kept_in_the_data_folder(tmp_path) -> None:
@@ -39,9 +37,7 @@ def test_production_gives_no_field_suggestions(mini_db) -> None:
     query = "{ sesions { totalCount } }"
     with client_for(mini_db) as client:
         dev = GraphQLClient(client).errors(query)[0]["message"]
-    with client_for(
-        mini_db, mode=Mode.PRODUCTION, secret_key="x", encryption_key="y" * 32
-    ) as client:
+    with client_for(mini_db, **PROD, secret_key="x", encryption_key="y" * 32) as client:
         prod = GraphQLClient(client).errors(query)[0]["message"]
     assert "Did you mean 'sessions'" in dev
     assert "Cannot query field 'sesions'" in prod and "Did you mean" not in prod

@@ -136,7 +136,7 @@ def too_large() -> HTMLResponse:
 
 
 def client_address(request: Request) -> str:
-    # Behind a proxy, uvicorn's --proxy-headers puts the forwarded address here.
+    # Behind a proxy in PETUNIA_TRUSTED_PROXIES, ProxyHeadersMiddleware puts the visitor here.
     return request.client.host if request.client else "unknown"
 
 
