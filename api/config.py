@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     remind_after_days: int = 300
     remind_every_days: int = 30
 
+    # Staff sign-in (api/staff/): how long an emailed sign-in link works; a session ends
+    # after this long without a request, and in any case this long after signing in.
+    staff_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    staff_idle_minutes: int = Field(default=30, ge=1)
+    staff_session_hours: int = Field(default=12, ge=1)
+
     # Commissioning reports (api/reports): the tariff and NHS unit-cost files; unset, the
     # defaults in directory_data/reports/.
     report_tariff_file: Path | None = None

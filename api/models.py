@@ -36,6 +36,7 @@ from api.registration.models import (
     Registration,
     Reminder,
 )
+from api.staff.models import StaffAccount, StaffRecoveryCode, StaffSession, StaffSignInLink
 
 __all__ = [
     "ApiClient",
@@ -72,4 +73,8 @@ __all__ = [
     "ProblemReport",
     "Registration",
     "Reminder",
+    "StaffAccount",
+    "StaffRecoveryCode",
+    "StaffSession",
+    "StaffSignInLink",
 ]

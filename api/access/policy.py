@@ -160,3 +160,52 @@ def moderation_filter(principal: Principal, locality_column: Any) -> ColumnEleme
     if principal.role is Role.LEAD_PROVIDER:
         return or_(locality_column.in_(sorted(principal.locality_ids)), locality_column.is_(None))
     return false()
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff accounts (api/staff/): people signed in to the pages. A signed-in account yields the
+# same Principal as an API token, so every rule above applies to it unchanged.
+
+# Roles that can read a person's data (any referral view with person detail) must pass a
+# second factor (TOTP) after the emailed link; a commissioner (aggregates only) need not.
+SECOND_FACTOR = READ_REFERRALS
+# Who manages staff accounts: admins, any; a lead provider's coordinators, their own.
+MANAGE_STAFF = (Role.LEAD_PROVIDER, Role.ADMIN)
+
+
+def needs_second_factor(role: Role) -> bool:
+    return role in SECOND_FACTOR
+
+
+def may_manage_staff(principal: Principal) -> bool:
+    return principal.role is Role.ADMIN or (
+        principal.role is Role.LEAD_PROVIDER and principal.coordinator
+    )
+
+
+def staff_scope(principal: Principal) -> ColumnElement[bool]:
+    """The staff accounts ``principal`` may list, invite into, deactivate and sign out."""
+    from api.staff.models import StaffAccount
+
+    if not may_manage_staff(principal):
+        return false()
+    if principal.role is Role.ADMIN:
+        return true()
+    return and_(
+        StaffAccount.role == Role.LEAD_PROVIDER, StaffAccount.provider_id == principal.provider_id
+    )
+
+
+def invitable_roles(principal: Principal) -> tuple[Role, ...]:
+    """The roles of the accounts ``principal`` may create."""
+    if principal.role is Role.ADMIN:
+        return tuple(Role)
+    return (Role.LEAD_PROVIDER,) if may_manage_staff(principal) else ()
+
+
+def may_invite(principal: Principal, role: Role, provider_id: int | None) -> bool:
+    """Whether ``principal`` may create an account with this role and binding: an admin,
+    any; a coordinator, only its own lead provider's link workers and coordinators."""
+    if principal.role is Role.ADMIN:
+        return True
+    return role in invitable_roles(principal) and provider_id == principal.provider_id
