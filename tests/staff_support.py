@@ -100,3 +100,32 @@ def staff_sign_in(
     """A new account, signed in (the usual fixture for page tests)."""
     invite(db, email, role, **binding)
     return sign_in_first_time(app, mailbox, email)
+
+
+def browser_sign_in(page, base: str, mailbox: Mailbox, email: str, check=None):  # type: ignore[no-untyped-def]
+    """Sign in in a real browser as a person would, the first time (enrolling the app);
+    ``check`` (e.g. axe-core) runs on every page on the way. Returns the secret."""
+    from playwright.sync_api import expect
+
+    def checked() -> None:
+        if check:
+            check(page)
+
+    page.goto(f"{base}/staff/sign-in")
+    checked()
+    page.get_by_label("Work email address").fill(email)
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    checked()
+    page.goto(mailbox.link(mailbox.last(email), "/staff/sign-in/"))
+    checked()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Set up your authenticator app")).to_be_visible()
+    checked()
+    secret = page.locator("#secret code").inner_text().replace(" ", "")
+    page.get_by_label("Code from the app").fill(code(secret))
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
+    checked()
+    page.get_by_role("link", name="I have kept my recovery codes").click()
+    return secret

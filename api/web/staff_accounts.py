@@ -203,7 +203,9 @@ def _detail(db: orm.Session, me: SignedIn, account_id: int) -> dict | None:
 
 
 def _not_found() -> Response:
-    return message_page("Not found", ["There is no such account among those you manage."], status=404)
+    return message_page(
+        "Not found", ["There is no such account among those you manage."], status=404
+    )
 
 
 @staff_page(MANAGERS)
