@@ -162,6 +162,25 @@ def moderation_filter(principal: Principal, locality_column: Any) -> ColumnEleme
     return false()
 
 
+def may_reassign(principal: Principal) -> bool:
+    """Who gives a referral to another link worker: an admin, a lead provider's coordinator
+    (a signed-in person; API tokens are never coordinators)."""
+    return principal.role is Role.ADMIN or (
+        principal.role is Role.LEAD_PROVIDER and principal.coordinator
+    )
+
+
+def link_worker_scope(principal: Principal) -> ColumnElement[bool]:
+    """The link workers whose caseloads ``principal`` sees and assigns to."""
+    from api.directory.models import LinkWorker
+
+    if principal.role is Role.ADMIN:
+        return true()
+    if principal.role is Role.LEAD_PROVIDER and principal.provider_id is not None:
+        return LinkWorker.lead_provider_id == principal.provider_id
+    return false()
+
+
 # ---------------------------------------------------------------------------------------------
 # Staff accounts (api/staff/): people signed in to the pages. A signed-in account yields the
 # same Principal as an API token, so every rule above applies to it unchanged.

@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from api.web import moderation, registration, staff_accounts, staff_auth
+from api.web import moderation, referral_pages, registration, staff_accounts, staff_auth
 from api.web.common import HERE
 
 
@@ -17,5 +17,6 @@ def routes() -> list[BaseRoute]:
         *moderation.routes(),
         *staff_auth.routes(),
         *staff_accounts.routes(),
+        *referral_pages.routes(),
         Mount("/forms/assets", StaticFiles(directory=HERE / "static"), name="forms-assets"),
     ]

@@ -299,6 +299,9 @@ def pages_for(me: SignedIn) -> list[tuple[str, str]]:
     principal = me.principal
     assert principal is not None
     pages = []
+    if principal.role in policy.CHANGE_REFERRAL:
+        label = "Caseloads" if policy.may_reassign(principal) else "My caseload"
+        pages.append((label, "/staff/caseload"))
     if principal.role in policy.MODERATORS:
         pages.append(("Listings to check (moderation)", "/moderation"))
     if policy.may_manage_staff(principal):

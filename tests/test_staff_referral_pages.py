@@ -1,0 +1,249 @@
+"""The link worker's pages over the referral domain: the caseload (first contact first, with
+working days left), a referral's page with only the allowed next steps, the assessment,
+signposting from a directory search, ending with a reason after a confirmation, the message
+back as the practice receives it, and a coordinator's reassignment. Role tests: each page
+shows no more than the policy lets the role read through GraphQL, and every view is audited
+with the person."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+import pytest
+from sqlalchemy import select
+
+from api.access.models import Role
+from api.audit.models import AuditEvent
+from api.referrals.models import Referral
+from tests.conftest import client_for
+from tests.mailbox import Mailbox, running_mailbox
+from tests.referral_support import ENCRYPTION_KEY, CareWorld, make_world, new_referral
+from tests.staff_support import PUBLIC, staff_sign_in
+
+
+@pytest.fixture(scope="module")
+def mailbox() -> Iterator[Mailbox]:
+    yield from running_mailbox()
+
+
+@pytest.fixture(scope="module")
+def world(
+    new_database_url: Callable[[], str], mailbox: Mailbox, tmp_path_factory
+) -> Iterator[CareWorld]:
+    yield from make_world(
+        new_database_url(),
+        public_url=PUBLIC,
+        data_dir=tmp_path_factory.mktemp("var"),
+        **mailbox.settings(),
+    )
+
+
+def pk(global_id: str) -> int:
+    import base64
+
+    return int(base64.b64decode(global_id).decode().split(":")[1])
+
+
+def browser_for(world: CareWorld, mailbox: Mailbox, email: str, role: Role, **binding: object):  # type: ignore[no-untyped-def]
+    client = client_for(
+        world.db,
+        public_url=PUBLIC,
+        encryption_key=ENCRYPTION_KEY,
+        data_dir=world.http.app.state.settings.data_dir,
+        **mailbox.settings(),
+    )
+    client.__enter__()
+    me = staff_sign_in(client, world.db, mailbox, email, role, **binding)
+    return client, me
+
+
+def test_the_link_worker_works_a_referral_from_the_caseload(world, mailbox) -> None:
+    first = pk(new_referral(world))
+    second = pk(new_referral(world, person={"givenName": "Bea", "familyName": "Second"}))
+    app, me = browser_for(
+        world, mailbox, "priya@better.example", Role.LEAD_PROVIDER,
+        provider="better-services", link_worker="priya-shah",
+    )  # fmt: skip
+    try:
+        home = app.get("/staff")
+        assert "My caseload" in home.text
+        load = app.get("/staff/caseload")
+        assert load.status_code == 200
+        assert "Ada Testperson" in load.text and "Bea Second" in load.text
+        assert (
+            "working days left" in load.text and "Waiting for first contact: <strong>" in load.text
+        )
+
+        page = app.get(f"/staff/referrals/{first}")
+        assert page.status_code == 200
+        assert "Ada Testperson" in page.text and "999" in page.text
+        assert "Lonely since her husband died" in page.text
+        # Only the allowed next steps: contact, decline, close (not "assessed" or "active").
+        buttons = re.findall(r'name="status" value="([A-Z_]+)"', page.text)
+        assert buttons == ["CONTACTED", "DECLINED", "CLOSED"]
+
+        done = app.post(
+            f"/staff/referrals/{first}/status", data={"csrf": me.csrf, "status": "CONTACTED"}
+        )
+        assert "The referral is now: Contacted" in done.text
+        assert "First successful contact" in done.text and "after 0 working days" in done.text
+        # A step not allowed now is refused by the domain, whatever is posted.
+        wrong = app.post(
+            f"/staff/referrals/{first}/status",
+            data={"csrf": me.csrf, "status": "COMPLETED", "confirmed": "yes"},
+        )
+        assert wrong.status_code == 400 and "cannot become COMPLETED" in wrong.text
+
+        empty = app.post(f"/staff/referrals/{first}/assessment", data={"csrf": me.csrf})
+        assert empty.status_code == 400 and "Choose the support level" in empty.text
+        no_goals = app.post(
+            f"/staff/referrals/{first}/assessment",
+            data={"csrf": me.csrf, "support_level": "MEDIUM", "action_plan": "Walk"},
+        )
+        assert no_goals.status_code == 400 and "give at least one goal" in no_goals.text
+        assessed = app.post(
+            f"/staff/referrals/{first}/assessment",
+            data={
+                "csrf": me.csrf, "support_level": "MEDIUM", "co_morbidities": "2",
+                "needs": "mental_health", "goals": "Walk to the shops\nMeet people",
+                "action_plan": "Tuesday walking group with a buddy.",
+            },
+        )  # fmt: skip
+        assert "The assessment is recorded" in assessed.text and "Meet people" in assessed.text
+        for status in ("ASSESSED", "ACTIVE"):
+            app.post(f"/staff/referrals/{first}/status", data={"csrf": me.csrf, "status": status})
+
+        found = app.get(f"/staff/referrals/{first}/signpost", params={"q": "walk"})
+        choices = re.findall(r'name="session" type="checkbox" value="(\d+)"', found.text)
+        assert len(choices) >= 2, found.text
+        signposted = app.post(
+            f"/staff/referrals/{first}/signpost",
+            data={"csrf": me.csrf, "session": choices[:2]},
+        )
+        assert "Signposted to 2 session(s)" in signposted.text
+
+        # Ending asks first, and a reason for closing.
+        ask = app.post(
+            f"/staff/referrals/{first}/status", data={"csrf": me.csrf, "status": "CLOSED"}
+        )
+        assert "Are you sure you want to close this referral?" in ask.text
+        no_reason = app.post(
+            f"/staff/referrals/{first}/status",
+            data={"csrf": me.csrf, "status": "CLOSED", "confirmed": "yes", "note": " "},
+        )
+        assert no_reason.status_code == 400 and "Say why the referral ends" in no_reason.text
+        completed = app.post(
+            f"/staff/referrals/{first}/status",
+            data={"csrf": me.csrf, "status": "COMPLETED", "confirmed": "yes"},
+        )
+        assert "The referral is now: Completed" in completed.text
+        assert "The message back to the practice" in completed.text
+        assert "attended 0, missed 0" in completed.text
+        assert 'name="status"' not in completed.text  # no next step after the end
+
+        # The caseload keeps the open one; the filter shows the completed one.
+        load = app.get("/staff/caseload")
+        assert "Bea Second" in load.text and "Ada Testperson" not in load.text
+        assert "Ada Testperson" in app.get("/staff/caseload", params={"status": "COMPLETED"}).text
+        assert f"/staff/referrals/{second}" in load.text
+    finally:
+        app.__exit__(None, None, None)
+
+    # Every view of the person's data is audited with the person.
+    with world.db.session() as s:
+        reads = s.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "referral.read", AuditEvent.record_id == first
+            )
+        ).all()
+    assert reads and all(e.staff_account_id is not None for e in reads)
+    assert {e.actor for e in reads} == {"LEAD_PROVIDER:Priya"}
+
+
+def test_a_coordinator_sees_every_caseload_and_reassigns(world, mailbox) -> None:
+    referral = pk(new_referral(world, person={"givenName": "Cy", "familyName": "Third"}))
+    app, me = browser_for(
+        world, mailbox, "lead@better.example", Role.LEAD_PROVIDER,
+        provider="better-services", coordinator=True,
+    )  # fmt: skip
+    try:
+        load = app.get("/staff/caseload")
+        assert "Caseloads" in load.text and "Priya Shah" in load.text and "Tom Hughes" in load.text
+        page = app.get(f"/staff/referrals/{referral}")
+        tom = re.search(r'<option value="(\d+)"[^>]*>Tom Hughes', page.text).group(1)
+        done = app.post(
+            f"/staff/referrals/{referral}/reassign", data={"csrf": me.csrf, "link_worker": tom}
+        )
+        assert "The referral is reassigned" in done.text
+        assert "Reassigned from Priya Shah to Tom Hughes" in done.text
+        with world.db.session() as s:
+            assert s.get(Referral, referral).link_worker_id == int(tom)
+        # Tom's caseload (as the coordinator filters it) now has it.
+        assert "Cy Third" in app.get("/staff/caseload", params={"worker": tom}).text
+    finally:
+        app.__exit__(None, None, None)
+
+
+def test_each_role_sees_no_more_than_the_policy_allows(world, mailbox) -> None:
+    referral = pk(new_referral(world, person={"givenName": "Dee", "familyName": "Private"}))
+    with world.db.session() as s:
+        from api.directory.models import Provider, Session
+
+        session_id = s.scalars(
+            select(Session.id)
+            .join(Provider, Provider.id == Session.provider_id)
+            .where(Provider.key == "anytown-carers-centre")
+        ).first()
+    # The lead signposts it to a provider's session (through GraphQL, as a machine would).
+    from api.graphql.relay import to_global_id
+    from tests.referral_support import move
+
+    move(world, to_global_id("Referral", referral), "CONTACTED")
+    world.api("lead").data(
+        "mutation($id: ID!, $s: [ID!]!) { signpostReferral(referralId: $id, sessionIds: $s) "
+        "{ errors { message } } }",
+        id=to_global_id("Referral", referral),
+        s=[to_global_id("Session", session_id)],
+    )
+
+    provider, _me = browser_for(
+        world, mailbox, "carers@centre.example", Role.PROVIDER, provider="anytown-carers-centre"
+    )
+    try:
+        page = provider.get(f"/staff/referrals/{referral}")
+        assert page.status_code == 200 and "Dee" in page.text
+        for secret in ("Private", "999", "Lonely since", "Getting out of the house", "07700"):
+            assert secret not in page.text, secret
+        assert 'name="status"' not in page.text and "Assessment and plan" in page.text
+        assert provider.get("/staff/caseload").status_code == 403
+    finally:
+        provider.__exit__(None, None, None)
+
+    other_gp, _me = browser_for(
+        world, mailbox, "gp@east.example", Role.GP_PRACTICE, practice="C81004"
+    )
+    try:
+        assert other_gp.get(f"/staff/referrals/{referral}").status_code == 404
+    finally:
+        other_gp.__exit__(None, None, None)
+
+    commissioner, _me = browser_for(world, mailbox, "comm@icb.example", Role.COMMISSIONER)
+    try:
+        assert commissioner.get(f"/staff/referrals/{referral}").status_code == 403
+    finally:
+        commissioner.__exit__(None, None, None)
+
+    gp, me = browser_for(world, mailbox, "gp@north.example", Role.GP_PRACTICE, practice="C81001")
+    try:
+        page = gp.get(f"/staff/referrals/{referral}")
+        assert "Dee Private" in page.text and "The message back to the practice" in page.text
+        assert 'name="status"' not in page.text  # the practice does not change the status
+        assert (
+            gp.post(
+                f"/staff/referrals/{referral}/status", data={"csrf": me.csrf, "status": "CLOSED"}
+            ).status_code
+            == 403
+        )
+    finally:
+        gp.__exit__(None, None, None)
