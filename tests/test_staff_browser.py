@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
+from api.access.models import Role
 from api.db import Database
 from benchmarks.registrations import prepare, serve
 from tests.mailbox import Mailbox, running_mailbox
@@ -81,3 +82,87 @@ def test_a_coordinator_signs_in_and_manages_accounts(
         page.goto(f"{base}/staff/accounts")
         expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
         context.close()
+
+
+def test_a_practice_refers_and_the_link_worker_works_it(
+    browser: Browser, mailbox: Mailbox, new_database_url: Callable[[], str], tmp_path: Path
+) -> None:
+    """Practice staff refer through the form; the link worker contacts, assesses, agrees a
+    plan, signposts and completes from the caseload; the practice reads the message back;
+    the coordinator sees every caseload. A phone, JavaScript off, axe-core on every page."""
+    from tests.referral_support import nhs_number
+
+    url = new_database_url()
+    prepare(url)
+    db = Database.from_url(url)
+    invite(db, "gp@north.example", Role.GP_PRACTICE)
+    invite(db, "alex@lead.example", link_worker="alex")
+    invite(db, "boss@lead.example", coordinator=True)
+    db.dispose()
+    smtp = {"PETUNIA_SMTP_HOST": mailbox.host, "PETUNIA_SMTP_PORT": str(mailbox.port)}
+    phone = {"java_script_enabled": False, "viewport": {"width": 375, "height": 740}}
+    with serve(url, tmp_path, workers=1, env=smtp) as (base, _log):
+        gp = browser.new_context(**phone).new_page()
+        browser_sign_in(gp, base, mailbox, "gp@north.example")
+        gp.get_by_role("link", name="Refer someone").click()
+        check(gp)
+        gp.get_by_role("button", name="Send the referral").click()
+        assert gp.title().startswith("Error:")
+        check(gp)
+        gp.get_by_label("NHS number").fill(nhs_number())
+        gp.get_by_label("First name").fill("Ada")
+        gp.get_by_label("Last name").fill("Browser")
+        gp.get_by_label("Day").fill("14")
+        gp.get_by_label("Month").fill("3")
+        gp.get_by_label("Year").fill("1950")
+        gp.get_by_label("Phone call").check()
+        gp.get_by_label("Phone number").fill("07700 900123")
+        gp.get_by_label("Reason for the referral").fill("Lonely since a bereavement.")
+        gp.get_by_label("They agree to be referred").check()
+        gp.get_by_role("group", name="Do they agree").get_by_label("Yes").check()
+        gp.get_by_role("button", name="Send the referral").click()
+        expect(gp.get_by_text("The referral is sent to the link worker")).to_be_visible()
+        check(gp)
+
+        worker = browser.new_context(**phone).new_page()
+        browser_sign_in(worker, base, mailbox, "alex@lead.example")
+        worker.get_by_role("link", name="My caseload").click()
+        expect(worker.get_by_text("working days left")).to_be_visible()
+        check(worker)
+        worker.get_by_role("link", name="Ada Browser").click()
+        check(worker)
+        worker.get_by_role("button", name="Record first contact").click()
+        expect(worker.get_by_text("The referral is now: Contacted")).to_be_visible()
+        worker.get_by_text("Record the assessment").click()
+        worker.get_by_label("Medium").check()
+        worker.get_by_label("Long-term conditions").fill("2")
+        worker.get_by_label("Goals").fill("Meet people")
+        worker.get_by_label("Action plan").fill("Knit and natter on Tuesdays.")
+        worker.get_by_role("button", name="Save the assessment").click()
+        expect(worker.get_by_text("The assessment is recorded")).to_be_visible()
+        worker.get_by_role("button", name="Mark as assessed").click()
+        worker.get_by_role("button", name="Plan agreed: mark as active").click()
+        worker.get_by_label("Search the directory").fill("knit")
+        worker.get_by_role("button", name="Search").click()
+        check(worker)
+        worker.get_by_label("Knit and natter").check()
+        worker.get_by_role("button", name="Signpost to the chosen sessions").click()
+        expect(worker.get_by_text("Signposted to 1 session(s)")).to_be_visible()
+        check(worker)
+        worker.get_by_role("button", name="Complete").click()
+        expect(worker.get_by_role("heading", name="Are you sure")).to_be_visible()
+        check(worker)
+        worker.get_by_role("button", name="Complete").click()
+        expect(worker.get_by_text("The referral is now: Completed")).to_be_visible()
+        check(worker)
+
+        gp.goto(f"{base}/staff/referrals")
+        check(gp)
+        gp.get_by_role("link", name="Ada Browser").click()
+        expect(gp.get_by_text("Knit and natter (Knit")).to_be_visible()
+
+        boss = browser.new_context(**phone).new_page()
+        browser_sign_in(boss, base, mailbox, "boss@lead.example")
+        boss.get_by_role("link", name="Caseloads").click()
+        expect(boss.get_by_role("link", name="Alex Link")).to_be_visible()
+        check(boss)

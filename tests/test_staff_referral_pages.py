@@ -247,3 +247,59 @@ def test_each_role_sees_no_more_than_the_policy_allows(world, mailbox) -> None:
         )
     finally:
         gp.__exit__(None, None, None)
+
+
+def test_a_practice_refers_once_and_reads_the_message_back(world, mailbox) -> None:
+    from sqlalchemy import func
+
+    from tests.referral_support import nhs_number
+
+    gp, me = browser_for(world, mailbox, "refer@north.example", Role.GP_PRACTICE, practice="C81001")
+    try:
+        assert "Refer someone" in gp.get("/staff").text
+        form = gp.get("/staff/refer")
+        key = re.search(r'name="idempotency_key" value="([0-9a-f]+)"', form.text).group(1)
+        empty = gp.post("/staff/refer", data={"csrf": me.csrf, "idempotency_key": key})
+        assert empty.status_code == 400 and "There is a problem" in empty.text
+        for message in (
+            "Enter a real date of birth",
+            "Choose how they prefer to be contacted",
+            "Say whether they agree to outcomes",
+        ):
+            assert message in empty.text
+        answers = {
+            "csrf": me.csrf,
+            "idempotency_key": key,
+            "nhs_number": "123 456 7890",
+            "given_name": "Eve",
+            "family_name": "Formfill",
+            "dob_day": "14",
+            "dob_month": "3",
+            "dob_year": "1950",
+            "contact_method": "PHONE",
+            "phone": "07700 900321",
+            "language": "en",
+            "reason": "Isolated after a fall.",
+            "domains": ["BEFRIENDING"],
+            "urgency": "ROUTINE",
+            "share_outcomes": "yes",
+        }
+        # The domain's own checks, at the form's fields (same as createReferral).
+        bad = gp.post("/staff/refer", data=answers)
+        assert bad.status_code == 400 and 'href="#f-nhs_number"' in bad.text
+        assert 'href="#f-consent"' in bad.text  # consent to be referred is required
+        answers |= {"nhs_number": nhs_number(), "consent": "yes"}
+        sent = gp.post("/staff/refer", data=answers)
+        assert sent.status_code == 200 and "The referral is sent to the link worker" in sent.text
+        again = gp.post("/staff/refer", data=answers)  # a double submit
+        assert again.status_code == 200 and again.url == sent.url
+        with world.db.session() as s:
+            made = s.scalar(
+                select(func.count()).select_from(Referral).where(Referral.idempotency_key == key)
+            )
+        assert made == 1
+        assert "The message back to the practice" in sent.text and "Eve Formfill" in sent.text
+        listed = gp.get("/staff/referrals")
+        assert "Eve Formfill" in listed.text and "Waiting for first contact" in listed.text
+    finally:
+        gp.__exit__(None, None, None)

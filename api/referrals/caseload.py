@@ -60,6 +60,21 @@ class Caseload:
     workers: list[WorkerLoad]
 
 
+def display_name(principal: Principal, referral: Referral, guard: Protector) -> str | None:
+    """How a list names the person: the full name, the given name only, or None, as the
+    role may read them (policy.referral_view)."""
+    view = policy.referral_view(
+        principal, consent_share_outcomes=referral.consent_share_outcomes_at is not None
+    )
+    if view.person is None or referral.person_enc is None:
+        return None
+    person = guard.decrypt_json("person", referral.person_enc) or {}
+    name = person.get("givenName", "")
+    if view.person is policy.PersonDetail.FULL:
+        name = f"{name} {person.get('familyName', '')}".strip()
+    return name
+
+
 def days_left(referral: Referral, today: dt.date) -> int | None:
     if referral.status is not S.RECEIVED or referral.contacted_at is not None:
         return None
@@ -108,15 +123,7 @@ def caseload(
     workers = {w.id: w.name for w in db.scalars(select(LinkWorker))}
     rows = []
     for r in referrals:
-        view = policy.referral_view(
-            principal, consent_share_outcomes=r.consent_share_outcomes_at is not None
-        )
-        name = None
-        if view.person is not None and r.person_enc is not None:
-            person = guard.decrypt_json("person", r.person_enc) or {}
-            name = person.get("givenName", "")
-            if view.person is policy.PersonDetail.FULL:
-                name = f"{name} {person.get('familyName', '')}".strip()
+        name = display_name(principal, r, guard)
         rows.append(
             CaseRow(
                 r.id,

@@ -7,7 +7,14 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from api.web import moderation, referral_pages, registration, staff_accounts, staff_auth
+from api.web import (
+    moderation,
+    practice_pages,
+    referral_pages,
+    registration,
+    staff_accounts,
+    staff_auth,
+)
 from api.web.common import HERE
 
 
@@ -18,5 +25,6 @@ def routes() -> list[BaseRoute]:
         *staff_auth.routes(),
         *staff_accounts.routes(),
         *referral_pages.routes(),
+        *practice_pages.routes(),
         Mount("/forms/assets", StaticFiles(directory=HERE / "static"), name="forms-assets"),
     ]

@@ -299,6 +299,10 @@ def pages_for(me: SignedIn) -> list[tuple[str, str]]:
     principal = me.principal
     assert principal is not None
     pages = []
+    if principal.role in policy.CREATE_REFERRAL:
+        pages.append(("Refer someone", "/staff/refer"))
+    if principal.role in policy.READ_REFERRALS and principal.role not in policy.CHANGE_REFERRAL:
+        pages.append(("Referrals", "/staff/referrals"))
     if principal.role in policy.CHANGE_REFERRAL:
         label = "Caseloads" if policy.may_reassign(principal) else "My caseload"
         pages.append((label, "/staff/caseload"))
