@@ -13,7 +13,9 @@ from playwright.sync_api import Browser, expect
 
 from api.access.models import Role
 from api.db import Database
+from api.outcomes.instruments import load_instruments
 from benchmarks.registrations import prepare, serve
+from tests.conftest import DEMO
 from tests.mailbox import Mailbox, running_mailbox
 from tests.staff_support import browser_sign_in, invite
 from tests.test_cat_and_dog_shelter import CHROMIUM, accessible, browser, fits_a_phone
@@ -95,6 +97,8 @@ def test_a_practice_refers_and_the_link_worker_works_it(
     url = new_database_url()
     prepare(url)
     db = Database.from_url(url)
+    with db.session() as s:
+        load_instruments(s, DEMO / "outcomes")
     invite(db, "gp@north.example", Role.GP_PRACTICE)
     invite(db, "alex@lead.example", link_worker="alex")
     invite(db, "boss@lead.example", coordinator=True)
@@ -149,6 +153,21 @@ def test_a_practice_refers_and_the_link_worker_works_it(
         worker.get_by_role("button", name="Signpost to the chosen sessions").click()
         expect(worker.get_by_text("Signposted to 1 session(s)")).to_be_visible()
         check(worker)
+        worker.locator("summary", has_text="Record attendance").click()
+        worker.get_by_label("Attended", exact=True).check()
+        worker.get_by_role("button", name="Record attendance").click()
+        expect(worker.get_by_text("Attendance is recorded")).to_be_visible()
+        for point, score in (("At the start (baseline)", "4"), ("At the end", "8")):
+            worker.get_by_role("link", name="Record ONS4").click()
+            check(worker)
+            worker.get_by_label(point).check()
+            for name in worker.locator("input[type=radio][name^=score_]").evaluate_all(
+                "els => [...new Set(els.map(e => e.name))]"
+            ):
+                worker.locator(f"input[name={name}][value='{score}']").check()
+            worker.get_by_role("button", name="Save the answers").click()
+            expect(worker.get_by_text("is recorded").first).to_be_visible()
+        check(worker)
         worker.get_by_role("button", name="Complete").click()
         expect(worker.get_by_role("heading", name="Are you sure")).to_be_visible()
         check(worker)
@@ -160,6 +179,7 @@ def test_a_practice_refers_and_the_link_worker_works_it(
         check(gp)
         gp.get_by_role("link", name="Ada Browser").click()
         expect(gp.get_by_text("Knit and natter (Knit")).to_be_visible()
+        expect(gp.get_by_text("attended 1, missed 0")).to_be_visible()
 
         boss = browser.new_context(**phone).new_page()
         browser_sign_in(boss, base, mailbox, "boss@lead.example")

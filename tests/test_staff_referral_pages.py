@@ -123,6 +123,36 @@ def test_the_link_worker_works_a_referral_from_the_caseload(world, mailbox) -> N
         )
         assert "Signposted to 2 session(s)" in signposted.text
 
+        # Attendance, then outcomes through the instrument's own questions.
+        came = app.post(
+            f"/staff/referrals/{first}/attendance",
+            data={"csrf": me.csrf, "session": choices[0], "on": "2026-01-05", "attended": "yes"},
+        )
+        assert "Attendance is recorded" in came.text
+        assert "Record ONS4" in came.text or "Record ONS" in came.text, came.text
+        form = app.get(f"/staff/referrals/{first}/outcomes", params={"instrument": "ons4"})
+        assert form.status_code == 200
+        items = sorted(set(re.findall(r'name="(score_[a-z_]+)"', form.text)))
+        assert len(items) == 4
+        half = app.post(
+            f"/staff/referrals/{first}/outcomes",
+            data={"csrf": me.csrf, "instrument": "ons4", "time_point": "BASELINE", items[0]: "3"},
+        )
+        assert half.status_code == 400 and "There is a problem" in half.text
+        for point, score in (("BASELINE", "3"), ("END", "7")):
+            done = app.post(
+                f"/staff/referrals/{first}/outcomes",
+                data={"csrf": me.csrf, "instrument": "ons4", "time_point": point}
+                | {item: score for item in items},
+            )
+            assert "is recorded" in done.text, done.text
+        assert "of 40" in done.text
+        need = app.post(
+            f"/staff/referrals/{first}/unmet-need",
+            data={"csrf": me.csrf, "domain": "BEFRIENDING", "description": "No men's group"},
+        )
+        assert "The unmet need is recorded" in need.text
+
         # Ending asks first, and a reason for closing.
         ask = app.post(
             f"/staff/referrals/{first}/status", data={"csrf": me.csrf, "status": "CLOSED"}
@@ -139,7 +169,8 @@ def test_the_link_worker_works_a_referral_from_the_caseload(world, mailbox) -> N
         )
         assert "The referral is now: Completed" in completed.text
         assert "The message back to the practice" in completed.text
-        assert "attended 0, missed 0" in completed.text
+        assert "attended 1, missed 0" in completed.text
+        assert "to 7" in completed.text  # outcomes in the message back (consent given)
         assert 'name="status"' not in completed.text  # no next step after the end
 
         # The caseload keeps the open one; the filter shows the completed one.

@@ -14,12 +14,14 @@ from sqlalchemy import orm, select
 
 from api.access import policy
 from api.access.tokens import Principal
-from api.directory.models import GpPractice, LinkWorker, Provider, Session
+from api.directory.models import GpPractice, LinkWorker, Locality, Provider, Session
+from api.outcomes.models import NhsUse, OutcomeInstrument, OutcomeMeasurement
+from api.outcomes.recording import instruments_for
 from api.referrals import lifecycle
 from api.referrals.caseload import days_left
 from api.referrals.enums import ReferralStatus, Urgency
 from api.referrals.message_back import MessageBack, message_backs
-from api.referrals.models import Attendance, ReferralEvent, Signpost
+from api.referrals.models import Attendance, Referral, ReferralEvent, Signpost
 from api.referrals.nhs_number import format_nhs_number
 from api.referrals.protection import Protector
 from api.referrals.reading import get_referral
@@ -73,6 +75,11 @@ class ReferralSummary:
     message_back: MessageBack | None = None
     can_change: bool = False
     can_reassign: bool = False
+    # Outcomes recorded (when the role may read them) and the instruments it may record.
+    outcomes: list[dict[str, object]] | None = None
+    instruments: list[tuple[str, str]] = field(default_factory=list)
+    nhs_use: list[dict[str, object]] | None = None
+    can_record_unmet_need: bool = False
 
 
 def summary(
@@ -170,6 +177,43 @@ def summary(
                 len(marks) - sum(marks),
             )
         )
+    if view.outcomes:
+        names = {i.id: i for i in db.scalars(select(OutcomeInstrument))}
+        result.outcomes = [
+            {
+                "instrument": names[m.instrument_id].name,
+                "time_point": m.time_point,
+                "months": m.follow_up_months,
+                "taken_on": m.taken_on,
+                "total": sum(m.scores.values()),
+                "most": names[m.instrument_id].scale_max * len(names[m.instrument_id].items),
+            }
+            for m in db.scalars(
+                select(OutcomeMeasurement)
+                .where(OutcomeMeasurement.referral_id == referral.id)
+                .order_by(OutcomeMeasurement.taken_on, OutcomeMeasurement.id)
+            )
+        ]
+    if principal.role in policy.RECORD_OUTCOME and db.scalar(
+        select(Referral.id).where(Referral.id == referral.id, policy.outcome_scope(principal))
+    ):
+        locality = db.get(Locality, referral.locality_id)
+        lead = locality.lead_provider_id if locality else None
+        result.instruments = [(i.key, i.name) for i in instruments_for(db, lead)]
+    if view.nhs_use:
+        result.nhs_use = [
+            {
+                "period": u.period,
+                "gp": u.gp_appointments,
+                "ae": u.ae_attendances,
+                "admissions": u.unplanned_admissions,
+                "prescriptions": u.prescriptions,
+            }
+            for u in db.scalars(
+                select(NhsUse).where(NhsUse.referral_id == referral.id).order_by(NhsUse.period)
+            )
+        ]
+    result.can_record_unmet_need = principal.role in policy.RECORD_UNMET_NEED
     if view.referral_text:
         message = message_backs(db, [referral.id])[referral.id]
         if not view.outcomes:

@@ -9,6 +9,7 @@ from starlette.staticfiles import StaticFiles
 
 from api.web import (
     moderation,
+    outcome_pages,
     practice_pages,
     referral_pages,
     registration,
@@ -26,5 +27,6 @@ def routes() -> list[BaseRoute]:
         *staff_accounts.routes(),
         *referral_pages.routes(),
         *practice_pages.routes(),
+        *outcome_pages.routes(),
         Mount("/forms/assets", StaticFiles(directory=HERE / "static"), name="forms-assets"),
     ]

@@ -5,6 +5,8 @@ are record numbers, never personal data."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import orm
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -12,7 +14,7 @@ from starlette.routing import Route
 
 from api.access import policy
 from api.directory import related
-from api.directory.enums import AccessibilityFeature
+from api.directory.enums import AccessibilityFeature, Domain
 from api.directory.search import SessionQuery, search_sessions
 from api.referrals import care, caseload, lifecycle
 from api.referrals.enums import ReferralStatus as S
@@ -134,6 +136,8 @@ async def _referral(
         working=found.status in care.WORKING_STATES,
         results=results,
         q=q,
+        today=dt.date.today().isoformat(),
+        domains=[(d.value, d.value.replace("_", " ").capitalize(), None) for d in Domain],
         errors=errors or [],
         v=v or {},
         notice=[flash] if flash else None,
