@@ -102,6 +102,7 @@ def test_a_practice_refers_and_the_link_worker_works_it(
     invite(db, "gp@north.example", Role.GP_PRACTICE)
     invite(db, "alex@lead.example", link_worker="alex")
     invite(db, "boss@lead.example", coordinator=True)
+    invite(db, "icb@icb.example", Role.COMMISSIONER)
     db.dispose()
     smtp = {"PETUNIA_SMTP_HOST": mailbox.host, "PETUNIA_SMTP_PORT": str(mailbox.port)}
     phone = {"java_script_enabled": False, "viewport": {"width": 375, "height": 740}}
@@ -186,3 +187,19 @@ def test_a_practice_refers_and_the_link_worker_works_it(
         boss.get_by_role("link", name="Caseloads").click()
         expect(boss.get_by_role("link", name="Alex Link")).to_be_visible()
         check(boss)
+
+        # The commissioner (no second factor: aggregates only) reads the report.
+        icb = browser.new_context(**phone).new_page()
+        icb.goto(f"{base}/staff/sign-in")
+        icb.get_by_label("Work email address").fill("icb@icb.example")
+        icb.get_by_role("button", name="Email me a sign-in link").click()
+        icb.goto(mailbox.link(mailbox.last("icb@icb.example"), "/staff/sign-in/"))
+        icb.get_by_role("button", name="Continue").click()
+        icb.get_by_role("link", name="Commissioning report").click()
+        check(icb)
+        icb.get_by_role("button", name="Show the report").click()
+        expect(icb.get_by_role("link", name="Read the report")).to_be_visible()
+        check(icb)
+        with icb.expect_download() as download:
+            icb.get_by_role("link", name="Download the report (HTML)").click()
+        assert download.value.suggested_filename == "report.html"

@@ -334,3 +334,72 @@ def test_a_practice_refers_once_and_reads_the_message_back(world, mailbox) -> No
         assert "Eve Formfill" in listed.text and "Waiting for first contact" in listed.text
     finally:
         gp.__exit__(None, None, None)
+
+
+REPORT = """
+query($p: ReportPeriodInput!) {
+  commissioningReport(period: $p) {
+    tables { key rows { label cells { column display suppressed } } }
+  }
+}"""
+
+
+def test_the_commissioner_reads_and_downloads_the_report(world, mailbox) -> None:
+    import csv
+    import datetime as dt
+    import io
+
+    today = dt.date.today()
+    start = today - dt.timedelta(days=30)
+    app, me = browser_for(world, mailbox, "commissioner@icb.example", Role.COMMISSIONER)
+    try:
+        assert "Commissioning report" in app.get("/staff").text
+        page = app.get("/staff/report")
+        assert page.status_code == 200
+        backwards = app.post(
+            "/staff/report",
+            data={"csrf": me.csrf, "from": today.isoformat(), "to": start.isoformat()},
+        )
+        assert backwards.status_code == 400 and "The period ends before it starts" in backwards.text
+        shown = app.post(
+            "/staff/report",
+            data={"csrf": me.csrf, "from": start.isoformat(), "to": today.isoformat()},
+        )
+        assert shown.status_code == 200 and "Read the report" in shown.text
+        html = app.get("/staff/report/report.html")
+        assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+        assert "style-src 'unsafe-inline'" in html.headers["content-security-policy"]
+        assert "script" not in html.headers["content-security-policy"]
+        download = app.get("/staff/report/report.html", params={"download": "1"})
+        assert download.headers["content-disposition"] == 'attachment; filename="report.html"'
+
+        # The same figures and suppression as commissioningReport.
+        body = world.api("commissioner").data(
+            REPORT, p={"from": start.isoformat(), "to": today.isoformat()}
+        )["commissioningReport"]["tables"]
+        for table in body:
+            got = app.get(f"/staff/report/{table['key']}.csv")
+            assert got.status_code == 200 and "attachment" in got.headers["content-disposition"]
+            rows = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))[1:]
+            assert len(rows) == len(table["rows"])
+            for row, expected in zip(rows, table["rows"], strict=True):
+                for value, cell in zip(
+                    row[-len(expected["cells"]) :], expected["cells"], strict=True
+                ):
+                    if cell["suppressed"]:
+                        assert value == cell["display"]
+        with world.db.session() as s:
+            reads = s.scalars(select(AuditEvent).where(AuditEvent.action == "report.read")).all()
+        assert any(e.staff_account_id is not None for e in reads)
+    finally:
+        app.__exit__(None, None, None)
+
+    worker, _me = browser_for(
+        world, mailbox, "tom@better.example", Role.LEAD_PROVIDER,
+        provider="better-services", link_worker="tom-hughes",
+    )  # fmt: skip
+    try:
+        assert worker.get("/staff/report").status_code == 403
+        assert worker.get("/staff/report/report.html").status_code == 403
+    finally:
+        worker.__exit__(None, None, None)

@@ -13,6 +13,7 @@ from api.web import (
     practice_pages,
     referral_pages,
     registration,
+    report_pages,
     staff_accounts,
     staff_auth,
 )
@@ -28,5 +29,6 @@ def routes() -> list[BaseRoute]:
         *referral_pages.routes(),
         *practice_pages.routes(),
         *outcome_pages.routes(),
+        *report_pages.routes(),
         Mount("/forms/assets", StaticFiles(directory=HERE / "static"), name="forms-assets"),
     ]

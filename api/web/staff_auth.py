@@ -306,6 +306,8 @@ def pages_for(me: SignedIn) -> list[tuple[str, str]]:
     if principal.role in policy.CHANGE_REFERRAL:
         label = "Caseloads" if policy.may_reassign(principal) else "My caseload"
         pages.append((label, "/staff/caseload"))
+    if principal.role in policy.READ_REPORTS:
+        pages.append(("Commissioning report", "/staff/report"))
     if principal.role in policy.MODERATORS:
         pages.append(("Listings to check (moderation)", "/moderation"))
     if policy.may_manage_staff(principal):
