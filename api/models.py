@@ -20,6 +20,7 @@ from api.directory.models import (
 from api.outcomes.models import NhsUse, OutcomeInstrument, OutcomeMeasurement, UnmetNeed
 from api.referrals.models import (
     Attendance,
+    ContactAttempt,
     Referral,
     ReferralDomain,
     ReferralEvent,
@@ -56,6 +57,7 @@ __all__ = [
     "VenueFeature",
     # referrals and outcomes
     "Attendance",
+    "ContactAttempt",
     "NhsUse",
     "OutcomeInstrument",
     "OutcomeMeasurement",

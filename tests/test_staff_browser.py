@@ -136,8 +136,15 @@ def test_a_practice_refers_and_the_link_worker_works_it(
         check(worker)
         worker.get_by_role("link", name="Ada Browser").click()
         check(worker)
-        worker.get_by_role("button", name="Record first contact").click()
-        expect(worker.get_by_text("The referral is now: Contacted")).to_be_visible()
+        # Contact within the target: an attempt that fails, then one that reaches them.
+        for outcome in ("No answer", "Reached them"):
+            worker.locator("summary", has_text="Record a contact attempt").click()
+            worker.get_by_label("Phone call").check()
+            worker.get_by_label(outcome).check()
+            worker.get_by_role("button", name="Record the attempt").click()
+        expect(worker.get_by_text("First contact is recorded")).to_be_visible()
+        expect(worker.get_by_text("after 0 working days")).to_be_visible()
+        check(worker)
         worker.get_by_text("Record the assessment").click()
         worker.get_by_label("Medium").check()
         worker.get_by_label("Long-term conditions").fill("2")

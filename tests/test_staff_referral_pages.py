@@ -403,3 +403,70 @@ def test_the_commissioner_reads_and_downloads_the_report(world, mailbox) -> None
         assert worker.get("/staff/report/report.html").status_code == 403
     finally:
         worker.__exit__(None, None, None)
+
+
+def test_contact_attempts_until_the_first_successful_contact(world, mailbox) -> None:
+    import datetime as dt
+
+    from api.graphql.relay import to_global_id
+
+    referral = pk(new_referral(world, person={"givenName": "Fay", "familyName": "Tries"}))
+    app, me = browser_for(
+        world, mailbox, "alex@better.example", Role.LEAD_PROVIDER, provider="better-services"
+    )
+    today = dt.date.today()
+    try:
+        tried = app.post(
+            f"/staff/referrals/{referral}/contact",
+            data={
+                "csrf": me.csrf,
+                "on": today.isoformat(),
+                "method": "PHONE",
+                "outcome": "NO_ANSWER",
+            },
+        )
+        assert "The attempt is recorded" in tried.text and "No answer" in tried.text
+        assert "Waiting for first contact" in tried.text
+        future = app.post(
+            f"/staff/referrals/{referral}/contact",
+            data={
+                "csrf": me.csrf,
+                "on": (today + dt.timedelta(days=2)).isoformat(),
+                "method": "PHONE",
+                "outcome": "REACHED",
+            },
+        )
+        assert future.status_code == 400 and "cannot be in the future" in future.text
+        reached = app.post(
+            f"/staff/referrals/{referral}/contact",
+            data={
+                "csrf": me.csrf,
+                "on": today.isoformat(),
+                "method": "TEXT_MESSAGE",
+                "outcome": "REACHED",
+            },
+        )
+        assert "First contact is recorded" in reached.text
+        assert "after 0 working days" in reached.text and "Reached them" in reached.text
+        assert "Record a contact attempt" not in reached.text
+        late = app.post(
+            f"/staff/referrals/{referral}/contact",
+            data={
+                "csrf": me.csrf,
+                "on": today.isoformat(),
+                "method": "PHONE",
+                "outcome": "NO_ANSWER",
+            },
+        )
+        assert late.status_code == 400 and "until the person is reached" in late.text
+    finally:
+        app.__exit__(None, None, None)
+    query = "query($id: ID!) { referral(id: $id) { status contactAttempts { outcome method } } }"
+    gid = to_global_id("Referral", referral)
+    lead = world.api("lead").data(query, id=gid)["referral"]
+    assert lead["status"] == "CONTACTED"
+    assert lead["contactAttempts"] == [
+        {"outcome": "NO_ANSWER", "method": "PHONE"},
+        {"outcome": "REACHED", "method": "TEXT_MESSAGE"},
+    ]
+    assert world.api("gp").data(query, id=gid)["referral"]["contactAttempts"] is None

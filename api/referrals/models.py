@@ -26,7 +26,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from api.db import Base
 from api.directory.enums import Domain
 from api.directory.models import enum_column, utcnow
-from api.referrals.enums import ReferralStatus, SupportLevel, Urgency, WebhookDeliveryStatus
+from api.referrals.enums import (
+    ContactMethod,
+    ContactOutcome,
+    ReferralStatus,
+    SupportLevel,
+    Urgency,
+    WebhookDeliveryStatus,
+)
 
 
 class Referral(Base):
@@ -116,6 +123,23 @@ class ReferralEvent(Base):
     client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id", ondelete="SET NULL"))
     actor: Mapped[str] = mapped_column(String(200))
     note_enc: Mapped[str | None] = mapped_column(Text)
+
+
+class ContactAttempt(Base):
+    """One try at reaching the person: when, how, and what came of it (no free text, so no
+    personal data beyond the fact of the attempt)."""
+
+    __tablename__ = "referral_contact_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(
+        ForeignKey("referrals.id", ondelete="CASCADE"), index=True
+    )
+    on_date: Mapped[dt.date] = mapped_column(Date)
+    method: Mapped[ContactMethod] = mapped_column(enum_column(ContactMethod))
+    outcome: Mapped[ContactOutcome] = mapped_column(enum_column(ContactOutcome))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
 
 
 class Signpost(Base):

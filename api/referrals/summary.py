@@ -19,9 +19,10 @@ from api.outcomes.models import NhsUse, OutcomeInstrument, OutcomeMeasurement
 from api.outcomes.recording import instruments_for
 from api.referrals import lifecycle
 from api.referrals.caseload import days_left
+from api.referrals.contact import TRYING, attempts
 from api.referrals.enums import ReferralStatus, Urgency
 from api.referrals.message_back import MessageBack, message_backs
-from api.referrals.models import Attendance, Referral, ReferralEvent, Signpost
+from api.referrals.models import Attendance, ContactAttempt, Referral, ReferralEvent, Signpost
 from api.referrals.nhs_number import format_nhs_number
 from api.referrals.protection import Protector
 from api.referrals.reading import get_referral
@@ -80,6 +81,9 @@ class ReferralSummary:
     instruments: list[tuple[str, str]] = field(default_factory=list)
     nhs_use: list[dict[str, object]] | None = None
     can_record_unmet_need: bool = False
+    # Attempts to reach the person (care team only), and whether more may be recorded.
+    contact_attempts: list[ContactAttempt] | None = None
+    trying: bool = False
 
 
 def summary(
@@ -213,6 +217,9 @@ def summary(
                 select(NhsUse).where(NhsUse.referral_id == referral.id).order_by(NhsUse.period)
             )
         ]
+    if view.care:
+        result.contact_attempts = attempts(db, [referral.id])[referral.id]
+    result.trying = can_change and referral.status in TRYING
     result.can_record_unmet_need = principal.role in policy.RECORD_UNMET_NEED
     if view.referral_text:
         message = message_backs(db, [referral.id])[referral.id]

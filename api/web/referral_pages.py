@@ -16,9 +16,9 @@ from api.access import policy
 from api.directory import related
 from api.directory.enums import AccessibilityFeature, Domain
 from api.directory.search import SessionQuery, search_sessions
-from api.referrals import care, caseload, lifecycle
+from api.referrals import care, caseload, contact, lifecycle
+from api.referrals.enums import ContactMethod, ContactOutcome, SupportLevel
 from api.referrals.enums import ReferralStatus as S
-from api.referrals.enums import SupportLevel
 from api.referrals.errors import Rejected
 from api.referrals.protection import protector
 from api.referrals.summary import summary
@@ -134,6 +134,10 @@ async def _referral(
         levels=[(level.value, level.value.capitalize(), None) for level in SupportLevel],
         workers=workers,
         working=found.status in care.WORKING_STATES,
+        methods=[(m.value, label, None) for m, label in METHOD_LABELS.items()],
+        outcomes=[(o.value, label, None) for o, label in OUTCOME_LABELS.items()],
+        method_labels=METHOD_LABELS,
+        outcome_labels=OUTCOME_LABELS,
         results=results,
         q=q,
         today=dt.date.today().isoformat(),
@@ -208,6 +212,60 @@ async def change_status(request: Request, me: SignedIn, form: Form | None) -> Re
             )
         return await _referral(request, me, errors=errors, v={"note": note})
     request.session["staff_flash"] = f"The referral is now: {STATUS_LABELS[to]}."
+    return RedirectResponse(f"/staff/referrals/{referral_id}", 303)
+
+
+OUTCOME_LABELS = {
+    ContactOutcome.REACHED: "Reached them",
+    ContactOutcome.NO_ANSWER: "No answer",
+    ContactOutcome.LEFT_MESSAGE: "Left a message",
+    ContactOutcome.WRONG_DETAILS: "Wrong contact details",
+}
+METHOD_LABELS = {
+    ContactMethod.PHONE: "Phone call",
+    ContactMethod.TEXT_MESSAGE: "Text message",
+    ContactMethod.EMAIL: "Email",
+    ContactMethod.LETTER: "Letter",
+}
+
+
+@staff_page(CHANGERS)
+async def contact_attempt(request: Request, me: SignedIn, form: Form | None) -> Response:
+    assert form is not None and me.principal is not None
+    principal = me.principal
+    referral_id = int(request.path_params["id"])
+    v = {k: str(form.get(k, "")) for k in ("on", "method", "outcome")}
+    errors = []
+    try:
+        on = dt.date.fromisoformat(v["on"])
+    except ValueError:
+        on = None
+        errors.append(FieldError("on", "Enter the date of the attempt", ErrorCode.REQUIRED))
+    method = ContactMethod.__members__.get(v["method"])
+    if method is None:
+        errors.append(FieldError("method", "Choose how you tried", ErrorCode.REQUIRED))
+    outcome = ContactOutcome.__members__.get(v["outcome"])
+    if outcome is None:
+        errors.append(FieldError("outcome", "Choose what came of it", ErrorCode.REQUIRED))
+    if errors or on is None or method is None or outcome is None:
+        return await _referral(request, me, errors=errors, v=v)
+    guard = _guard(request)
+    try:
+        await write(
+            request,
+            lambda db: contact.record_attempt(
+                db, principal, referral_id, on, method, outcome, guard
+            ),
+        )
+    except Rejected as exc:
+        return await _referral(
+            request, me, errors=_problems(exc, {"date": "on", "status": "outcome"}), v=v
+        )
+    request.session["staff_flash"] = (
+        "First contact is recorded: the referral is now Contacted."
+        if outcome is ContactOutcome.REACHED
+        else "The attempt is recorded."
+    )
     return RedirectResponse(f"/staff/referrals/{referral_id}", 303)
 
 
@@ -360,6 +418,7 @@ def routes() -> list[Route]:
         Route("/staff/referrals/{id:int}", referral_page, methods=["GET"]),
         Route("/staff/referrals/{id:int}/status", change_status, methods=["POST"]),
         Route("/staff/referrals/{id:int}/assessment", assess, methods=["POST"]),
+        Route("/staff/referrals/{id:int}/contact", contact_attempt, methods=["POST"]),
         Route("/staff/referrals/{id:int}/signpost", signpost_search, methods=["GET"]),
         Route("/staff/referrals/{id:int}/signpost", signpost, methods=["POST"]),
         Route("/staff/referrals/{id:int}/reassign", reassign, methods=["POST"]),

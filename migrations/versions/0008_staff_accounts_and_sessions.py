@@ -1,5 +1,6 @@
 """staff accounts and sessions: people who sign in to the pages (email link, TOTP), their
-recovery codes and server-side sessions; audit events name the person
+recovery codes and server-side sessions; audit events name the person; referrals' contact
+attempts
 
 Revision ID: 0008
 Revises: 0005
@@ -143,6 +144,42 @@ def upgrade() -> None:
             batch_op.f("ix_staff_sign_in_links_account_id"), ["account_id"], unique=False
         )
 
+    op.create_table(
+        "referral_contact_attempts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("referral_id", sa.Integer(), nullable=False),
+        sa.Column("on_date", sa.Date(), nullable=False),
+        sa.Column(
+            "method",
+            sa.Enum(
+                "PHONE", "EMAIL", "LETTER", "TEXT_MESSAGE",
+                name="contactmethod", native_enum=False, length=40,
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "outcome",
+            sa.Enum(
+                "REACHED", "NO_ANSWER", "LEFT_MESSAGE", "WRONG_DETAILS",
+                name="contactoutcome", native_enum=False, length=40,
+            ),
+            nullable=False,
+        ),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["referral_id"],
+            ["referrals.id"],
+            name=op.f("fk_referral_contact_attempts_referral_id_referrals"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_referral_contact_attempts")),
+    )  # fmt: skip
+    with op.batch_alter_table("referral_contact_attempts", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_referral_contact_attempts_referral_id"), ["referral_id"], unique=False
+        )
+
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("staff_account_id", sa.Integer(), nullable=True))
         batch_op.create_index(
@@ -165,6 +202,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_audit_events_staff_account_id"))
         batch_op.drop_column("staff_account_id")
 
+    with op.batch_alter_table("referral_contact_attempts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_referral_contact_attempts_referral_id"))
+
+    op.drop_table("referral_contact_attempts")
     with op.batch_alter_table("staff_sign_in_links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_staff_sign_in_links_account_id"))
 

@@ -29,5 +29,6 @@ class ReferralLoaders:
         self.attendance = many(related.attendance)
         self.outcomes = many(related.outcomes)
         self.nhs_use = many(related.nhs_use)
+        self.contact_attempts = many(related.contact_attempts)
         self.domains = many(related.domains)
         self.message_back = one(message_backs)

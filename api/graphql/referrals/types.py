@@ -24,6 +24,7 @@ from api.referrals.working_days import local_date
 ReferralStatus = strawberry.enum(enums.ReferralStatus)
 Urgency = strawberry.enum(enums.Urgency)
 ContactMethod = strawberry.enum(enums.ContactMethod)
+ContactOutcome = strawberry.enum(enums.ContactOutcome)
 SupportLevel = strawberry.enum(
     enums.SupportLevel, description="The support a person needs, from the assessment."
 )
@@ -123,6 +124,14 @@ class ReferralStatusChange:
     at: dt.datetime
     by: str
     note: str | None = strawberry.field(description="Shown to the care team only.")
+
+
+@strawberry.type(description="One try at reaching the person (care team only).")
+class ContactAttempt:
+    date: dt.date
+    method: ContactMethod  # type: ignore[valid-type]
+    outcome: ContactOutcome  # type: ignore[valid-type]
+    by: str
 
 
 @strawberry.type
@@ -456,6 +465,22 @@ class ReferralType(Node):
                 note=guard.decrypt("note", e.note_enc) if care and e.note_enc else None,
             )
             for e in rows
+        ]
+
+    @strawberry.field(
+        description="Attempts to reach the person, oldest first; the first REACHED is the "
+        "first successful contact. Null for roles outside the care team."
+    )
+    @staticmethod
+    async def contact_attempts(
+        root: Parent[models.Referral], info: Info[Context]
+    ) -> list[ContactAttempt] | None:
+        if not view(info, root).care:
+            return None
+        rows = await info.context.referral_loaders.contact_attempts.load(root.id)
+        return [
+            ContactAttempt(date=r.on_date, method=r.method, outcome=r.outcome, by=r.actor)
+            for r in rows
         ]
 
     @strawberry.field
