@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     referral_retention_days: int = 730
     # The target for first contact with a referred person, in working days.
     contact_target_working_days: int = 5
+    # A provider's register link (attendance, without an account) works this long.
+    register_link_days: int = Field(default=90, ge=1)
     # Webhook deliveries stop after this many failed attempts.
     webhook_max_attempts: int = 6
     # Registration and listing upkeep (api/registration/).

@@ -99,6 +99,15 @@ def test_a_practice_refers_and_the_link_worker_works_it(
     db = Database.from_url(url)
     with db.session() as s:
         load_instruments(s, DEMO / "outcomes")
+        from sqlalchemy import update
+
+        from api.directory.models import Session
+
+        s.execute(
+            update(Session)
+            .where(Session.title == "Knit and natter")
+            .values(contact_email="knit@group.example")
+        )
     invite(db, "gp@north.example", Role.GP_PRACTICE)
     invite(db, "alex@lead.example", link_worker="alex")
     invite(db, "boss@lead.example", coordinator=True)
@@ -161,10 +170,16 @@ def test_a_practice_refers_and_the_link_worker_works_it(
         worker.get_by_role("button", name="Signpost to the chosen sessions").click()
         expect(worker.get_by_text("Signposted to 1 session(s)")).to_be_visible()
         check(worker)
-        worker.locator("summary", has_text="Record attendance").click()
-        worker.get_by_label("Attended", exact=True).check()
-        worker.get_by_role("button", name="Record attendance").click()
-        expect(worker.get_by_text("Attendance is recorded")).to_be_visible()
+        expect(worker.get_by_text("1 provider(s) were sent a register link")).to_be_visible()
+        # The knitting group opens its register link (no account) and ticks who came.
+        knit = browser.new_context(**phone).new_page()
+        knit.goto(mailbox.link(mailbox.last("knit@group.example"), "/attendance/"))
+        expect(knit.get_by_role("heading", name="Who came to Knit and natter?")).to_be_visible()
+        assert "Browser" not in knit.content()  # the given name only
+        check(knit)
+        knit.get_by_role("button", name="Ada came").click()
+        expect(knit.get_by_text("Saved. Thank you.")).to_be_visible()
+        check(knit)
         for point, score in (("At the start (baseline)", "4"), ("At the end", "8")):
             worker.get_by_role("link", name="Record ONS4").click()
             check(worker)

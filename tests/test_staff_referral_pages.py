@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import select
+from starlette.testclient import TestClient
 
 from api.access.models import Role
 from api.audit.models import AuditEvent
@@ -19,7 +20,7 @@ from api.referrals.models import Referral
 from tests.conftest import client_for
 from tests.mailbox import Mailbox, running_mailbox
 from tests.referral_support import ENCRYPTION_KEY, CareWorld, make_world, new_referral
-from tests.staff_support import PUBLIC, staff_sign_in
+from tests.staff_support import PUBLIC, csrf_in, staff_sign_in
 
 
 @pytest.fixture(scope="module")
@@ -470,3 +471,66 @@ def test_contact_attempts_until_the_first_successful_contact(world, mailbox) -> 
         {"outcome": "REACHED", "method": "TEXT_MESSAGE"},
     ]
     assert world.api("gp").data(query, id=gid)["referral"]["contactAttempts"] is None
+
+
+def test_a_provider_marks_attendance_through_its_register_link(world, mailbox) -> None:
+    import datetime as dt
+
+    referral = pk(new_referral(world, person={"givenName": "Gil", "familyName": "Register"}))
+    session_id = world.session_id("anytown-carers-centre")
+    app, me = browser_for(
+        world, mailbox, "reg@better.example", Role.LEAD_PROVIDER, provider="better-services"
+    )
+    try:
+        app.post(
+            f"/staff/referrals/{referral}/status", data={"csrf": me.csrf, "status": "CONTACTED"}
+        )
+        before = len(mailbox.messages)
+        done = app.post(
+            f"/staff/referrals/{referral}/signpost",
+            data={"csrf": me.csrf, "session": [str(session_id)]},
+        )
+        assert "1 provider(s) were sent a register link" in done.text
+        sent = [m for m in mailbox.messages[before:] if "register link" in m["Subject"]]
+        assert len(sent) == 1
+        link = mailbox.link(sent[0], "/attendance/").removeprefix(PUBLIC)
+
+        # The provider, with no account: the register shows the given name and nothing else.
+        with TestClient(app.app) as provider:
+            page = provider.get(link)
+            assert page.status_code == 200 and "Gil" in page.text
+            for secret in ("Register", "999", "Lonely since", "07700"):
+                assert secret not in page.text.replace("Register:", ""), secret
+            today = dt.date.today().isoformat()
+            marked = provider.post(
+                link,
+                data={"csrf": csrf_in(page.text), "signpost": re.search(
+                    r'name="signpost" value="(\d+)"', page.text).group(1),
+                    "on": today, "attended": "yes"},
+            )  # fmt: skip
+            assert "Saved. Thank you." in marked.text and "came" in marked.text
+            shown = app.get(f"/staff/referrals/{referral}")
+            assert "Works until" in shown.text
+            link_id = re.search(r'name="link" value="(\d+)"', shown.text).group(1)
+            stopped = app.post(
+                f"/staff/referrals/{referral}/register-link/stop",
+                data={"csrf": me.csrf, "link": link_id},
+            )
+            assert "The register link no longer works" in stopped.text
+            assert provider.get(link).status_code == 404
+        with world.db.session() as s:
+            from api.referrals.models import Attendance, Signpost
+
+            came = s.scalars(
+                select(Attendance.attended)
+                .join(Signpost, Signpost.id == Attendance.signpost_id)
+                .where(Signpost.referral_id == referral)
+            ).all()
+        assert came == [True]
+        renewed = app.post(
+            f"/staff/referrals/{referral}/register-link",
+            data={"csrf": me.csrf, "session": str(session_id)},
+        )
+        assert "A new register link is sent" in renewed.text
+    finally:
+        app.__exit__(None, None, None)

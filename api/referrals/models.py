@@ -163,6 +163,27 @@ class Signpost(Base):
     actor: Mapped[str] = mapped_column(String(200))
 
 
+class RegisterLink(Base):
+    """A provider's link to the register of one session (who was signposted there, and
+    ticking who came): sent to the provider's contact, works until it expires or is
+    revoked; only the token's hash is stored."""
+
+    __tablename__ = "register_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    provider_id: Mapped[int] = mapped_column(
+        ForeignKey("providers.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+
+
 class Attendance(Base):
     __tablename__ = "referral_attendance"
     __table_args__ = (UniqueConstraint("signpost_id", "on_date"),)

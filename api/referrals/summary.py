@@ -26,6 +26,7 @@ from api.referrals.models import Attendance, ContactAttempt, Referral, ReferralE
 from api.referrals.nhs_number import format_nhs_number
 from api.referrals.protection import Protector
 from api.referrals.reading import get_referral
+from api.referrals.register_links import active_links
 from api.referrals.working_days import local_date
 
 
@@ -83,6 +84,8 @@ class ReferralSummary:
     can_record_unmet_need: bool = False
     # Attempts to reach the person (care team only), and whether more may be recorded.
     contact_attempts: list[ContactAttempt] | None = None
+    # session id -> (link id, works until) of the providers' register links (care team).
+    register_links: dict[int, tuple[int, dt.date]] = field(default_factory=dict)
     trying: bool = False
 
 
@@ -217,6 +220,15 @@ def summary(
                 select(NhsUse).where(NhsUse.referral_id == referral.id).order_by(NhsUse.period)
             )
         ]
+    if can_change and result.signposts:
+        links = active_links(db, [sp.session_id for sp in result.signposts])
+        result.register_links = {
+            sid: (
+                link.id,
+                local_date(link.expires_at.replace(tzinfo=link.expires_at.tzinfo or dt.UTC)),
+            )
+            for sid, link in links.items()
+        }
     if view.care:
         result.contact_attempts = attempts(db, [referral.id])[referral.id]
     result.trying = can_change and referral.status in TRYING

@@ -12,6 +12,7 @@ from api.web import (
     outcome_pages,
     practice_pages,
     referral_pages,
+    register_pages,
     registration,
     report_pages,
     staff_accounts,
@@ -30,5 +31,6 @@ def routes() -> list[BaseRoute]:
         *practice_pages.routes(),
         *outcome_pages.routes(),
         *report_pages.routes(),
+        *register_pages.routes(),
         Mount("/forms/assets", StaticFiles(directory=HERE / "static"), name="forms-assets"),
     ]

@@ -386,7 +386,12 @@ async def signpost(request: Request, me: SignedIn, form: Form | None) -> Respons
         await write(request, lambda db: care.signpost(db, principal, referral_id, chosen))
     except Rejected as exc:
         return await _referral(request, me, errors=_problems(exc, {"sessionIds": "session"}))
-    request.session["staff_flash"] = f"Signposted to {len(chosen)} session(s)."
+    from api.web.register_pages import send_links
+
+    sent = await send_links(request, principal, chosen, renew=False)
+    request.session["staff_flash"] = f"Signposted to {len(chosen)} session(s)." + (
+        f" {sent} provider(s) were sent a register link to say who came." if sent else ""
+    )
     return RedirectResponse(f"/staff/referrals/{referral_id}", 303)
 
 

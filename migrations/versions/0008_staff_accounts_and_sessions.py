@@ -1,6 +1,6 @@
 """staff accounts and sessions: people who sign in to the pages (email link, TOTP), their
 recovery codes and server-side sessions; audit events name the person; referrals' contact
-attempts
+attempts; providers' register links
 
 Revision ID: 0008
 Revises: 0005
@@ -180,6 +180,39 @@ def upgrade() -> None:
             batch_op.f("ix_referral_contact_attempts_referral_id"), ["referral_id"], unique=False
         )
 
+    op.create_table(
+        "register_links",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("session_id", sa.Integer(), nullable=False),
+        sa.Column("provider_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["provider_id"],
+            ["providers.id"],
+            name=op.f("fk_register_links_provider_id_providers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["sessions.id"],
+            name=op.f("fk_register_links_session_id_sessions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_register_links")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_register_links_token_hash")),
+    )
+    with op.batch_alter_table("register_links", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_register_links_provider_id"), ["provider_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_register_links_session_id"), ["session_id"], unique=False
+        )
+
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("staff_account_id", sa.Integer(), nullable=True))
         batch_op.create_index(
@@ -202,6 +235,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_audit_events_staff_account_id"))
         batch_op.drop_column("staff_account_id")
 
+    with op.batch_alter_table("register_links", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_register_links_session_id"))
+        batch_op.drop_index(batch_op.f("ix_register_links_provider_id"))
+
+    op.drop_table("register_links")
     with op.batch_alter_table("referral_contact_attempts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_referral_contact_attempts_referral_id"))
 
