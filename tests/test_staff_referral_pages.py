@@ -534,3 +534,38 @@ def test_a_provider_marks_attendance_through_its_register_link(world, mailbox) -
         assert "A new register link is sent" in renewed.text
     finally:
         app.__exit__(None, None, None)
+
+
+def test_the_practice_records_nhs_use(world, mailbox) -> None:
+    referral = pk(new_referral(world, person={"givenName": "Hal", "familyName": "Nhs"}))
+    gp, me = browser_for(world, mailbox, "nhs@north.example", Role.GP_PRACTICE, practice="C81001")
+    try:
+        page = gp.get(f"/staff/referrals/{referral}")
+        assert "Record NHS use" in page.text
+        bad = gp.post(
+            f"/staff/referrals/{referral}/nhs-use",
+            data={"csrf": me.csrf, "period": "BEFORE", "gp": "x", "ae": "0"},
+        )
+        assert bad.status_code == 400 and "Enter the number of gp appointments" in bad.text
+        done = gp.post(
+            f"/staff/referrals/{referral}/nhs-use",
+            data={"csrf": me.csrf, "period": "BEFORE", "gp": "6", "ae": "1",
+                  "admissions": "0", "prescriptions": "12"},
+        )  # fmt: skip
+        assert "NHS use is recorded" in done.text and "6 months before" in done.text
+    finally:
+        gp.__exit__(None, None, None)
+    lead, me = browser_for(
+        world, mailbox, "nolead@better.example", Role.LEAD_PROVIDER, provider="better-services"
+    )
+    try:
+        page = lead.get(f"/staff/referrals/{referral}")
+        assert "6 months before" in page.text and "Record NHS use" not in page.text
+        refused = lead.post(
+            f"/staff/referrals/{referral}/nhs-use",
+            data={"csrf": me.csrf, "period": "AFTER", "gp": "1", "ae": "1",
+                  "admissions": "1", "prescriptions": "1"},
+        )  # fmt: skip
+        assert refused.status_code == 403
+    finally:
+        lead.__exit__(None, None, None)

@@ -82,6 +82,7 @@ class ReferralSummary:
     instruments: list[tuple[str, str]] = field(default_factory=list)
     nhs_use: list[dict[str, object]] | None = None
     can_record_unmet_need: bool = False
+    can_record_nhs_use: bool = False
     # Attempts to reach the person (care team only), and whether more may be recorded.
     contact_attempts: list[ContactAttempt] | None = None
     # session id -> (link id, works until) of the providers' register links (care team).
@@ -233,6 +234,11 @@ def summary(
         result.contact_attempts = attempts(db, [referral.id])[referral.id]
     result.trying = can_change and referral.status in TRYING
     result.can_record_unmet_need = principal.role in policy.RECORD_UNMET_NEED
+    result.can_record_nhs_use = bool(
+        db.scalar(
+            select(Referral.id).where(Referral.id == referral.id, policy.nhs_use_scope(principal))
+        )
+    )
     if view.referral_text:
         message = message_backs(db, [referral.id])[referral.id]
         if not view.outcomes:

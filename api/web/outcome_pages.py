@@ -16,7 +16,7 @@ from api.access import policy
 from api.directory.enums import Domain
 from api.directory.models import Locality
 from api.outcomes import recording
-from api.outcomes.enums import TimePoint
+from api.outcomes.enums import NhsUsePeriod, TimePoint
 from api.outcomes.models import OutcomeInstrument
 from api.referrals import care
 from api.referrals.errors import Rejected
@@ -164,6 +164,59 @@ async def record_attendance(request: Request, me: SignedIn, form: Form | None) -
     return RedirectResponse(f"/staff/referrals/{referral_id}", 303)
 
 
+NHS_COUNTS = (
+    ("gp", "GP appointments"),
+    ("ae", "A&E attendances"),
+    ("admissions", "Unplanned admissions"),
+    ("prescriptions", "Prescriptions"),
+)
+
+
+@staff_page(policy.RECORD_NHS_USE)
+async def record_nhs_use(request: Request, me: SignedIn, form: Form | None) -> Response:
+    assert form is not None and me.principal is not None
+    principal = me.principal
+    referral_id = int(request.path_params["id"])
+    v = {k: str(form.get(k, "")).strip() for k in ("period", *(n for n, _l in NHS_COUNTS))}
+    errors = []
+    period = NhsUsePeriod.__members__.get(v["period"])
+    if period is None:
+        errors.append(
+            FieldError("period", "Choose the 6 months before or after", ErrorCode.REQUIRED)
+        )
+    counts = {}
+    for name, label in NHS_COUNTS:
+        if not v[name].isdigit() or len(v[name]) > 4:
+            errors.append(
+                FieldError(name, f"Enter the number of {label.lower()}, like 0", ErrorCode.INVALID)
+            )
+        else:
+            counts[name] = int(v[name])
+    if errors or period is None:
+        return await _referral(request, me, errors=errors, v=v)
+    data = recording.NhsUseIn(
+        referral_id,
+        period,
+        counts["gp"],
+        counts["ae"],
+        counts["admissions"],
+        counts["prescriptions"],
+    )
+    try:
+        await write(request, lambda db: recording.record_nhs_use(db, principal, data))
+    except Rejected as exc:
+        names = {
+            "gpAppointments": "gp",
+            "aeAttendances": "ae",
+            "unplannedAdmissions": "admissions",
+            "prescriptions": "prescriptions",
+            "referralId": "period",
+        }
+        return await _referral(request, me, errors=_problems(exc, names), v=v)
+    request.session["staff_flash"] = "NHS use is recorded."
+    return RedirectResponse(f"/staff/referrals/{referral_id}", 303)
+
+
 @staff_page(policy.RECORD_UNMET_NEED)
 async def record_unmet_need(request: Request, me: SignedIn, form: Form | None) -> Response:
     assert form is not None and me.principal is not None
@@ -210,4 +263,5 @@ def routes() -> list[Route]:
         Route("/staff/referrals/{id:int}/outcomes", record_outcome, methods=["POST"]),
         Route("/staff/referrals/{id:int}/attendance", record_attendance, methods=["POST"]),
         Route("/staff/referrals/{id:int}/unmet-need", record_unmet_need, methods=["POST"]),
+        Route("/staff/referrals/{id:int}/nhs-use", record_nhs_use, methods=["POST"]),
     ]
