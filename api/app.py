@@ -136,7 +136,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 if settings.trusted_proxy_list
                 else []
             ),
-            # Signed cookie for signed-in HTML pages (moderation); public pages set none.
+            # Signed cookie for form CSRF tokens and notices of the HTML pages; staff sessions
+            # are held on the server (api/staff/signin.py, cookie petunia_staff).
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret("secret_key"),

@@ -27,6 +27,8 @@ from api.directory.loading import LoadError, load_directory
 from api.directory.models import GpPractice, LinkWorker, Locality, Provider
 from api.directory.postcodes import PostcodeFileError, import_postcodes
 from api.referrals.loading import load_referral_data
+from api.staff.commands import staff_app
+from api.staff.demo import DEMO_TOTP_SECRET, create_demo_accounts, demo_accounts
 from directory_data import DATA_DIR
 
 DEMO_DATA = DATA_DIR
@@ -42,6 +44,7 @@ clients_app = typer.Typer(help="API clients and their bearer tokens.", no_args_i
 app.add_typer(db_app, name="db")
 app.add_typer(practices_app, name="practices")
 app.add_typer(clients_app, name="clients")
+app.add_typer(staff_app, name="staff")
 export_app = typer.Typer(help="Export the directory as open data.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
@@ -124,11 +127,35 @@ def up(
     if empty:
         console.print(f"Loading the demo directory from {DEMO_DATA} ...")
         _load(db, DEMO_DATA)
+        if not settings.production:
+            with db.session() as session:
+                create_demo_accounts(session, settings)
+    _print_demo_sign_ins(db, settings)
     _build_site(db, settings, settings.resolved_site_dir, fail=False)
     db.dispose()
     # Queued email is delivered by one thread of this process, however many workers serve.
     with _mail_deliverer(settings):
         _serve(settings, host, port, workers=1)
+
+
+def _print_demo_sign_ins(db: Database, settings: Settings) -> None:
+    """The demo accounts, one per role (never in production: they cannot sign in there)."""
+    if settings.production:
+        return
+    with db.session() as session:
+        demo = demo_accounts(session)
+    if not demo:
+        return
+    table = Table("Try the staff pages as", "Email address")
+    for account in demo:
+        table.add_row(account.role, account.email)
+    console.print(table)
+    console.print(
+        f"Sign in at {settings.public_url.rstrip('/')}/staff/sign-in with one of these addresses. "
+        "Demo accounts (development only) show the sign-in link and the current code on the "
+        f"page; the authenticator app secret of all of them is {DEMO_TOTP_SECRET}.",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     referral_retention_days: int = 730
     # The target for first contact with a referred person, in working days.
     contact_target_working_days: int = 5
+    # A provider's register link (attendance, without an account) works this long.
+    register_link_days: int = Field(default=90, ge=1)
     # Webhook deliveries stop after this many failed attempts.
     webhook_max_attempts: int = 6
     # Registration and listing upkeep (api/registration/).
@@ -93,6 +95,12 @@ class Settings(BaseSettings):
     # at most one per provider in each period of remind_every_days.
     remind_after_days: int = 300
     remind_every_days: int = 30
+
+    # Staff sign-in (api/staff/): how long an emailed sign-in link works; a session ends
+    # after this long without a request, and in any case this long after signing in.
+    staff_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    staff_idle_minutes: int = Field(default=30, ge=1)
+    staff_session_hours: int = Field(default=12, ge=1)
 
     # Commissioning reports (api/reports): the tariff and NHS unit-cost files; unset, the
     # defaults in directory_data/reports/.

@@ -22,9 +22,11 @@ from api.oruk.models import ImportedRecord
 from api.outcomes.models import NhsUse, OutcomeInstrument, OutcomeMeasurement, UnmetNeed
 from api.referrals.models import (
     Attendance,
+    ContactAttempt,
     Referral,
     ReferralDomain,
     ReferralEvent,
+    RegisterLink,
     Signpost,
     Webhook,
     WebhookDelivery,
@@ -38,6 +40,7 @@ from api.registration.models import (
     Registration,
     Reminder,
 )
+from api.staff.models import StaffAccount, StaffRecoveryCode, StaffSession, StaffSignInLink
 
 __all__ = [
     "ApiClient",
@@ -58,12 +61,14 @@ __all__ = [
     "VenueFeature",
     # referrals and outcomes
     "Attendance",
+    "ContactAttempt",
     "NhsUse",
     "OutcomeInstrument",
     "OutcomeMeasurement",
     "Referral",
     "ReferralDomain",
     "ReferralEvent",
+    "RegisterLink",
     "Signpost",
     "UnmetNeed",
     "Webhook",
@@ -77,4 +82,8 @@ __all__ = [
     "Reminder",
     # other directories' records brought in by `petunia import oruk`
     "ImportedRecord",
+    "StaffAccount",
+    "StaffRecoveryCode",
+    "StaffSession",
+    "StaffSignInLink",
 ]

@@ -1,6 +1,6 @@
 """The cat and dog shelter test, end to end in real Chromium with JavaScript off: the
 shelter fills in only the required fields, confirms by the emailed link (a real SMTP
-server), a lead provider signs in and approves it, and the dog walking session is found by
+server), a lead provider signs in as staff and approves it, and the dog walking session is found by
 the GraphQL `sessions` search for "dog", and after the site is rebuilt it is on the public
 site and in its search. Every page passes axe-core's checks."""
 
@@ -16,13 +16,12 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from api.access import tokens
-from api.access.models import Role
 from api.config import get_settings
 from api.db import Database
 from benchmarks.registrations import prepare, serve
 from sitegen.build import build_site
 from tests.mailbox import Mailbox, running_mailbox
+from tests.staff_support import browser_sign_in, invite
 
 CHROMIUM = os.environ.get("PETUNIA_CHROMIUM", "/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
@@ -138,17 +137,16 @@ def test_the_cat_and_dog_shelter_lists_itself(
 
         assert not any(n["provider"]["name"] == "Anytown Cat and Dog Shelter" for n in found())
 
-        # A lead provider approves it.
+        # A lead provider's coordinator signs in (email link, authenticator app) and
+        # approves it.
         db = Database.from_url(url)
-        with db.session() as s:
-            _client, token = tokens.create_client(s, role=Role.LEAD_PROVIDER, provider="lead-north")
+        invite(db, "mod@lead.example", coordinator=True)
         db.dispose()
         staff = browser.new_context(java_script_enabled=False)
         page = staff.new_page()
         page.goto(f"{base}/moderation")
-        accessible(page)
-        page.get_by_label("API token").fill(token)
-        page.get_by_role("button", name="Sign in").click()
+        browser_sign_in(page, base, mailbox, "mod@lead.example", accessible)
+        expect(page.get_by_role("heading", name="Listings to check")).to_be_visible()
         accessible(page)
         page.get_by_role("link", name="Anytown Cat and Dog Shelter").click()
         expect(page.get_by_text("Every Saturday and Sunday, 10:00")).to_be_visible()

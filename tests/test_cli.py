@@ -74,6 +74,9 @@ def test_up_creates_loads_serves_and_is_safe_to_run_again(tmp_path: Path) -> Non
     finally:
         log = stop(proc)
     assert "Loading the demo directory" in log
+    # One demo sign-in per role, printed at start (development only).
+    assert "Try the staff pages as" in log and "practice@demo.petunia.invalid" in log
+    assert "link-worker@demo.petunia.invalid" in log and "admin@demo.petunia.invalid" in log
     assert (data / "petunia.db").exists()
 
     proc, url = run_up(data)
@@ -158,6 +161,11 @@ COMMANDS = [
     "report",
     "build-site",
     "export oruk",
+    "staff invite",
+    "staff list",
+    "staff deactivate",
+    "staff sign-out",
+    "staff reset-second-factor",
 ]
 
 

@@ -25,6 +25,7 @@ from api.registration import flow
 from api.registration.models import ListingContact, Registration, RegistrationStatus
 from tests.conftest import MINI, GraphQLClient, client_for
 from tests.mailbox import Mailbox, running_mailbox
+from tests.staff_support import staff_sign_in
 
 SHELTER = {
     "organisation": "Northfield Cat & Dog Rescue",
@@ -108,11 +109,9 @@ def test_the_whole_flow_by_html(app: TestClient, db: Database, mailbox: Mailbox)
     assert confirmed.status_code == 200 and "Your listing is confirmed" in confirmed.text
     assert app.get(path_of(confirm)).status_code == 200  # following it twice is harmless
 
-    # A lead provider signs in with its token and approves it.
-    token = lead_token(db)
-    sign_in = app.get("/moderation/sign-in")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', sign_in.text).group(1)
-    queue = app.post("/moderation/sign-in", data={"csrf": csrf, "token": token})
+    # A lead provider signs in (email link, authenticator app) and approves it.
+    csrf = staff_sign_in(app, db, mailbox, "mod@lead.example", coordinator=True).csrf
+    queue = app.get("/moderation")
     assert queue.status_code == 200 and "Northfield Cat &amp; Dog Rescue" in queue.text
     reg_path = re.search(r'href="(/moderation/registrations/\d+)"', queue.text).group(1)
     detail = app.get(reg_path)

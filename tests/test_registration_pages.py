@@ -11,7 +11,6 @@ from markupsafe import escape
 from sqlalchemy import func, select, text
 from starlette.testclient import TestClient
 
-from api.access import tokens
 from api.access.models import Role
 from api.access.tokens import Principal
 from api.db import Database
@@ -21,6 +20,7 @@ from api.registration import flow
 from api.registration.models import ProblemReport, Registration, RegistrationStatus, ReportStatus
 from tests.conftest import MINI, client_for
 from tests.mailbox import Mailbox, running_mailbox
+from tests.staff_support import staff_sign_in
 from tests.test_registration_flow import SHELTER, key_of, path_of, register
 
 
@@ -56,13 +56,9 @@ def count(db: Database, model: type = Registration) -> int:
         return s.scalar(select(func.count()).select_from(model)) or 0
 
 
-def sign_in(app: TestClient, db: Database) -> str:
-    with db.session() as s:
-        _c, token = tokens.create_client(s, role=Role.LEAD_PROVIDER, provider="lead-north")
-    page = app.get("/moderation/sign-in")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    assert app.post("/moderation/sign-in", data={"csrf": csrf, "token": token}).status_code == 200
-    return csrf
+def sign_in(app: TestClient, db: Database, mailbox: Mailbox) -> str:
+    """A lead provider's coordinator, signed in as staff (email link, authenticator app)."""
+    return staff_sign_in(app, db, mailbox, "mod@lead.example", coordinator=True).csrf
 
 
 def confirm_latest(app: TestClient, mailbox: Mailbox, email: str) -> None:
@@ -187,7 +183,7 @@ def test_a_too_large_form_is_refused_unread(app) -> None:
 def test_request_changes_then_edit_then_reject(app, db, mailbox) -> None:
     register(app, SHELTER)
     confirm_latest(app, mailbox, "walks@rescue.example")
-    csrf = sign_in(app, db)
+    csrf = sign_in(app, db, mailbox)
     with db.session() as s:
         reg_id = s.scalars(select(Registration.id)).one()
     empty = app.post(
@@ -234,7 +230,7 @@ def test_request_changes_then_edit_then_reject(app, db, mailbox) -> None:
 def test_a_listed_provider_changes_an_offer_and_confirms_it(app, db, mailbox) -> None:
     register(app, SHELTER)
     confirm_latest(app, mailbox, "walks@rescue.example")
-    csrf = sign_in(app, db)
+    csrf = sign_in(app, db, mailbox)
     with db.session() as s:
         reg_id = s.scalars(select(Registration.id)).one()
     app.post(f"/moderation/registrations/{reg_id}", data={"csrf": csrf, "action": "approve"})
@@ -328,7 +324,7 @@ def test_report_a_problem_reaches_the_provider_and_the_lead(app, db, mailbox) ->
     assert "the day or time is wrong" in Mailbox.text(to_provider)
     assert mailbox.link(to_provider, "/listing/")
     assert "&lt;i&gt;Sundays&lt;/i&gt;" in Mailbox.html(mailbox.last("team@lead.example"))
-    csrf = sign_in(app, db)
+    csrf = sign_in(app, db, mailbox)
     queue = app.get("/moderation")
     assert "It is &lt;i&gt;Sundays&lt;/i&gt; only now" in queue.text
     report_id = re.search(r"/moderation/reports/(\d+)/resolve", queue.text).group(1)

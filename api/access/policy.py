@@ -7,6 +7,8 @@ Rules about records (which referrals a role may see) live here too, as SQL filte
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
@@ -190,7 +192,7 @@ _FACTS = frozenset(
 # What the person agreed to share: with the practice only with their consent.
 CONSENT_GATED = frozenset({"outcomes", "message_back.outcomes"})
 # The care team's own record: assessment, goals, plan and the notes on status changes.
-_CARE = frozenset({"assessment", "history.note"})
+_CARE = frozenset({"assessment", "history.note", "contact_attempts"})
 
 _GP_PRACTICE = (
     frozenset({"id", "preferred_language", "needs_interpreter", "reason", "what_matters"})
@@ -234,6 +236,41 @@ def referral_fields(role: Role, *, consent_share_outcomes: bool) -> frozenset[st
     return fields
 
 
+class PersonDetail(StrEnum):
+    FULL = "FULL"  # NHS number, name, date of birth, contact details
+    MINIMAL = "MINIMAL"  # given name, preferred language, interpreter: enough to welcome them
+
+
+@dataclass(frozen=True)
+class ReferralView:
+    """The same rule as ``referral_fields``, summed up for the staff pages (which show whole
+    sections): which parts of a referral in reach a principal sees."""
+
+    person: PersonDetail | None
+    referral_text: bool  # the practice's reason, what matters to the person, notes
+    care: bool  # assessment, goals, action plan, notes on status changes, contact attempts
+    outcomes: bool
+    nhs_use: bool
+
+
+def referral_view(principal: Principal, *, consent_share_outcomes: bool) -> ReferralView:
+    fields = referral_fields(principal.role, consent_share_outcomes=consent_share_outcomes)
+    person = (
+        PersonDetail.FULL
+        if "person.family_name" in fields
+        else PersonDetail.MINIMAL
+        if "person.given_name" in fields
+        else None
+    )
+    return ReferralView(
+        person=person,
+        referral_text="reason" in fields,
+        care="assessment" in fields,
+        outcomes="outcomes" in fields,
+        nhs_use="nhs_use" in fields,
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Moderation of self-registrations and problem reports (api/registration/).
 MODERATORS = (Role.LEAD_PROVIDER, Role.ADMIN)
@@ -247,3 +284,71 @@ def moderation_filter(principal: Principal, locality_column: Any) -> ColumnEleme
     if principal.role is Role.LEAD_PROVIDER:
         return or_(locality_column.in_(sorted(principal.locality_ids)), locality_column.is_(None))
     return false()
+
+
+def may_reassign(principal: Principal) -> bool:
+    """Who gives a referral to another link worker: an admin, a lead provider's coordinator
+    (a signed-in person; API tokens are never coordinators)."""
+    return principal.role is Role.ADMIN or (
+        principal.role is Role.LEAD_PROVIDER and principal.coordinator
+    )
+
+
+def link_worker_scope(principal: Principal) -> ColumnElement[bool]:
+    """The link workers whose caseloads ``principal`` sees and assigns to."""
+    from api.directory.models import LinkWorker
+
+    if principal.role is Role.ADMIN:
+        return true()
+    if principal.role is Role.LEAD_PROVIDER and principal.provider_id is not None:
+        return LinkWorker.lead_provider_id == principal.provider_id
+    return false()
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff accounts (api/staff/): people signed in to the pages. A signed-in account yields the
+# same Principal as an API token, so every rule above applies to it unchanged.
+
+# Roles that can read a person's data (any referral view with person detail) must pass a
+# second factor (TOTP) after the emailed link; a commissioner (aggregates only) need not.
+SECOND_FACTOR = READ_REFERRALS
+# Who manages staff accounts: admins, any; a lead provider's coordinators, their own.
+MANAGE_STAFF = (Role.LEAD_PROVIDER, Role.ADMIN)
+
+
+def needs_second_factor(role: Role) -> bool:
+    return role in SECOND_FACTOR
+
+
+def may_manage_staff(principal: Principal) -> bool:
+    return principal.role is Role.ADMIN or (
+        principal.role is Role.LEAD_PROVIDER and principal.coordinator
+    )
+
+
+def staff_scope(principal: Principal) -> ColumnElement[bool]:
+    """The staff accounts ``principal`` may list, invite into, deactivate and sign out."""
+    from api.staff.models import StaffAccount
+
+    if not may_manage_staff(principal):
+        return false()
+    if principal.role is Role.ADMIN:
+        return true()
+    return and_(
+        StaffAccount.role == Role.LEAD_PROVIDER, StaffAccount.provider_id == principal.provider_id
+    )
+
+
+def invitable_roles(principal: Principal) -> tuple[Role, ...]:
+    """The roles of the accounts ``principal`` may create."""
+    if principal.role is Role.ADMIN:
+        return tuple(Role)
+    return (Role.LEAD_PROVIDER,) if may_manage_staff(principal) else ()
+
+
+def may_invite(principal: Principal, role: Role, provider_id: int | None) -> bool:
+    """Whether ``principal`` may create an account with this role and binding: an admin,
+    any; a coordinator, only its own lead provider's link workers and coordinators."""
+    if principal.role is Role.ADMIN:
+        return True
+    return role in invitable_roles(principal) and provider_id == principal.provider_id

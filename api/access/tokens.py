@@ -24,7 +24,8 @@ class ClientError(ValueError):
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller and what it is bound to."""
+    """An authenticated caller and what it is bound to: an API client (``client_id``) or a
+    signed-in staff account (``staff_account_id``; ``client_id`` is then None)."""
 
     client_id: int
     name: str
@@ -33,6 +34,11 @@ class Principal:
     provider_id: int | None = None
     # For LEAD_PROVIDER: the localities whose lead it is.
     locality_ids: frozenset[int] = frozenset()
+    # Staff accounts only: the person, their LinkWorker (a link worker's account) and
+    # whether they coordinate their lead provider's accounts and caseloads.
+    staff_account_id: int | None = None
+    link_worker_id: int | None = None
+    coordinator: bool = False
 
 
 def hash_token(token: str) -> str:
@@ -49,15 +55,12 @@ def _find_provider(db: orm.Session, ref: str) -> Provider | None:
     return db.scalars(select(Provider).where(Provider.key == ref)).first()
 
 
-def create_client(
-    db: orm.Session,
-    *,
-    role: Role,
-    name: str | None = None,
-    practice: str | None = None,
-    provider: str | None = None,
-) -> tuple[ApiClient, str]:
-    """A new client and its token (the only time the token exists in clear)."""
+def resolve_binding(
+    db: orm.Session, role: Role, practice: str | None, provider: str | None
+) -> tuple[GpPractice | None, Provider | None]:
+    """The practice (ODS code) or provider (key or id) a role is bound to, checked: a
+    GP_PRACTICE needs a practice, LEAD_PROVIDER and PROVIDER a provider (a lead provider for
+    LEAD_PROVIDER), COMMISSIONER and ADMIN neither. API clients and staff accounts share it."""
     practice_row = provider_row = None
     if role is Role.GP_PRACTICE:
         if not practice or provider:
@@ -79,6 +82,19 @@ def create_client(
             raise ClientError(f"'{provider_row.name}' is not a lead provider")
     elif practice or provider:
         raise ClientError(f"a {role} client is not bound to a practice or provider")
+    return practice_row, provider_row
+
+
+def create_client(
+    db: orm.Session,
+    *,
+    role: Role,
+    name: str | None = None,
+    practice: str | None = None,
+    provider: str | None = None,
+) -> tuple[ApiClient, str]:
+    """A new client and its token (the only time the token exists in clear)."""
+    practice_row, provider_row = resolve_binding(db, role, practice, provider)
     token = _new_token()
     bound = practice_row.name if practice_row else provider_row.name if provider_row else None
     client = ApiClient(
@@ -110,13 +126,18 @@ def authenticate_hash(db: orm.Session, token_hash: str) -> Principal | None:
     last = client.last_used_at
     if last is None or now - _aware(last) > LAST_USED_GRANULARITY:
         client.last_used_at = now
-    localities: frozenset[int] = frozenset()
-    if client.role is Role.LEAD_PROVIDER and client.provider_id is not None:
-        localities = frozenset(
-            db.scalars(select(Locality.id).where(Locality.lead_provider_id == client.provider_id))
-        )
+    localities = lead_localities(db, client.role, client.provider_id)
     return Principal(
         client.id, client.name, client.role, client.practice_id, client.provider_id, localities
+    )
+
+
+def lead_localities(db: orm.Session, role: Role, provider_id: int | None) -> frozenset[int]:
+    """A LEAD_PROVIDER's localities (those it leads); nothing for other roles."""
+    if role is not Role.LEAD_PROVIDER or provider_id is None:
+        return frozenset()
+    return frozenset(
+        db.scalars(select(Locality.id).where(Locality.lead_provider_id == provider_id))
     )
 
 

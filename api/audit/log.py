@@ -21,6 +21,7 @@ def record(
 ) -> AuditEvent:
     event = AuditEvent(
         client_id=principal.client_id if principal else None,
+        staff_account_id=principal.staff_account_id if principal else None,
         actor=f"{principal.role.value}:{principal.name}" if principal else "system",
         action=action,
         record_type=record_type,
@@ -52,6 +53,7 @@ def record_many(
             {
                 "at": now,
                 "client_id": principal.client_id if principal else None,
+                "staff_account_id": principal.staff_account_id if principal else None,
                 "actor": f"{principal.role.value}:{principal.name}" if principal else "system",
                 "action": action,
                 "record_type": record_type,

@@ -18,6 +18,10 @@ class AuditEvent(Base):
     client_id: Mapped[int | None] = mapped_column(
         ForeignKey("api_clients.id", ondelete="SET NULL"), index=True
     )
+    # The signed-in person (a staff account), when it was one: the person, not just the role.
+    staff_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_accounts.id", ondelete="SET NULL"), index=True
+    )
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(60), index=True)
     record_type: Mapped[str] = mapped_column(String(60))

@@ -26,6 +26,15 @@ class ContactMethod(StrEnum):
     TEXT_MESSAGE = "TEXT_MESSAGE"
 
 
+class ContactOutcome(StrEnum):
+    """What came of trying to reach the person; REACHED is the first successful contact."""
+
+    REACHED = "REACHED"
+    NO_ANSWER = "NO_ANSWER"
+    LEFT_MESSAGE = "LEFT_MESSAGE"
+    WRONG_DETAILS = "WRONG_DETAILS"
+
+
 class SupportLevel(StrEnum):
     LOW = "LOW"
     MEDIUM = "MEDIUM"

@@ -42,6 +42,16 @@ FINAL = frozenset({S.COMPLETED, S.DECLINED, S.CLOSED})
 MAX_NOTE = 2000
 
 
+def next_steps(referral: Referral) -> list[S]:
+    """The statuses ``referral`` may move to now, in the order of the work (ASSESSED only
+    once the assessment is recorded): the page offers exactly these."""
+    order = [S.CONTACTED, S.ASSESSED, S.ACTIVE, S.COMPLETED, S.DID_NOT_ATTEND, S.DECLINED, S.CLOSED]
+    allowed = TRANSITIONS[referral.status]
+    return [
+        s for s in order if s in allowed and not (s is S.ASSESSED and referral.assessed_at is None)
+    ]
+
+
 def find_for_change(db: orm.Session, principal: Principal, referral_id: int) -> Referral:
     """A referral ``principal`` may change, or NOT_FOUND (also when it is not theirs)."""
     referral = db.scalars(
@@ -115,3 +125,23 @@ def change_status(
 
     enqueue(db, referral, now=now)
     return event
+
+
+# Ending a referral says why (the message back and the history carry it).
+NEEDS_REASON = frozenset({S.DECLINED, S.CLOSED})
+
+
+def end_with_reason(
+    db: orm.Session,
+    principal: Principal,
+    referral: Referral,
+    to: S,
+    protector: Protector,
+    reason: str,
+) -> ReferralEvent:
+    """Move to an end state (COMPLETED, DECLINED, CLOSED); DECLINED and CLOSED need a reason."""
+    if to not in FINAL:
+        raise reject("status", f"{to.value} does not end a referral", ErrorCode.INVALID)
+    if to in NEEDS_REASON and not (reason or "").strip():
+        raise reject("note", "Say why the referral ends", ErrorCode.REQUIRED)
+    return change_status(db, principal, referral, to, protector, note=reason)

@@ -27,7 +27,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from api.db import Base
 from api.directory.enums import Domain
 from api.directory.models import enum_column, utcnow
-from api.referrals.enums import ReferralStatus, SupportLevel, Urgency, WebhookDeliveryStatus
+from api.referrals.enums import (
+    ContactMethod,
+    ContactOutcome,
+    ReferralStatus,
+    SupportLevel,
+    Urgency,
+    WebhookDeliveryStatus,
+)
 from api.reports.noise import new_record_key
 
 
@@ -127,6 +134,23 @@ class ReferralEvent(Base):
     note_enc: Mapped[str | None] = mapped_column(Text)
 
 
+class ContactAttempt(Base):
+    """One try at reaching the person: when, how, and what came of it (no free text, so no
+    personal data beyond the fact of the attempt)."""
+
+    __tablename__ = "referral_contact_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(
+        ForeignKey("referrals.id", ondelete="CASCADE"), index=True
+    )
+    on_date: Mapped[dt.date] = mapped_column(Date)
+    method: Mapped[ContactMethod] = mapped_column(enum_column(ContactMethod))
+    outcome: Mapped[ContactOutcome] = mapped_column(enum_column(ContactOutcome))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+
+
 class Signpost(Base):
     """A referral pointed at a session in the directory."""
 
@@ -145,6 +169,27 @@ class Signpost(Base):
         ForeignKey("providers.id", ondelete="RESTRICT"), index=True
     )
     signposted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+
+
+class RegisterLink(Base):
+    """A provider's link to the register of one session (who was signposted there, and
+    ticking who came): sent to the provider's contact, works until it expires or is
+    revoked; only the token's hash is stored."""
+
+    __tablename__ = "register_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    provider_id: Mapped[int] = mapped_column(
+        ForeignKey("providers.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     actor: Mapped[str] = mapped_column(String(200))
 
 

@@ -65,6 +65,19 @@ def nhs_use(db: orm.Session, referral_ids: Sequence[int]) -> dict[int, list[NhsU
     return _grouped(db, NhsUse, NhsUse.referral_id, referral_ids, NhsUse.period)
 
 
+def contact_attempts(db: orm.Session, referral_ids: Sequence[int]) -> dict[int, list]:
+    from api.referrals.models import ContactAttempt
+
+    return _grouped(
+        db,
+        ContactAttempt,
+        ContactAttempt.referral_id,
+        referral_ids,
+        ContactAttempt.on_date,
+        ContactAttempt.id,
+    )
+
+
 def domains(db: orm.Session, referral_ids: Sequence[int]) -> dict[int, list[Domain]]:
     found: dict[int, list[Domain]] = defaultdict(list)
     order = {d: i for i, d in enumerate(Domain)}

@@ -1,12 +1,23 @@
-"""Server-rendered HTML pages: registration, listing upkeep and moderation. They work with
-JavaScript off and follow the GOV.UK Design System's patterns; the logic is in the domains."""
+"""Server-rendered HTML pages: registration, listing upkeep, staff sign-in and accounts, and
+moderation. They work with JavaScript off and follow the GOV.UK Design System's patterns;
+the logic is in the domains."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from api.web import moderation, registration
+from api.web import (
+    moderation,
+    outcome_pages,
+    practice_pages,
+    referral_pages,
+    register_pages,
+    registration,
+    report_pages,
+    staff_accounts,
+    staff_auth,
+)
 from api.web.common import HERE
 
 
@@ -14,5 +25,12 @@ def routes() -> list[BaseRoute]:
     return [
         *registration.routes(),
         *moderation.routes(),
+        *staff_auth.routes(),
+        *staff_accounts.routes(),
+        *referral_pages.routes(),
+        *practice_pages.routes(),
+        *outcome_pages.routes(),
+        *report_pages.routes(),
+        *register_pages.routes(),
         Mount("/forms/assets", StaticFiles(directory=HERE / "static"), name="forms-assets"),
     ]

@@ -1,6 +1,6 @@
-"""The lead provider's moderation pages (/moderation). Staff sign in once by pasting their
-LEAD_PROVIDER (or ADMIN) API token; the signed session cookie keeps only the token's hash,
-checked again on every request, so a rotated or revoked token signs them out at once."""
+"""The lead provider's moderation pages (/moderation), behind staff sign-in (api/web/staff_auth.py):
+a signed-in LEAD_PROVIDER or ADMIN account moderates. The session is checked in the database
+on every request, so signing out, deactivation or an admin's revocation ends it at once."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from api.access import policy
-from api.access.tokens import Principal, authenticate_hash, hash_token
+from api.access.tokens import Principal
 from api.directory import schedules as sched
 from api.directory.enums import Domain
 from api.directory.models import DomainLabel, Locality, Provider, Session
@@ -28,11 +28,10 @@ from api.registration.answers import (
     text_changes,
 )
 from api.registration.models import Registration, RegistrationStatus
+from api.staff import signin
 from api.web.common import (
     Form,
     FormTooLarge,
-    csrf_ok,
-    csrf_token,
     message_page,
     read,
     read_form,
@@ -40,78 +39,48 @@ from api.web.common import (
     send_now,
     settings_of,
     too_large,
-    with_form,
     write,
 )
-
-SESSION_HOURS = 12
+from api.web.staff_session import csrf_of, expired_form, signed_in
 
 
 async def moderator(request: Request) -> Principal | None:
-    token_hash = request.session.get("moderator")
-    if not token_hash:
+    """The signed-in staff member, if they moderate (the policy's MODERATORS)."""
+    me = await signed_in(request)
+    if me is None or me.principal is None or me.principal.role not in policy.MODERATORS:
         return None
-    principal = await write(request, lambda db: authenticate_hash(db, token_hash))
-    if principal is None or principal.role not in policy.MODERATORS:
-        request.session.pop("moderator", None)
-        return None
-    return principal
+    request.state.staff = me
+    return me.principal
 
 
-def _to_sign_in() -> Response:
-    return RedirectResponse("/moderation/sign-in", 303)
+def _csrf(request: Request) -> str:
+    return csrf_of(request, request.state.staff)
+
+
+def _csrf_ok(request: Request, form: Form) -> bool:
+    me = request.state.staff
+    return signin.csrf_matches(settings_of(request), me.session_hash, form.get("csrf"))
+
+
+def _to_sign_in(request: Request) -> Response:
+    # Not signed in (or not a moderator): sign in as staff, then come back here.
+    request.session["staff_next"] = "/moderation"
+    return RedirectResponse("/staff/sign-in", 303)
 
 
 def _refused() -> Response:
-    return message_page(
-        "This form has expired",
-        ["For your security the form has expired. Go back, reload the page and try again."],
-        status=403,
-    )
+    return expired_form()
 
 
-async def sign_in_page(request: Request) -> Response:
-    return render("moderation/sign_in.html", csrf=csrf_token(request), hours=SESSION_HOURS)
-
-
-@with_form
-async def sign_in(request: Request, form: Form) -> Response:
-    if not csrf_ok(request, form):
-        return _refused()
-    token = str(form.get("token", "")).strip()
-    principal = None
-    if token:
-        principal = await write(request, lambda db: authenticate_hash(db, hash_token(token)))
-    if principal is None or principal.role not in policy.MODERATORS:
-        message = (
-            "Paste your API token"
-            if not token
-            else "This token is not valid: it may be mistyped, rotated or revoked"
-            if principal is None
-            else "This token cannot moderate listings: use a LEAD_PROVIDER token"
-        )
-        return render(
-            "moderation/sign_in.html",
-            401,
-            csrf=csrf_token(request),
-            hours=SESSION_HOURS,
-            errors=[FieldError("token", message, ErrorCode.INVALID)],
-        )
-    request.session["moderator"] = hash_token(token)
-    return RedirectResponse("/moderation", 303)
-
-
-@with_form
-async def sign_out(request: Request, form: Form) -> Response:
-    if csrf_ok(request, form):
-        request.session.clear()
-    return RedirectResponse("/moderation/sign-in", 303)
+async def old_sign_in(request: Request) -> Response:
+    """The old token sign-in page: people now sign in as staff."""
+    return _to_sign_in(request)
 
 
 async def queue(request: Request) -> Response:
     principal = await moderator(request)
     if principal is None:
-        return _to_sign_in()
+        return _to_sign_in(request)
 
     def load(db: orm.Session) -> tuple[list[Registration], list[dict[str, Any]]]:
         registrations = flow.moderation_queue(db, principal)
@@ -133,9 +102,10 @@ async def queue(request: Request) -> Response:
     return render(
         "moderation/queue.html",
         principal=principal,
+        me=request.state.staff,
         registrations=registrations,
         reports=reports,
-        csrf=csrf_token(request),
+        csrf=_csrf(request),
         notice=[flash] if flash else None,
     )
 
@@ -211,7 +181,7 @@ async def registration_page(
 ) -> Response:
     principal = await moderator(request)
     if principal is None:
-        return _to_sign_in()
+        return _to_sign_in(request)
     registration_id = int(request.path_params["id"])
 
     def load(db: orm.Session) -> tuple[Registration | None, list[tuple[str, str]]]:
@@ -226,11 +196,12 @@ async def registration_page(
     return render(
         "moderation/registration.html",
         400 if errors else 200,
+        me=request.state.staff,
         r=registration,
         rows=rows,
         state=registration.status.value.replace("_", " ").capitalize(),
         decidable=registration.status is RegistrationStatus.PENDING_REVIEW,
-        csrf=csrf_token(request),
+        csrf=_csrf(request),
         errors=errors or [],
         v=v or {},
     )
@@ -239,12 +210,12 @@ async def registration_page(
 async def decide(request: Request) -> Response:
     principal = await moderator(request)
     if principal is None:
-        return _to_sign_in()
+        return _to_sign_in(request)
     try:
         form = await read_form(request)
     except FormTooLarge:
         return too_large()
-    if not csrf_ok(request, form):
+    if not _csrf_ok(request, form):
         return _refused()
     settings = settings_of(request)
     registration_id = int(request.path_params["id"])
@@ -285,12 +256,12 @@ async def decide(request: Request) -> Response:
 async def resolve_report(request: Request) -> Response:
     principal = await moderator(request)
     if principal is None:
-        return _to_sign_in()
+        return _to_sign_in(request)
     try:
         form = await read_form(request)
     except FormTooLarge:
         return too_large()
-    if not csrf_ok(request, form):
+    if not _csrf_ok(request, form):
         return _refused()
     report_id = int(request.path_params["id"])
     note = str(form.get("note", ""))
@@ -304,9 +275,7 @@ async def resolve_report(request: Request) -> Response:
 def routes() -> list[Route]:
     return [
         Route("/moderation", queue, methods=["GET"]),
-        Route("/moderation/sign-in", sign_in_page, methods=["GET"]),
-        Route("/moderation/sign-in", sign_in, methods=["POST"]),
-        Route("/moderation/sign-out", sign_out, methods=["POST"]),
+        Route("/moderation/sign-in", old_sign_in, methods=["GET"]),
         Route("/moderation/registrations/{id:int}", registration_page, methods=["GET"]),
         Route("/moderation/registrations/{id:int}", decide, methods=["POST"]),
         Route("/moderation/reports/{id:int}/resolve", resolve_report, methods=["POST"]),

@@ -31,6 +31,7 @@ class ReferralLoaders:
         self.attendance = many(related.attendance)
         self.outcomes = many(related.outcomes)
         self.nhs_use = many(related.nhs_use)
+        self.contact_attempts = many(related.contact_attempts)
         self.domains = many(related.domains)
         self.message_back = one(message_backs)
         self._data_keys: DataLoader[str, bytes | None] | None = None

@@ -26,6 +26,7 @@ from api.referrals.working_days import local_date
 ReferralStatus = strawberry.enum(enums.ReferralStatus)
 Urgency = strawberry.enum(enums.Urgency)
 ContactMethod = strawberry.enum(enums.ContactMethod)
+ContactOutcome = strawberry.enum(enums.ContactOutcome)
 SupportLevel = strawberry.enum(
     enums.SupportLevel, description="The support a person needs, from the assessment."
 )
@@ -137,6 +138,14 @@ class ReferralStatusChange:
     at: dt.datetime
     by: str
     note: str | None = strawberry.field(description="Shown to the care team only.")
+
+
+@strawberry.type(description="One try at reaching the person (care team only).")
+class ContactAttempt:
+    date: dt.date
+    method: ContactMethod  # type: ignore[valid-type]
+    outcome: ContactOutcome  # type: ignore[valid-type]
+    by: str
 
 
 @strawberry.type
@@ -471,6 +480,21 @@ class ReferralType(Node):
                 note=await _open(info, root, "note", e.note_enc) if care else None,
             )
             for e in rows
+        ]
+
+    @strawberry.field(
+        description="Attempts to reach the person, oldest first; the first REACHED is the "
+        "first successful contact. Null for roles outside the care team."
+    )
+    @staticmethod
+    async def contact_attempts(
+        root: Parent[models.Referral], info: Info[Context]
+    ) -> list[ContactAttempt] | None:
+        # Who may read it: api/access/policy.py (REFERRAL_FIELDS), applied to every field.
+        rows = await info.context.referral_loaders.contact_attempts.load(root.id)
+        return [
+            ContactAttempt(date=r.on_date, method=r.method, outcome=r.outcome, by=r.actor)
+            for r in rows
         ]
 
     @strawberry.field
