@@ -68,7 +68,8 @@ def display_name(principal: Principal, referral: Referral, guard: Protector) -> 
     )
     if view.person is None or referral.person_enc is None:
         return None
-    person = guard.decrypt_json("person", referral.person_enc) or {}
+    key = guard.data_key(referral.key_id)  # the referral's own key (api/referrals/keys.py)
+    person = guard.decrypt_json("person", referral.person_enc, key) or {}
     name = person.get("givenName", "")
     if view.person is policy.PersonDetail.FULL:
         name = f"{name} {person.get('familyName', '')}".strip()
@@ -206,7 +207,7 @@ def reassign(
             to_status=referral.status,
             client_id=principal.client_id,
             actor=actor_of(principal),
-            note_enc=guard.encrypt("note", note),
+            note_enc=guard.encrypt("note", note, guard.data_key(referral.key_id)),
         )
     )
     record(db, principal, "referral.reassign", "referral", referral.id, link_worker_id=worker.id)

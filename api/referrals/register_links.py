@@ -176,7 +176,9 @@ def open_register(db: orm.Session, guard: Protector, token: str) -> Register | N
         view = policy.referral_view(principal, consent_share_outcomes=False)
         if view.person is None or referral.person_enc is None:
             continue  # purged: nobody left to tick
-        person = guard.decrypt_json("person", referral.person_enc) or {}
+        person = (
+            guard.decrypt_json("person", referral.person_enc, guard.data_key(referral.key_id)) or {}
+        )
         marks = {
             a.on_date: a.attended
             for a in db.scalars(select(Attendance).where(Attendance.signpost_id == signpost.id))

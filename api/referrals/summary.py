@@ -120,7 +120,10 @@ def summary(
         can_reassign=policy.may_reassign(principal),
         next_steps=lifecycle.next_steps(referral) if can_change else [],
     )
-    data = guard.decrypt_json("person", referral.person_enc) if referral.person_enc else None
+    # The referral's own data key (api/referrals/keys.py); KeyDestroyed never reaches here:
+    # a purged referral has no personal data left to read.
+    key = guard.data_key(referral.key_id) if referral.person_enc else None
+    data = guard.decrypt_json("person", referral.person_enc, key) if referral.person_enc else None
     if data is not None and view.person is not None:
         person: dict[str, object] = {
             "given_name": data["givenName"],
@@ -128,7 +131,11 @@ def summary(
             "needs_interpreter": referral.needs_interpreter,
         }
         if view.person is policy.PersonDetail.FULL:
-            nhs = guard.decrypt("nhs_number", referral.nhs_number_enc or "")
+            nhs = (
+                guard.decrypt("nhs_number", referral.nhs_number_enc, key)
+                if referral.nhs_number_enc
+                else None
+            )
             person |= {
                 "family_name": data["familyName"],
                 "nhs_number": format_nhs_number(nhs) if nhs else None,
@@ -145,7 +152,10 @@ def summary(
         result.reason, result.what_matters = data.get("reason"), data.get("whatMatters")
         result.notes = data.get("notes")
     if view.care and referral.assessed_at is not None and referral.support_level is not None:
-        plan = guard.decrypt_json("plan", referral.plan_enc) or {"goals": [], "actionPlan": ""}
+        plan = guard.decrypt_json("plan", referral.plan_enc, guard.data_key(referral.key_id)) or {
+            "goals": [],
+            "actionPlan": "",
+        }
         result.assessment = {
             "support_level": referral.support_level,
             "factors": referral.support_factors or {},
@@ -158,7 +168,11 @@ def summary(
         .where(ReferralEvent.referral_id == referral.id)
         .order_by(ReferralEvent.at, ReferralEvent.id)
     ):
-        note = guard.decrypt("note", event.note_enc) if view.care and event.note_enc else None
+        note = (
+            guard.decrypt("note", event.note_enc, guard.data_key(referral.key_id))
+            if view.care and event.note_enc
+            else None
+        )
         result.history.append(
             HistoryEntry(event.at, event.from_status, event.to_status, event.actor, note)
         )

@@ -33,6 +33,13 @@ REPORT_HEADERS = SECURITY_HEADERS | {
 }
 
 
+def this_financial_year(today: dt.date) -> tuple[dt.date, dt.date]:
+    """1 April to 31 March: a period a report may cover (api/reports/report.py, fixed_period),
+    counted to the end of last month."""
+    year = today.year if today.month >= 4 else today.year - 1
+    return dt.date(year, 4, 1), dt.date(year + 1, 3, 31)
+
+
 def _localities(db: orm.Session) -> list[tuple[str, str, None]]:
     return [
         (str(i), name, None)
@@ -107,9 +114,8 @@ async def _build(request: Request, me: SignedIn, wanted: ReportRequest) -> Repor
 async def report_page(request: Request, me: SignedIn, _form: Form | None) -> Response:
     wanted = _chosen(request)
     if wanted is None:
-        today = dt.date.today()
-        start = (today.replace(day=1) - dt.timedelta(days=1)).replace(month=1, day=1)
-        return await _page(request, me, {"from": start.isoformat(), "to": today.isoformat()})
+        start, end = this_financial_year(dt.date.today())
+        return await _page(request, me, {"from": start.isoformat(), "to": end.isoformat()})
     v = {
         "from": wanted.start.isoformat(),
         "to": wanted.end.isoformat(),
