@@ -56,6 +56,7 @@ class PetuniaGraphQL(RequestLimits, GraphQL[Context, None]):
             db=self.db,
             settings=self.settings,
             request=request if isinstance(request, Request) else None,
+            response=response,
         )
         header = request.headers.get("authorization")
         if header:

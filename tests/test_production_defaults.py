@@ -277,6 +277,22 @@ def test_a_database_outage_is_a_graphql_503_even_with_a_token(
     assert health.json()["problem"] == "the database cannot be reached"
 
 
+def test_a_database_outage_is_a_graphql_503_without_a_token_too(
+    unreachable: Callable[[], Database],
+) -> None:
+    # Before, an anonymous search during an outage answered 200 with "Unexpected error.", so
+    # neither clients nor load balancers knew to try again.
+    db = unreachable()
+    with client_for(db) as client:
+        response = client.post(
+            "/graphql", json={"query": '{ sessions(filter: {text: "walk"}) { totalCount } }'}
+        )
+    db.dispose()
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE" and "try again" in error["message"]
+
+
 def test_a_token_still_works_when_the_database_is_up(empty_db: Database) -> None:
     with empty_db.session() as session:
         _client, token = tokens.create_client(session, role=Role.ADMIN, name="ops")

@@ -52,6 +52,9 @@ class Context:
     # Who is calling (None: anonymous), and why a presented token was refused.
     principal: Principal | None = None
     auth_problem: str | None = None
+    # The HTTP response being made (strawberry's sub-response): its status can be set, as the
+    # error masking does when the database cannot be reached (503).
+    response: Any = None
     loaders: DirectoryLoaders = field(init=False)
     referral_loaders: ReferralLoaders = field(init=False)
 

@@ -3,8 +3,11 @@ no values) and masked as "Unexpected error." with that id."""
 
 from __future__ import annotations
 
+import re
+
 import strawberry
 from graphql import GraphQLError
+from sqlalchemy.exc import OperationalError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
@@ -49,6 +52,26 @@ class Schema(strawberry.Schema):
             error.extensions = {**(error.extensions or {}), "errorId": error_id}
 
 
+def database_unreachable(error: GraphQLError) -> bool:
+    """The database could not be reached (no connection, or it went away): SQLAlchemy's
+    OperationalError that says so, as opposed to one about a query or its data."""
+    original = error.original_error
+    if not isinstance(original, OperationalError):
+        return False
+    return (
+        bool(original.connection_invalidated) or _UNREACHABLE.search(str(original.orig)) is not None
+    )
+
+
+# What drivers say when there is no database to talk to (PostgreSQL down, a SQLite file or
+# folder gone). Matched, not logged: the message never leaves this function.
+_UNREACHABLE = re.compile(
+    r"connection (?:refused|failed|is closed)|could not connect|server closed the connection"
+    r"|terminating connection|unable to open database file|no such table: alembic_version",
+    re.IGNORECASE,
+)
+
+
 class MaskUnexpected(MaskErrors):
     """Masks a server error as "Unexpected error." with the error id its log line carries,
     so a person reporting it can be matched to it."""
@@ -57,6 +80,19 @@ class MaskUnexpected(MaskErrors):
         super().__init__(should_mask_error=should_mask)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if database_unreachable(error):
+            # Not a bug: the database is down or unreachable. Say so, and answer 503 so that
+            # clients and load balancers retry (as with a bearer token, api/app.py).
+            response = getattr(self.execution_context.context, "response", None)
+            if response is not None:
+                response.status_code = 503
+                response.headers["Retry-After"] = "5"
+            return GraphQLError(
+                "The service cannot reach its database just now: try again shortly.",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "SERVICE_UNAVAILABLE"},
+            )
         masked = super().anonymise_error(error)
         error_id = (error.extensions or {}).get("errorId")
         masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
