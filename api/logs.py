@@ -182,12 +182,14 @@ class SafeFormatter(logging.Formatter):
 # -- filters on the loggers that would otherwise write a caller's data --------------------
 
 
-_SECRET_PATHS = re.compile(r"^(/listing|/register/confirm)/[^/?]+")
+# Paths that carry a secret: edit and confirmation links, staff sign-in links, providers'
+# register links. Anyone holding one could use it.
+_SECRET_PATHS = re.compile(r"^(/listing|/register/confirm|/staff/sign-in|/attendance)/[^/?]+")
 
 
 def safe_path(path: str) -> str:
     """A request path as the access log may show it: no query string, and no secret in the
-    edit and confirmation links (anyone holding one could use it)."""
+    links that carry a secret (anyone holding one could use it)."""
     path, question, _query = path.partition("?")
     path = _SECRET_PATHS.sub(r"\1/(link)", path)
     return path + ("?(query hidden)" if question else "")

@@ -444,9 +444,12 @@ def test_the_access_log_shows_no_query_string_and_no_link_secret(
     line = '%s - "%s %s HTTP/%s" %d'
     access.info(line, "127.0.0.1:5000", "GET", f"/graphql?query={quote_plus(TEXT)}", "1.1", 200)
     access.info(line, "127.0.0.1:5000", "GET", "/listing/s3cr3t-t0ken/still-right", "1.1", 200)
+    access.info(line, "127.0.0.1:5000", "GET", "/staff/sign-in/s3cr3t-signin", "1.1", 200)
+    access.info(line, "127.0.0.1:5000", "POST", "/attendance/s3cr3t-register", "1.1", 303)
     written = stream.getvalue()
     assert "GET /graphql?(query hidden)" in written
     assert "/listing/(link)/still-right" in written and "s3cr3t" not in written
+    assert "/staff/sign-in/(link)" in written and "/attendance/(link)" in written
     assert leaks(written) == [], written
 
 
