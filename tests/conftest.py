@@ -22,6 +22,7 @@ from api.app import create_app
 from api.config import get_settings
 from api.db import Database
 from api.directory.loading import load_directory
+from tests.mailbox import Mailbox, running_mailbox
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI = Path(__file__).resolve().parent / "data" / "mini"
@@ -77,6 +78,20 @@ def empty_db(new_database_url: Callable[[], str]) -> Iterator[Database]:
     db = _loaded(new_database_url(), None)
     yield db
     db.dispose()
+
+
+@pytest.fixture()
+def db(empty_db: Database) -> Database:
+    """The small directory in tests/data/mini, in a database of the test's own (writable)."""
+    with empty_db.session() as session:
+        load_directory(session, MINI)
+    return empty_db
+
+
+@pytest.fixture()
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) on a free loopback port, and what it received."""
+    yield from running_mailbox()
 
 
 @pytest.fixture(scope="session")

@@ -9,18 +9,10 @@ from api.access.models import ApiClient, Role
 from api.audit.models import AuditEvent
 from api.cli import app
 from api.db import Database
-from api.directory.loading import load_directory
-from tests.conftest import MINI, client_for
+from tests.conftest import client_for
 
 runner = CliRunner()
 ME = "{ me { name role practiceOdsCode providerName } }"
-
-
-@pytest.fixture()
-def db(empty_db: Database) -> Database:
-    with empty_db.session() as session:
-        load_directory(session, MINI)
-    return empty_db
 
 
 def me(db: Database, token: str | None) -> dict:

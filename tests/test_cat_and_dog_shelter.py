@@ -20,18 +20,13 @@ from api.config import get_settings
 from api.db import Database
 from benchmarks.registrations import prepare, serve
 from sitegen.build import build_site
-from tests.mailbox import Mailbox, running_mailbox
+from tests.mailbox import Mailbox
 from tests.staff_support import browser_sign_in, invite
 
 CHROMIUM = os.environ.get("PETUNIA_CHROMIUM", "/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (scripts/test installs it)"
 )
-
-
-@pytest.fixture()
-def mailbox() -> Iterator[Mailbox]:
-    yield from running_mailbox()
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,8 @@ from typer.testing import CliRunner
 from api.cli import app
 from api.db import Database
 from api.directory import schedules as sched
-from api.directory.loading import load_directory
 from api.directory.models import Provider, Schedule, Session, Venue
 from api.registration.importing import ImportProblems, import_file
-from tests.conftest import MINI
 
 runner = CliRunner()
 HEADER = "organisation,title,domains,schedule,times,venue,postcode,delivery,cost,languages,email"
@@ -27,13 +25,6 @@ GOOD = [
     '"Walk & Talk",Health walk,PHYSICAL_ACTIVITY,"Mon & Wed 10am-12",,Town Square,AT2 1AA,,,,',
     "Knitters United,Knit and natter,ARTS_FOR_HEALTH,last Friday of the month 7-9pm,,North Hall,AT1 1AA,,,,",  # noqa: E501
 ]
-
-
-@pytest.fixture()
-def db(empty_db: Database) -> Database:
-    with empty_db.session() as session:
-        load_directory(session, MINI)
-    return empty_db
 
 
 def write_csv(path: Path, lines: list[str]) -> Path:

@@ -24,32 +24,19 @@ from typer.testing import CliRunner
 from api.cli import app as cli
 from api.config import get_settings
 from api.db import Database
-from api.directory.loading import load_directory
 from api.directory.models import utcnow
 from api.mail.background import Deliverer
 from api.mail.models import MailStatus, QueuedEmail
 from api.mail.outbox import Email
 from api.mail.queue import CLAIM, deliver_due, enqueue
 from api.registration.models import Registration
-from tests.conftest import MINI, client_for
-from tests.mailbox import Mailbox, running_mailbox
+from tests.conftest import client_for
+from tests.mailbox import Mailbox
 from tests.test_registration_flow import REGISTER, SHELTER_INPUT, gql
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-secret-for-the-mail-queue"
 ADDRESS = SHELTER_INPUT["email"]
-
-
-@pytest.fixture()
-def mailbox() -> Iterator[Mailbox]:
-    yield from running_mailbox()
-
-
-@pytest.fixture()
-def db(empty_db: Database) -> Database:
-    with empty_db.session() as session:
-        load_directory(session, MINI)
-    return empty_db
 
 
 def settings_for(mailbox: Mailbox, tmp_path: Path, **more: object):

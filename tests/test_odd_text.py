@@ -30,7 +30,7 @@ from api.registration.models import Registration
 from api.reports.render import table_csv
 from api.web.moderation import summary_rows
 from tests.conftest import MINI, client_for
-from tests.mailbox import Mailbox, running_mailbox
+from tests.mailbox import Mailbox
 from tests.odd_text import KEPT, MULTI_LINE, NORMALISED, REFUSED
 
 # --------------------------------------------------------------------------------------------
@@ -111,18 +111,6 @@ SHELTER = {
     "show_email": "yes",
     "who_for": "Adults\nand carers",
 }
-
-
-@pytest.fixture()
-def mailbox() -> Iterator[Mailbox]:
-    yield from running_mailbox()
-
-
-@pytest.fixture()
-def db(empty_db: Database) -> Database:
-    with empty_db.session() as session:
-        load_directory(session, MINI)
-    return empty_db
 
 
 @pytest.fixture()

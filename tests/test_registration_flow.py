@@ -18,13 +18,12 @@ from api.access.models import Role
 from api.audit.models import AuditEvent
 from api.config import get_settings
 from api.db import Database, make_engine
-from api.directory.loading import load_directory
 from api.directory.models import Provider
 from api.mail.models import QueuedEmail
 from api.registration import flow
 from api.registration.models import ListingContact, Registration, RegistrationStatus
-from tests.conftest import MINI, GraphQLClient, client_for
-from tests.mailbox import Mailbox, running_mailbox
+from tests.conftest import GraphQLClient, client_for
+from tests.mailbox import Mailbox
 from tests.staff_support import staff_sign_in
 
 SHELTER = {
@@ -42,18 +41,6 @@ SHELTER = {
     "email": "walks@rescue.example",
     "show_email": "yes",
 }
-
-
-@pytest.fixture()
-def mailbox() -> Iterator[Mailbox]:
-    yield from running_mailbox()
-
-
-@pytest.fixture()
-def db(empty_db: Database) -> Database:
-    with empty_db.session() as session:
-        load_directory(session, MINI)
-    return empty_db
 
 
 @pytest.fixture()

@@ -14,26 +14,13 @@ from starlette.testclient import TestClient
 from api.access.models import Role
 from api.access.tokens import Principal
 from api.db import Database
-from api.directory.loading import load_directory
 from api.directory.models import Provider, Schedule, Session
 from api.registration import flow
 from api.registration.models import ProblemReport, Registration, RegistrationStatus, ReportStatus
-from tests.conftest import MINI, client_for
-from tests.mailbox import Mailbox, running_mailbox
+from tests.conftest import client_for
+from tests.mailbox import Mailbox
 from tests.staff_support import staff_sign_in
 from tests.test_registration_flow import SHELTER, key_of, path_of, register
-
-
-@pytest.fixture()
-def mailbox() -> Iterator[Mailbox]:
-    yield from running_mailbox()
-
-
-@pytest.fixture()
-def db(empty_db: Database) -> Database:
-    with empty_db.session() as session:
-        load_directory(session, MINI)
-    return empty_db
 
 
 def make_app(db: Database, mailbox: Mailbox, tmp_path, **settings: object) -> TestClient:

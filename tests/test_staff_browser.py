@@ -5,7 +5,7 @@ moderation queue through the same sign-in. Every page passes axe-core's checks."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,17 +17,12 @@ from api.db import Database
 from api.outcomes.instruments import load_instruments
 from benchmarks.registrations import prepare, serve
 from tests.conftest import DEMO
-from tests.mailbox import Mailbox, running_mailbox
+from tests.mailbox import Mailbox
 from tests.staff_support import browser_sign_in, invite
 from tests.test_cat_and_dog_shelter import CHROMIUM, accessible, browser, fits_a_phone
 
 __all__ = ["browser"]  # the module-scoped Chromium fixture
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}")
-
-
-@pytest.fixture()
-def mailbox() -> Iterator[Mailbox]:
-    yield from running_mailbox()
 
 
 # WCAG 2.0, 2.1 and 2.2 A and AA: the 2.2 rules (target size) are off in axe by default.

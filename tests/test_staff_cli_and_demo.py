@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
@@ -16,28 +14,13 @@ from api.access.models import Role
 from api.app import create_app
 from api.cli import app as cli
 from api.config import get_settings
-from api.db import Database
-from api.directory.loading import load_directory
 from api.staff import commands
 from api.staff.demo import DEMO_TOTP_SECRET, create_demo_accounts, demo_accounts
 from api.staff.models import StaffAccount, StaffSession
-from tests.conftest import MINI, client_for
-from tests.mailbox import Mailbox, running_mailbox
+from tests.conftest import client_for
 from tests.staff_support import PUBLIC, csrf_in, follow_link, sign_in_first_time
 
 runner = CliRunner()
-
-
-@pytest.fixture()
-def mailbox() -> Iterator[Mailbox]:
-    yield from running_mailbox()
-
-
-@pytest.fixture()
-def db(empty_db: Database) -> Database:
-    with empty_db.session() as session:
-        load_directory(session, MINI)
-    return empty_db
 
 
 def invoke(*args: str):  # noqa: ANN201

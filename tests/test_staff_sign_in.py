@@ -18,13 +18,12 @@ from api.app import create_app
 from api.audit.models import AuditEvent
 from api.config import get_settings
 from api.db import Database
-from api.directory.loading import load_directory
 from api.referrals.models import Referral
 from api.staff import accounts
 from api.staff.models import StaffAccount, StaffSession, StaffSignInLink
 from api.web.staff_session import COOKIE
-from tests.conftest import MINI, client_for
-from tests.mailbox import Mailbox, running_mailbox
+from tests.conftest import client_for
+from tests.mailbox import Mailbox
 from tests.staff_support import (
     PUBLIC,
     code,
@@ -35,18 +34,6 @@ from tests.staff_support import (
     sign_in_first_time,
     staff_sign_in,
 )
-
-
-@pytest.fixture()
-def mailbox() -> Iterator[Mailbox]:
-    yield from running_mailbox()
-
-
-@pytest.fixture()
-def db(empty_db: Database) -> Database:
-    with empty_db.session() as session:
-        load_directory(session, MINI)
-    return empty_db
 
 
 @pytest.fixture()

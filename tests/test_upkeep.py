@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +12,6 @@ from api.audit.models import AuditEvent
 from api.cli import app
 from api.config import get_settings
 from api.db import Database
-from api.directory.loading import load_directory
 from api.directory.models import Provider, utcnow
 from api.mail.queue import deliver_due
 from api.registration.models import (
@@ -32,23 +30,11 @@ from api.registration.upkeep import (
     purge_unconfirmed,
     send_reminders,
 )
-from tests.conftest import MINI, client_for
-from tests.mailbox import Mailbox, running_mailbox
+from tests.conftest import client_for
+from tests.mailbox import Mailbox
 
 runner = CliRunner()
 TODAY = dt.date(2026, 11, 22)
-
-
-@pytest.fixture()
-def mailbox() -> Iterator[Mailbox]:
-    yield from running_mailbox()
-
-
-@pytest.fixture()
-def db(empty_db: Database) -> Database:
-    with empty_db.session() as session:
-        load_directory(session, MINI)
-    return empty_db
 
 
 def test_remind_emails_stale_listings_once_a_period(
