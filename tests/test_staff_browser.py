@@ -118,8 +118,9 @@ def test_a_practice_refers_and_the_link_worker_works_it(
     browser: Browser, mailbox: Mailbox, new_database_url: Callable[[], str], tmp_path: Path
 ) -> None:
     """Practice staff refer through the form; the link worker contacts, assesses, agrees a
-    plan, signposts and completes from the caseload; the practice reads the message back;
-    the coordinator sees every caseload. A phone, JavaScript off, axe-core on every page."""
+    plan, signposts two sessions and completes from the caseload; the coordinator reassigns
+    the referral (and back); the practice reads the message back. A phone, JavaScript off,
+    axe-core on every page."""
     from tests.referral_support import nhs_number
 
     url = new_database_url()
@@ -136,6 +137,13 @@ def test_a_practice_refers_and_the_link_worker_works_it(
             .where(Session.title == "Knit and natter")
             .values(contact_email="knit@group.example")
         )
+        # A second link worker, for the coordinator to reassign to.
+        from sqlalchemy import select
+
+        from api.directory.models import LinkWorker, Provider
+
+        lead = s.scalars(select(Provider).where(Provider.key == "lead-north")).one()
+        s.add(LinkWorker(key="tom", name="Tom Second", lead_provider_id=lead.id))
     invite(db, "gp@north.example", Role.GP_PRACTICE)
     invite(db, "alex@lead.example", link_worker="alex")
     invite(db, "boss@lead.example", coordinator=True)
@@ -199,6 +207,30 @@ def test_a_practice_refers_and_the_link_worker_works_it(
         expect(worker.get_by_text("Signposted to 1 session(s)")).to_be_visible()
         check(worker)
         expect(worker.get_by_text("1 provider(s) were sent a register link")).to_be_visible()
+        # A second session: the lead provider's own cookery club.
+        worker.get_by_label("Search the directory").fill("cookery")
+        worker.get_by_role("button", name="Search").click()
+        worker.get_by_label("Bengali men's cookery club").check()
+        worker.get_by_role("button", name="Signpost to the chosen sessions").click()
+        expect(worker.get_by_text("Signposted to 1 session(s)")).to_be_visible()
+        check(worker)
+
+        # The coordinator sees every caseload and reassigns the referral (to Tom, and back).
+        boss = browser.new_context(**phone).new_page()
+        browser_sign_in(boss, base, mailbox, "boss@lead.example")
+        boss.get_by_role("link", name="Caseloads").click()
+        boss.get_by_role("link", name="Alex Link").click()
+        check(boss)
+        boss.get_by_role("link", name="Ada Browser").click()
+        for name in ("Tom Second", "Alex Link"):
+            option = boss.locator("#f-link_worker option", has_text=name)
+            boss.get_by_label("Reassign to").select_option(option.get_attribute("value"))
+            boss.get_by_role("button", name="Reassign").click()
+            expect(boss.get_by_text("The referral is reassigned")).to_be_visible()
+        expect(boss.get_by_text("Reassigned from Alex Link to Tom Second")).to_be_visible()
+        check(boss)
+        worker.reload()
+
         # The knitting group opens its register link (no account) and ticks who came.
         knit = browser.new_context(**phone).new_page()
         knit.goto(mailbox.link(mailbox.last("knit@group.example"), "/attendance/"))
@@ -232,8 +264,7 @@ def test_a_practice_refers_and_the_link_worker_works_it(
         expect(gp.get_by_text("Knit and natter (Knit")).to_be_visible()
         expect(gp.get_by_text("attended 1, missed 0")).to_be_visible()
 
-        boss = browser.new_context(**phone).new_page()
-        browser_sign_in(boss, base, mailbox, "boss@lead.example")
+        boss.goto(f"{base}/staff")
         boss.get_by_role("link", name="Caseloads").click()
         expect(boss.get_by_role("link", name="Alex Link")).to_be_visible()
         check(boss)
