@@ -118,7 +118,7 @@ def up(
     """Create or upgrade the database, load the demo directory into an empty one, and serve.
 
     Safe to run again: an existing database keeps its data and only gains new migrations."""
-    settings = _settings(data_dir)
+    settings = _settings(data_dir, **_listening_url(host, port))
     _check_production(settings)
     db = _database(settings)
     migrations.upgrade(db.engine)
@@ -136,6 +136,21 @@ def up(
     # Queued email is delivered by one thread of this process, however many workers serve.
     with _mail_deliverer(settings):
         _serve(settings, host, port, workers=1)
+
+
+def _listening_url(host: str | None, port: int | None) -> dict[str, object]:
+    """`up` on another host or port: every link Petunia writes (emails, calendars, "report a
+    problem", demo sign-ins) points where it listens, unless PETUNIA_PUBLIC_URL says where
+    people reach it. Set in the environment too, for the server process that uvicorn starts."""
+    if os.environ.get("PETUNIA_PUBLIC_URL") or (host is None and port is None):
+        return {}
+    defaults = get_settings()
+    shown = host or defaults.host
+    if shown in ("0.0.0.0", "::", ""):  # every address: this machine's own, for a newcomer
+        shown = "127.0.0.1"
+    url = f"http://{f'[{shown}]' if ':' in shown else shown}:{port or defaults.port}"
+    os.environ["PETUNIA_PUBLIC_URL"] = url
+    return {"public_url": url}
 
 
 def _print_demo_sign_ins(db: Database, settings: Settings) -> None:

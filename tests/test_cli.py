@@ -77,6 +77,8 @@ def test_up_creates_loads_serves_and_is_safe_to_run_again(tmp_path: Path) -> Non
     # One demo sign-in per role, printed at start (development only).
     assert "Try the staff pages as" in log and "practice@demo.petunia.invalid" in log
     assert "link-worker@demo.petunia.invalid" in log and "admin@demo.petunia.invalid" in log
+    # --port sets the public URL: links point where it listens (not at port 8000).
+    assert f"Sign in at {url}/staff/sign-in" in log
     assert (data / "petunia.db").exists()
 
     proc, url = run_up(data)
