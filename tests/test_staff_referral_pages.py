@@ -80,6 +80,7 @@ def test_the_link_worker_works_a_referral_from_the_caseload(world, mailbox) -> N
         assert page.status_code == 200
         assert "Ada Testperson" in page.text and "999" in page.text
         assert "Lonely since her husband died" in page.text
+        assert "<dd>English" in page.text  # the language as people say it, not "en"
         # Only the allowed next steps: contact, decline, close (not "assessed" or "active").
         buttons = re.findall(r'name="status" value="([A-Z_]+)"', page.text)
         assert buttons == ["CONTACTED", "DECLINED", "CLOSED"]

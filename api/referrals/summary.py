@@ -14,6 +14,7 @@ from sqlalchemy import orm, select
 
 from api.access import policy
 from api.access.tokens import Principal
+from api.directory.labels import language_name
 from api.directory.models import GpPractice, LinkWorker, Locality, Provider, Session
 from api.outcomes.models import NhsUse, OutcomeInstrument, OutcomeMeasurement
 from api.outcomes.recording import instruments_for
@@ -127,7 +128,10 @@ def summary(
     if data is not None and view.person is not None:
         person: dict[str, object] = {
             "given_name": data["givenName"],
-            "preferred_language": referral.preferred_language,
+            # Shown as people say it ("Somali"), not as stored ("so").
+            "preferred_language": language_name(referral.preferred_language)
+            if referral.preferred_language
+            else None,
             "needs_interpreter": referral.needs_interpreter,
         }
         if view.person is policy.PersonDetail.FULL:
