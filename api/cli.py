@@ -133,8 +133,11 @@ def up(
     _print_demo_sign_ins(db, settings)
     _build_site(db, settings, settings.resolved_site_dir, fail=False)
     db.dispose()
-    # Queued email is delivered by one thread of this process, however many workers serve.
-    with _mail_deliverer(settings):
+    # Queued email and the periodic jobs (nudge, remind, purge, webhooks) run in threads of
+    # this process, however many workers serve: the embedded default needs no cron.
+    from api.jobs import Scheduler
+
+    with _mail_deliverer(settings), Scheduler(settings):
         _serve(settings, host, port, workers=1)
 
 
@@ -202,6 +205,30 @@ def serve(
     settings = _settings(data_dir)
     with _mail_deliverer(settings, enabled=deliver_mail):
         _serve(settings, host, port, workers=workers)
+
+
+@app.command()
+def worker(data_dir: DataDir = None) -> None:
+    """Run the periodic jobs (webhooks every minute; nudge, remind and purge daily) and
+    deliver queued email, until stopped: one per deployment with several hosts. `petunia up`
+    does this itself."""
+    import time
+
+    from api.jobs import JOBS, Scheduler
+
+    settings = _settings(data_dir)
+    console.print(
+        "Running "
+        + ", ".join(f"{job.name} (every {job.every})" for job in JOBS)
+        + ", and delivering queued email. Stop with Ctrl+C.",
+        highlight=False,
+    )
+    try:
+        with _mail_deliverer(settings), Scheduler(settings):
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        console.print("Stopped.")
 
 
 @contextmanager
@@ -496,57 +523,40 @@ def purge(
     period (keeping the anonymous facts reports need; their data keys are destroyed), the
     registrations nobody confirmed, and the email addresses of decided registrations and of
     resolved problem reports."""
-    from api.mail.queue import purge_finished
-    from api.referrals.protection import protector
-    from api.referrals.purge import purge as purge_referrals
-    from api.referrals.rekey import rotate_lookup_key
-    from api.registration.retention import forget_decided_registrations, forget_reporter_emails
-    from api.registration.upkeep import purge_unconfirmed
+    from api.retention import purge as purge_all
 
     settings = _settings(data_dir)
-    days = settings.referral_retention_days if retention_days is None else retention_days
-    if unconfirmed_days is None:
-        unconfirmed_days = settings.unconfirmed_registration_days
-    if days < 0:
-        raise _fail("--retention-days cannot be negative")
-    if unconfirmed_days < 0:
-        raise _fail("--unconfirmed-days cannot be negative")
-    decided_days, report_days = (
-        settings.decided_registration_days,
-        settings.problem_report_email_days,
-    )
-    if decided_days < 0 or report_days < 0:
-        raise _fail(
-            "PETUNIA_DECIDED_REGISTRATION_DAYS and PETUNIA_PROBLEM_REPORT_EMAIL_DAYS cannot "
-            "be negative"
+    for option, value in (
+        ("--retention-days", retention_days),
+        ("--unconfirmed-days", unconfirmed_days),
+    ):
+        if value is not None and value < 0:
+            raise _fail(f"{option} cannot be negative")
+    try:
+        report = purge_all(
+            _database(settings),
+            settings,
+            referral_days=retention_days,
+            unconfirmed_days=unconfirmed_days,
         )
-    db = _database(settings)
-    guard = protector(settings)
-    with db.session() as session:
-        count = purge_referrals(session, retention_days=days, keys=guard.keys)
-        unconfirmed = purge_unconfirmed(session, days=unconfirmed_days)
-        decided = forget_decided_registrations(session, days=decided_days)
-        reports = forget_reporter_emails(session, days=report_days)
-    emails = purge_finished(db, settings.mail_retention_days)
-    if count:
-        # The purged referrals' NHS-number hashes stay in old row versions and backups: a new
-        # lookup key makes them untestable.
-        with db.session() as session:
-            rotate_lookup_key(session, guard)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
     console.print(
-        f"Purged personal data from {count} referral(s) closed over {days} days ago "
-        "(their data keys destroyed)."
+        f"Purged personal data from {report.referrals} referral(s) closed over "
+        f"{report.referral_days} days ago (their data keys destroyed)."
     )
     console.print(
-        f"Deleted {unconfirmed} registration(s) not confirmed within {unconfirmed_days} days."
+        f"Deleted {report.unconfirmed} registration(s) not confirmed within "
+        f"{report.unconfirmed_days} days."
     )
     console.print(
-        f"Deleted {emails} email(s) sent or given up over {settings.mail_retention_days} days ago."
+        f"Deleted {report.emails} email(s) sent or given up over "
+        f"{settings.mail_retention_days} days ago."
     )
     console.print(
-        f"Removed the email address from {decided} registration(s) decided over "
-        f"{decided_days} days ago and {reports} problem report(s) resolved over "
-        f"{report_days} days ago."
+        f"Removed the email address from {report.decided} registration(s) decided over "
+        f"{report.decided_days} days ago and {report.reports} problem report(s) resolved over "
+        f"{report.report_days} days ago."
     )
 
 

@@ -156,6 +156,7 @@ COMMANDS = [
     "rekey",
     "webhooks deliver",
     "mail deliver",
+    "worker",
     "import",
     "remind",
     "revoke-edit-links",
