@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from cross_web import HTTPException
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -82,6 +83,14 @@ class PetuniaGraphQL(RequestLimits, GraphQL[Context, None]):
         except DatabaseUnavailable:
             # A GraphQL answer, as for any other error, and 503 so clients and proxies retry.
             return JSONResponse(UNAVAILABLE, status_code=503, headers={"Retry-After": "5"})
+        except HTTPException as exc:
+            # A request GraphQL cannot read (not UTF-8, not a JSON object, nested too deep, no
+            # query...): the same shape as every other error, not strawberry's plain text.
+            body = {
+                "data": None,
+                "errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}],
+            }
+            return JSONResponse(body, status_code=exc.status_code)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse((GRAPHIQL / "index.html").read_text())

@@ -114,6 +114,9 @@ def test_a_body_that_is_not_a_json_object_is_a_400(
 ) -> None:
     response = mini_api.http.post("/graphql", content=body, headers=JSON)
     assert response.status_code == 400 and message in response.text, response.text
+    # Shaped as every other GraphQL error, not plain text.
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_REQUEST" and message in error["message"]
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from api.access import policy
 from api.access.models import Role
 from api.access.tokens import Principal
 from api.audit.log import record
+from api.config import Settings
 from api.directory.models import Provider, Session, utcnow
 from api.referrals import care
 from api.referrals.errors import ErrorCode, reject
@@ -24,6 +25,8 @@ from api.referrals.intake import actor_of
 from api.referrals.models import Attendance, Referral, RegisterLink, Signpost
 from api.referrals.protection import Protector
 from api.referrals.working_days import local_date
+from api.registration.links import url
+from api.registration.mails import Message, queue
 
 
 def _hash(token: str) -> str:
@@ -110,6 +113,47 @@ def issue(
     db.flush()
     record(db, principal, "register_link.issue", "session", session_id, link_id=link.id)
     return link, token
+
+
+def link_email(settings: Settings, to: str, title: str, token: str, days: int) -> Message:
+    return Message(
+        to,
+        f"Who came to {title}? Your register link",
+        [
+            f"Our link workers have suggested {title} to people they support.",
+            "The link below opens a register with their first names and when each was "
+            "suggested. Please tick whether they came, after each session: it helps us "
+            "support them. No account or password is needed.",
+            f"The link works for {days} days. Do not forward it.",
+        ],
+        [("Open the register", url(settings, f"/attendance/{token}"))],
+    )
+
+
+def send(
+    db: orm.Session,
+    settings: Settings,
+    principal: Principal,
+    session_ids: list[int],
+    *,
+    renew: bool,
+    days: int,
+) -> list[int]:
+    """Issue a register link for each session whose provider has a contact address (``renew``:
+    always a new one; otherwise only where none works yet) and queue its email in this
+    transaction; returns the queued emails' ids."""
+    existing = active_links(db, session_ids)
+    messages = []
+    for session_id in session_ids:
+        if session_id in existing and not renew:
+            continue
+        to = contact_email(db, session_id)
+        session = db.get(Session, session_id)
+        if not to or session is None:
+            continue
+        _link, token = issue(db, principal, session_id, days=days)
+        messages.append(link_email(settings, to, session.title, token, days))
+    return queue(db, messages)
 
 
 def revoke(db: orm.Session, principal: Principal, link_id: int) -> RegisterLink:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import orm
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -16,8 +15,6 @@ from api.referrals import register_links
 from api.referrals.errors import Rejected
 from api.referrals.protection import protector
 from api.registration.answers import ErrorCode, FieldError
-from api.registration.links import url
-from api.registration.mails import Message, queue
 from api.staff.signin import SignedIn
 from api.web.common import (
     Form,
@@ -98,45 +95,15 @@ async def mark(request: Request, form: Form) -> Response:
     return RedirectResponse(f"/attendance/{token}", 303)
 
 
-def link_email(settings, to: str, title: str, token: str, days: int) -> Message:  # type: ignore[no-untyped-def]
-    return Message(
-        to,
-        f"Who came to {title}? Your register link",
-        [
-            f"Our link workers have suggested {title} to people they support.",
-            "The link below opens a register with their first names and when each was "
-            "suggested. Please tick whether they came, after each session: it helps us "
-            "support them. No account or password is needed.",
-            f"The link works for {days} days. Do not forward it.",
-        ],
-        [("Open the register", url(settings, f"/attendance/{token}"))],
-    )
-
-
 async def send_links(request: Request, principal, session_ids: list[int], *, renew: bool) -> int:  # type: ignore[no-untyped-def]
-    """Email a register link for each session (``renew``: always a new one; otherwise only
-    where none works yet); how many were sent."""
+    """Issue and email register links (api/referrals/register_links.py); how many."""
     settings = settings_of(request)
-    days = settings.register_link_days
-
-    def work(db: orm.Session) -> list[int]:
-        existing = register_links.active_links(db, session_ids)
-        messages = []
-        for session_id in session_ids:
-            if session_id in existing and not renew:
-                continue
-            to = register_links.contact_email(db, session_id)
-            if not to:
-                continue
-            link, token = register_links.issue(db, principal, session_id, days=days)
-            from api.directory.models import Session
-
-            title = db.get(Session, session_id).title  # type: ignore[union-attr]
-            messages.append(link_email(settings, to, title, token, days))
-        # Queued with the links they carry: sent once this commits (api/mail/queue.py).
-        return queue(db, messages)
-
-    mail = await write(request, work)
+    mail = await write(
+        request,
+        lambda db: register_links.send(
+            db, settings, principal, session_ids, renew=renew, days=settings.register_link_days
+        ),
+    )
     await send_now(request, mail)  # what cannot go now, the queue retries
     return len(mail)
 
