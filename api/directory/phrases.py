@@ -77,7 +77,7 @@ _FILLER = {
     "session",
 }
 ASK_US = re.compile(
-    r"^\s*(?:(?:any\s*(?:day|time)s?|anytime)\s*[,;]?\s*(?:and\s+)?)?"
+    r"^\s*(?:(?:any\s*(?:day|time)s?|anytime)\s*[,;:-]?\s*(?:and\s+)?)?"
     r"\(?(?:ask(?: us)?|varies|various|by (?:arrangement|appointment)|on request|tbc"
     r"|to be confirmed|contact us|get in touch)\)?\s*\.?$",
     re.IGNORECASE,
