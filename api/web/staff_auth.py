@@ -88,20 +88,21 @@ async def send_link(request: Request, form: Form) -> Response:
     if not csrf_ok(request, form):
         return expired_form()
     email = str(form.get("email", "")).strip()
-    if "@" not in email or len(email) > 320:
+
+    def refused(status: int, message: str, code: ErrorCode) -> Response:
+        """The form again, with what was typed and the one error."""
         return render(
             "staff/sign_in.html",
-            400,
+            status,
             csrf=csrf_token(request),
             minutes=settings.staff_link_minutes,
             v={"email": email},
-            errors=[
-                FieldError(
-                    "email",
-                    "Enter your work email address, like name@example.nhs.uk",
-                    ErrorCode.INVALID,
-                )
-            ],
+            errors=[FieldError("email", message, code)],
+        )
+
+    if "@" not in email or len(email) > 320:
+        return refused(
+            400, "Enter your work email address, like name@example.nhs.uk", ErrorCode.INVALID
         )
 
     address = client_address(request)
@@ -140,20 +141,11 @@ async def send_link(request: Request, form: Form) -> Response:
 
     limited, sent, mail = await write(request, work)
     if limited:
-        return render(
-            "staff/sign_in.html",
+        return refused(
             429,
-            csrf=csrf_token(request),
-            minutes=settings.staff_link_minutes,
-            v={"email": email},
-            errors=[
-                FieldError(
-                    "email",
-                    "Too many sign-in links have been asked for from your connection in the "
-                    "last hour. Try again later, or ask your coordinator for help.",
-                    ErrorCode.RATE_LIMITED,
-                )
-            ],
+            "Too many sign-in links have been asked for from your connection in the last "
+            "hour. Try again later, or ask your coordinator for help.",
+            ErrorCode.RATE_LIMITED,
         )
     await send_now(request, mail)  # what cannot go now, the queue retries
     demo_link = None
