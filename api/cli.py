@@ -603,9 +603,11 @@ def import_command(
         typer.Argument(
             help="A .csv or .xlsx file, one session a row. Columns (header names, any order): "
             "organisation, title, domains, schedule (required); description, venue, postcode, "
-            "address, delivery, times, starts, email, phone, website, cost, concessions, "
-            "languages, who_for, how_to_join, accessibility, locality, provider_key, "
-            "session_key, organisation_description. See the README. Or the word `oruk`, "
+            "address, delivery, times, starts, contact, contact_name, email, phone, website, "
+            "cost, concessions, languages, who_for, how_to_join, accessibility, locality, "
+            "provider_key, session_key, organisation_description. Usual headings are "
+            "recognised (Activity, What happens, Where, When, Day, Time, Contact...); see the "
+            "README. Or the word `oruk`, "
             "then another directory's Open Referral UK API address or export folder.",
         ),
     ],
@@ -627,12 +629,22 @@ def import_command(
             "postcode, from the nearest venue)."
         ),
     ] = None,
+    column_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="What a heading holds, when it is not a column's name or a usual heading: "
+            '--map "When=schedule" --map "Notes=description", or "Notes=skip" to leave it '
+            "out. Repeat for each heading.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Import providers and sessions from a spreadsheet, or (`petunia import oruk SOURCE`) from
     another directory's Open Referral UK feed. All or nothing: everything that cannot be read
     is reported (the line, or the feed record) with the reason, and nothing changes until
     there is nothing. Importing the same file or feed twice creates no duplicates."""
+    from api.registration.headings import HeadingProblem, parse_map
     from api.registration.importing import ImportProblems, import_file
 
     if str(file) == "oruk":
@@ -644,6 +656,10 @@ def import_command(
         raise _fail(f"one file at a time: {source} was not expected after {file}")
     if not file.is_file():
         raise _fail(f"{file} is not a file: give a .csv or .xlsx spreadsheet")
+    try:
+        mapping = parse_map(column_map or [])
+    except HeadingProblem as problem:
+        raise _fail(str(problem)) from None
 
     db = _database(_settings(data_dir))
     session = orm.Session(db.engine, expire_on_commit=False)
@@ -651,7 +667,10 @@ def import_command(
         with Progress(console=err, transient=True) as progress:
             task = progress.add_task("Importing", total=None)
             report = import_file(
-                session, file, on_progress=lambda n: progress.update(task, completed=n)
+                session,
+                file,
+                on_progress=lambda n: progress.update(task, completed=n),
+                column_map=mapping,
             )
         if dry_run:
             session.rollback()
@@ -666,6 +685,8 @@ def import_command(
         session.close()
     for note in report.notes:
         console.print(f"note: {note}", highlight=False, markup=False)
+    for warning in report.warnings:
+        console.print(f"warning: {warning}", highlight=False, markup=False)
     prefix = "Dry run, nothing changed. It would import: " if dry_run else "Imported "
     console.print(prefix + report.summary(), highlight=False)
 

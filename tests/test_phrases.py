@@ -147,3 +147,36 @@ def test_dates_are_day_first() -> None:
     assert parse_date("6 January 2027") == dt.date(2027, 1, 6)
     with pytest.raises(InvalidSchedule, match="not a date"):
         parse_date("soon")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Any day, by arrangement", "anytime - by appointment", "(by arrangement)", "on request"],
+)
+def test_no_set_times_as_people_say_it_is_read_with_a_note(text: str) -> None:
+    parsed = parse_schedule(text, today=TODAY)
+    assert parsed.rules == [] and parsed.notes == [
+        f"'{text.strip().rstrip('.')}': no set times, people ask you"
+    ]
+
+
+def test_a_refused_phrase_is_quoted_whole() -> None:
+    # "and" at the ends of a segment is a word, not letters: "any day" was quoted "y day".
+    with pytest.raises(InvalidSchedule, match="'any day and whenever'"):
+        parse_schedule("Any day, whenever", today=TODAY)
+
+
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        ("Wednesdays 10-12 (term time)", "term time only"),
+        ("Tuesdays 10-12, term time only", "term time only"),
+        ("Mondays 2-4pm, not in the school holidays", "term time only"),
+        ("Fridays 2-4 except bank holidays", "not on bank holidays"),
+    ],
+)
+def test_what_is_said_of_a_whole_schedule_is_kept_as_its_note(text: str, note: str) -> None:
+    parsed = parse_schedule(text, today=TODAY)
+    (rule,) = parsed.rules
+    assert rule.note == note
+    assert f"kept '{note}' as a note on the times" in parsed.notes[0]

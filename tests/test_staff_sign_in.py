@@ -353,3 +353,23 @@ def test_a_staff_principal_has_the_api_client_shape(db) -> None:
                 .where(scope(by_token))
                 .compile(compile_kwargs={"literal_binds": True})
             )
+
+
+def test_one_connection_asking_for_many_links_is_refused(db, mailbox, tmp_path) -> None:
+    settings = {"data_dir": tmp_path, "public_url": PUBLIC, "form_rate_limit": 3}
+    for n in range(4):
+        invite(db, f"person{n}@lead.example")
+    with client_for(db, **settings, **mailbox.settings()) as client:
+        page = client.get("/staff/sign-in")
+        for n in range(3):
+            sent = client.post(
+                "/staff/sign-in",
+                data={"csrf": csrf_in(page.text), "email": f"person{n}@lead.example"},
+            )
+            assert sent.status_code == 200, sent.text
+        refused = client.post(
+            "/staff/sign-in", data={"csrf": csrf_in(page.text), "email": "person3@lead.example"}
+        )
+    assert refused.status_code == 429 and "Too many sign-in links" in refused.text
+    assert 'value="person3@lead.example"' in refused.text  # what was typed is kept
+    assert mailbox.to("person3@lead.example") == []

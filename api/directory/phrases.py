@@ -77,8 +77,22 @@ _FILLER = {
     "session",
 }
 ASK_US = re.compile(
-    r"^\s*(?:ask(?: us)?|varies|various|by arrangement|tbc|to be confirmed|contact us)\s*\.?$",
+    r"^\s*(?:(?:any\s*(?:day|time)s?|anytime)\s*[,;:-]?\s*(?:and\s+)?)?"
+    r"\(?(?:ask(?: us)?|varies|various|by (?:arrangement|appointment)|on request|tbc"
+    r"|to be confirmed|contact us|get in touch)\)?\s*\.?$",
     re.IGNORECASE,
+)
+# Said of a whole schedule, kept as the rule's note ("Every Tuesday, 10am (term time only)").
+_QUALIFIERS = (
+    (re.compile(r"\b(?:during\s+)?(?:school\s+)?term[- ]?times?(?:\s+only)?\b"), "term time only"),
+    (
+        re.compile(r"\b(?:not\s+(?:in|during)|except(?:\s+in)?)\s+(?:the\s+)?school\s+holidays\b"),
+        "term time only",
+    ),
+    (
+        re.compile(r"\b(?:not\s+on|except(?:\s+on)?)\s+bank\s+holidays\b"),
+        "not on bank holidays",
+    ),
 )
 
 
@@ -87,6 +101,8 @@ class ParsedSchedule:
     rules: list[Rule]
     # Assumptions made on the way, for the person to check ("counted from Monday 23 Nov").
     notes: list[str] = field(default_factory=list)
+    # A fortnight's first week was taken from today (a re-import keeps the stored one).
+    assumed_start: bool = False
 
 
 def parse_time(text: str) -> dt.time:
@@ -184,7 +200,10 @@ def _segments(text: str) -> list[str]:
             parts.append(norm[start : match.end()])
             start = match.end()
         parts.append(norm[start:])
-    return [p for p in (p.strip(" and") for p in parts) if p]
+    # "and" left at either end by the split (", and" between two ranges); not str.strip,
+    # which takes letters ("any day" became "y day").
+    trimmed = (re.sub(r"^(?:\s*and\b)+|(?:\band\s*)+$", "", p).strip() for p in parts)
+    return [p for p in trimmed if p]
 
 
 def parse_schedule(
@@ -193,20 +212,32 @@ def parse_schedule(
     """Rules for a phrase; "ask us" (or nothing) means no set times. ``times`` ("10-12") is
     used where the phrase gives none (a spreadsheet's separate column). Raises
     InvalidSchedule with a message that quotes what could not be read."""
-    if not text.strip() or ASK_US.match(text):
+    if not text.strip():
         return ParsedSchedule([])
+    if ASK_US.match(text):
+        said = text.strip().rstrip(".")
+        plain = re.fullmatch(r"\(?ask(?: us)?\)?", said, re.IGNORECASE)
+        # Anything but the plain words is read, not copied: say how, so the person can check.
+        return ParsedSchedule([], [] if plain else [f"'{said}': no set times, people ask you"])
     today = today or dt.date.today()
     parsed = ParsedSchedule([])
     for segment in _segments(text):
-        rule, note = _parse_segment(segment, today, times)
+        rule, note, assumed = _parse_segment(segment, today, times)
         parsed.rules.append(rule)
+        parsed.assumed_start |= assumed
         if note:
             parsed.notes.append(note)
     return parsed
 
 
-def _parse_segment(s: str, today: dt.date, times: str | None) -> tuple[Rule, str | None]:
+def _parse_segment(s: str, today: dt.date, times: str | None) -> tuple[Rule, str | None, bool]:
+    """The rule, a note of what was inferred, and whether its start was assumed."""
     original = s
+    said: list[str] = []
+    for pattern, meaning in _QUALIFIERS:
+        found, s = _take(pattern, s)
+        if found and meaning not in said:
+            said.append(meaning)
     starts_on = ends_on = None
     found, s = _take(rf"\b(?:from|starting|starts|beginning|commencing)(?:\s+on)?\s+({_DATE})", s)
     if found:
@@ -292,6 +323,8 @@ def _parse_segment(s: str, today: dt.date, times: str | None) -> tuple[Rule, str
             opens_at = parse_time(times)
     if opens_at is None:
         raise InvalidSchedule(f"'{original}': say what time it starts, like 'Tuesdays 10am-12'")
+    kept = "; ".join(said) or None
+    read_as = f"'{original}': kept '{kept}' as a note on the times" if kept else None
     if once is not None:
         named = order[once.weekday()]
         if monthly or every != 1 or (days and days != [named]):
@@ -299,11 +332,13 @@ def _parse_segment(s: str, today: dt.date, times: str | None) -> tuple[Rule, str
                 f"'{original}': {once.day} {once:%B %Y} is a {once:%A}; "
                 "give a date or days, not both"
             )
-        return make_rule(date=once, opens_at=opens_at, closes_at=closes_at), None
+        rule = make_rule(date=once, opens_at=opens_at, closes_at=closes_at, note=kept)
+        return rule, read_as, False
     if not days:
         raise InvalidSchedule(f"'{original}': say which day(s), like 'Tuesdays' or 'Mon & Wed'")
-    note = None
+    note, assumed = read_as, False
     if every > 1 and starts_on is None:
+        assumed = True
         # The week it runs in cannot be known from the phrase: take the first such day from
         # today and say so, so the person can add "from <date>" if it is the other week.
         starts_on = next(
@@ -311,10 +346,11 @@ def _parse_segment(s: str, today: dt.date, times: str | None) -> tuple[Rule, str
             for n in range(7)
             if order[(today + dt.timedelta(days=n)).weekday()] in days
         )
-        note = (
+        counted = (
             f"'{original}': counted from {starts_on:%A} {starts_on.day} {starts_on:%B %Y}; "
             f"add 'from <date it runs>' if that is the wrong week"
         )
+        note = f"{counted}; {read_as.split(': ', 1)[1]}" if read_as else counted
     rule = make_rule(
         days=days,
         opens_at=opens_at,
@@ -323,5 +359,6 @@ def _parse_segment(s: str, today: dt.date, times: str | None) -> tuple[Rule, str
         monthly=monthly,
         starts_on=starts_on,
         ends_on=ends_on,
+        note=kept,
     )
-    return rule, note
+    return rule, note, assumed

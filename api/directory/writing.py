@@ -74,6 +74,17 @@ def locality_near(db: orm.Session, postcode: str | None) -> int | None:
     return best[1] if best else None
 
 
+def locality_of_district(db: orm.Session, district: str) -> int | None:
+    """The locality most of a postcode district's venues are in ("NT2"), or None."""
+    found = db.execute(
+        select(Venue.locality_id, func.count())
+        .where(Venue.postcode.like(f"{district} %"), Venue.locality_id.is_not(None))
+        .group_by(Venue.locality_id)
+        .order_by(func.count().desc(), Venue.locality_id)
+    ).first()
+    return found[0] if found else None
+
+
 @dataclass
 class VenueFields:
     name: str

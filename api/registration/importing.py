@@ -1,22 +1,24 @@
 """Bulk import of providers and sessions from a lead provider's spreadsheet (CSV or .xlsx).
 
 One row is one session; rows with the same organisation make one provider. Columns are
-documented in the README (`petunia import`). Importing is all or nothing: every row is read
-and checked first, every bad row is reported with its line number and the reason, and the
-database changes only when there are none. Providers are matched by key or by name, and
-sessions by key or title within their provider, so importing the same file twice creates
-nothing new.
+documented in the README (`petunia import`); headings as people write them are matched in
+api/registration/headings.py and cells as people write them are read in meanings.py, so no
+value is dropped: each is kept, read with a note, or reported. Importing is all or nothing:
+every row is read and checked first, every bad row is reported with its line number and the
+reason, and the database changes only when there are none. Providers are matched by key or
+by name, and sessions by key or title within their provider, so importing the same file twice
+creates nothing new.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,7 @@ from api.directory.enums import (
     ProviderKind,
     Relationship,
 )
-from api.directory.models import DomainLabel, Locality, Provider, Schedule, Session
+from api.directory.models import DomainLabel, Locality, Postcode, Provider, Schedule, Session
 from api.directory.phrases import parse_schedule
 from api.directory.postcodes import InvalidPostcode, normalise_postcode
 from api.directory.writing import (
@@ -42,35 +44,15 @@ from api.directory.writing import (
     VenueFields,
     find_or_create_venue,
     locality_near,
+    locality_of_district,
     slug,
     unique_key,
     write_session,
 )
+from api.registration import meanings
 from api.registration.answers import LANGUAGES, name_key
+from api.registration.headings import REQUIRED, HeadingProblem, match_headings
 
-REQUIRED = ("organisation", "title", "domains", "schedule")
-OPTIONAL = (
-    "description",
-    "venue",
-    "postcode",
-    "address",
-    "delivery",
-    "times",
-    "starts",
-    "email",
-    "phone",
-    "website",
-    "cost",
-    "concessions",
-    "languages",
-    "who_for",
-    "how_to_join",
-    "accessibility",
-    "locality",
-    "provider_key",
-    "session_key",
-    "organisation_description",
-)
 # Columns whose line breaks are kept; every other column is one line (api/directory/text.py).
 MULTI_LINE = frozenset({"description", "organisation_description", "who_for"})
 LIMITS = {"organisation": 200, "title": 200, "description": 5000, "venue": 200, "address": 500}
@@ -127,7 +109,11 @@ class Row:
     venue: VenueFields | None
     rules: list[sched.Rule]
     assumed_start: bool
+    contact_name: str | None = None
+    # The postcode district, when only that was given or the postcode is not in the table.
+    district: str | None = None
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -138,6 +124,8 @@ class ImportReport:
     sessions_created: int = 0
     sessions_matched: int = 0
     notes: list[str] = field(default_factory=list)
+    # What the lead provider should act on (a venue that cannot be placed on the map).
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         return (
@@ -166,8 +154,9 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, {column: text}) for each non-empty row; the header is line 1."""
+def read_sheet(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The headings as written, and (line number, {heading: text}) for each non-empty row;
+    the headings are line 1."""
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         from openpyxl import load_workbook
@@ -177,14 +166,15 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds
             raise ImportProblems([RowProblem(1, f"not a readable .xlsx file ({exc})")]) from None
         sheet = book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = [_cell(c).lower() for c in next(rows, ())]
-        for number, values in enumerate(rows, start=2):
+        cells = sheet.iter_rows(values_only=True)
+        header = [_cell(c) for c in next(cells, ())]
+        rows = []
+        for number, values in enumerate(cells, start=2):
             row = {h: _cell(v) for h, v in zip(header, values, strict=False) if h}
             if any(row.values()):
-                yield number, row
+                rows.append((number, row))
         book.close()
-        return
+        return [h for h in header if h], rows
     if suffix != ".csv":
         raise ImportProblems([RowProblem(1, "give a .csv or .xlsx file")])
     try:
@@ -195,39 +185,47 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         ) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if reader.fieldnames:
-        reader.fieldnames = [h.strip().lower() for h in reader.fieldnames]
+        reader.fieldnames = [h.strip() for h in reader.fieldnames]
+    rows = []
     # A cell may hold line breaks: a row is reported by the line it starts on.
     last = reader.line_num
     for row in reader:
         start, last = last + 1, reader.line_num
         values = {k: (v or "").strip() for k, v in row.items() if k}
         if any(values.values()):
-            yield start, values
+            rows.append((start, values))
+    return [h for h in reader.fieldnames or [] if h], rows
+
+
+def name_columns(
+    headings: list[str],
+    rows: list[tuple[int, dict[str, str]]],
+    column_map: dict[str, str] | None = None,
+) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
+    """Rows keyed by column instead of heading, and notes on the headings read by their usual
+    meaning. Raises ImportProblems (line 1) for headings that match no column."""
+    try:
+        matched = match_headings(headings, column_map)
+    except HeadingProblem as problem:
+        raise ImportProblems([RowProblem(1, str(problem))]) from None
+    named = []
+    for line, row in rows:
+        values: dict[str, str] = {}
+        for heading, value in row.items():
+            column = matched.columns.get(heading)
+            if column is None:
+                continue  # a heading --map said to skip
+            values[column] = f"{values[column]} {value}".strip() if column in values else value
+        named.append((line, values))
+    notes = [
+        f"line 1: read the heading '{heading}' as {column}"
+        for heading, column in matched.inferred.items()
+    ]
+    return named, notes
 
 
 # ---------------------------------------------------------------------------------------------
 # Checking rows
-
-
-def _domains(text: str, labels: dict[str, Domain]) -> list[Domain]:
-    found = []
-    for part in re.split(r"[;,]", text):
-        name = part.strip()
-        if not name:
-            continue
-        key = name.upper().replace(" ", "_").replace("-", "_")
-        if key in Domain.__members__:
-            found.append(Domain(key))
-        elif name.lower() in labels:
-            found.append(labels[name.lower()])
-        else:
-            known = ", ".join(
-                sorted({label.title() for label in labels}) or [d.value for d in Domain]
-            )
-            raise ValueError(f"'{name}' is not one of the six domains ({known})")
-    if not found:
-        raise ValueError("give at least one domain")
-    return list(dict.fromkeys(found))
 
 
 def _languages(text: str) -> list[str]:
@@ -258,19 +256,6 @@ def _accessibility(text: str) -> list[AccessibilityFeature]:
             )
         found.append(AccessibilityFeature(name))
     return found
-
-
-def _cost(text: str) -> tuple[bool, Decimal | None]:
-    value = text.strip().lower().replace("£", "")
-    if value in ("", "free", "0", "0.00", "none", "no"):
-        return True, None
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise ValueError(f"cost '{text}' is not 'free' or an amount like 2.50") from None
-    if not amount.is_finite() or amount < 0 or amount > 10000:
-        raise ValueError(f"cost '{text}' is out of range")
-    return False, amount.quantize(Decimal("0.01"))
 
 
 def _clean_row(typed: dict[str, str], problems: list[str]) -> dict[str, str]:
@@ -304,25 +289,21 @@ def _address(
 def check_rows(
     db: orm.Session, rows: list[tuple[int, dict[str, str]]], *, today: dt.date
 ) -> list[Row]:
-    """Every row checked; raise ImportProblems listing every problem found."""
+    """Every row (keyed by column: see name_columns) checked; raise ImportProblems listing
+    every problem found."""
     problems: list[RowProblem] = []
     if not rows:
         raise ImportProblems([RowProblem(1, "the file has no rows under its header")])
-    missing = [c for c in REQUIRED if c not in rows[0][1]]
-    if missing:
-        raise ImportProblems(
-            [
-                RowProblem(
-                    1, f"missing column(s): {', '.join(missing)} (see `petunia import --help`)"
-                )
-            ]
-        )
     labels = {row.label.lower(): row.domain for row in db.scalars(select(DomainLabel))}
-    localities = set(db.scalars(select(Locality.key)))
+    localities = {key: key for key in db.scalars(select(Locality.key))} | {
+        name.lower(): key for key, name in db.execute(select(Locality.key, Locality.name))
+    }
+    known_postcodes = _known(db, {r.get("postcode", "") for _line, r in rows})
     checked = []
     seen: dict[tuple[str, str], int] = {}
     for line, typed in rows:
         row_problems: list[str] = []
+        read: list[str] = []  # how values were read, for the person to check
         values = _clean_row(typed, row_problems)
 
         def get(name: str, values: dict[str, str] = values) -> str:
@@ -330,22 +311,37 @@ def check_rows(
 
         refused = {p.split(":", 1)[0] for p in row_problems}
         for name in REQUIRED:
-            if name != "schedule" and not get(name) and name not in refused:
-                row_problems.append(f"{name} is empty")
+            if not get(name) and name not in refused:
+                row_problems.append(
+                    "schedule is empty: write when it runs, like 'Tuesdays 10-12', or 'ask us'"
+                    if name == "schedule"
+                    else f"{name} is empty"
+                )
         for name, limit in LIMITS.items():
             if len(get(name)) > limit:
                 row_problems.append(f"{name} is longer than {limit} characters")
         domains: list[Domain] = []
         try:
-            domains = _domains(get("domains"), labels) if get("domains") else []
+            if get("domains"):
+                domains, notes = meanings.read_domains(get("domains"), labels)
+                read += notes
         except ValueError as exc:
             row_problems.append(str(exc))
-        postcode = None
+        postcode = district = None
+        warnings: list[str] = []
         if get("postcode"):
             try:
-                postcode = normalise_postcode(get("postcode"))
-            except InvalidPostcode as exc:
+                place = meanings.read_postcode(get("postcode"))
+                postcode, district = place.postcode, place.district
+                warnings += place.notes
+            except ValueError as exc:
                 row_problems.append(str(exc))
+            if postcode and postcode not in known_postcodes:
+                warnings.append(
+                    f"{postcode} is not in the postcode table, so the venue has no place and "
+                    "will not show in searches near a postcode: check it, or load the "
+                    "postcode directory (`petunia postcodes import`)"
+                )
         delivery_text = get("delivery").lower()
         if delivery_text not in _DELIVERY:
             row_problems.append(
@@ -356,10 +352,10 @@ def check_rows(
             delivery = _DELIVERY[delivery_text] or (
                 Delivery.AT_VENUE if get("venue") else Delivery.VARIOUS_PLACES
             )
-        if delivery is Delivery.AT_VENUE and not (get("venue") and postcode):
+        if delivery is Delivery.AT_VENUE and not (get("venue") and (postcode or district)):
             if not get("venue"):
                 row_problems.append("give the venue's name (or delivery: online, home, various)")
-            elif not get("postcode") or postcode is None and not row_problems:
+            elif not get("postcode"):
                 row_problems.append("give the venue's postcode")
         join_text = get("how_to_join").lower()
         if join_text not in _JOIN:
@@ -367,20 +363,25 @@ def check_rows(
                 f"how_to_join '{get('how_to_join')}' is not drop in, book or referral"
             )
         rules: list[sched.Rule] = []
-        notes: list[str] = []
+        assumed_start = False
         try:
-            text = get("schedule")
-            if get("starts") and text:
-                text = f"{text} from {get('starts')}"
-            parsed = parse_schedule(text, today=today, times=get("times") or None)
-            rules, notes = parsed.rules, [f"line {line}: {n}" for n in parsed.notes]
+            when = get("schedule")
+            if get("starts") and when:
+                when = f"{when} from {get('starts')}"
+            parsed = parse_schedule(when, today=today, times=get("times") or None)
+            rules, assumed_start = parsed.rules, parsed.assumed_start
+            read += parsed.notes
         except sched.InvalidSchedule as exc:
             row_problems.append(f"schedule: {exc}")
-        is_free, amount = True, None
+        cost = meanings.Cost(True, None, None)
         try:
-            is_free, amount = _cost(get("cost"))
+            cost = meanings.read_cost(get("cost"))
+            read += cost.notes
         except ValueError as exc:
             row_problems.append(str(exc))
+        concessions = "; ".join(w for w in (cost.words, get("concessions")) if w) or None
+        if concessions and len(concessions) > 300:
+            row_problems.append("cost and concessions together are longer than 300 characters")
         languages = ["en"]
         try:
             languages = _languages(get("languages"))
@@ -391,8 +392,27 @@ def check_rows(
             accessibility = _accessibility(get("accessibility"))
         except ValueError as exc:
             row_problems.append(str(exc))
-        if get("locality") and get("locality") not in localities:
-            row_problems.append(f"unknown locality '{get('locality')}'")
+        locality = None
+        if get("locality"):
+            locality = localities.get(get("locality")) or localities.get(get("locality").lower())
+            if locality is None:
+                close = difflib.get_close_matches(get("locality").lower(), list(localities), n=1)
+                hint = f": did you mean '{close[0]}'?" if close else ""
+                row_problems.append(f"unknown locality '{get('locality')}'{hint}")
+        contact = meanings.Contact(get("contact_name") or None, None, None)
+        if get("contact"):
+            contact = meanings.read_contact(get("contact"))
+            read += contact.notes
+            for column, value, given in (
+                ("email", contact.email, get("email")),
+                ("phone", contact.phone, get("phone")),
+                ("contact_name", contact.name, get("contact_name")),
+            ):
+                if value and given and value.lower() != given.lower():
+                    row_problems.append(
+                        f"contact '{get('contact')}' gives {column} '{value}' but the {column} "
+                        f"column says '{given}': keep one"
+                    )
         key = (name_key(get("organisation")), (get("session_key") or slug(get("title"))))
         if key in seen and get("organisation"):
             row_problems.append(
@@ -400,12 +420,19 @@ def check_rows(
             )
         seen.setdefault(key, line)
         email, website = (
-            _address(get("email"), addresses.email, "email", row_problems),
+            _address(get("email") or contact.email or "", addresses.email, "email", row_problems),
             _address(get("website"), addresses.website, "website", row_problems),
         )
+        phone = get("phone") or contact.phone
+        contact_name = get("contact_name") or contact.name
+        if contact_name and len(contact_name) > 200:
+            row_problems.append("the contact's name is longer than 200 characters")
         if row_problems:
             problems += [RowProblem(line, p) for p in row_problems]
             continue
+        address = get("address")
+        if district and postcode is None and district not in address.upper():
+            address = f"{address}, {district}" if address else district
         checked.append(
             Row(
                 line=line,
@@ -413,9 +440,9 @@ def check_rows(
                 provider_key=get("provider_key") or None,
                 organisation_description=get("organisation_description") or None,
                 email=email,
-                phone=get("phone") or None,
+                phone=phone,
                 website=website,
-                locality_key=get("locality") or None,
+                locality_key=locality,
                 session_key=get("session_key") or None,
                 fields=SessionFields(
                     title=get("title"),
@@ -423,31 +450,47 @@ def check_rows(
                     domains=domains,
                     delivery=delivery,
                     venue_id=None,
-                    is_free=is_free,
-                    cost_amount=amount,
-                    cost_concessions=get("concessions") or None,
+                    is_free=cost.is_free,
+                    cost_amount=cost.amount,
+                    cost_concessions=concessions,
                     how_to_join=_JOIN.get(join_text, HowToJoin.DROP_IN),
                     who_for_notes=get("who_for") or None,
                     languages=languages,
                     contact_email=email,
-                    contact_phone=get("phone") or None,
+                    contact_phone=phone,
                 ),
+                contact_name=contact_name,
                 venue=VenueFields(
                     name=get("venue"),
                     postcode=postcode,
-                    address=get("address"),
+                    address=address,
                     accessibility=accessibility,
                 )
                 if delivery is Delivery.AT_VENUE
                 else None,
+                district=district,
                 rules=rules,
-                assumed_start=bool(parsed.notes) if rules else False,
-                notes=notes,
+                assumed_start=assumed_start,
+                notes=[f"line {line}: {n}" for n in read],
+                warnings=[f"line {line}: {w}" for w in warnings],
             )
         )
     if problems:
         raise ImportProblems(problems)
     return checked
+
+
+def _known(db: orm.Session, cells: set[str]) -> set[str]:
+    """Which of the postcodes typed are in the postcode table."""
+    wanted = set()
+    for cell in cells:
+        try:
+            wanted.add(normalise_postcode(cell))
+        except InvalidPostcode:
+            continue
+    if not wanted:
+        return set()
+    return set(db.scalars(select(Postcode.postcode).where(Postcode.postcode.in_(wanted))))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -520,6 +563,9 @@ def apply_rows(
                 if row.locality_key
                 else locality_near(db, row.venue.postcode if row.venue else None)
             )
+            if locality_id is None and row.district:
+                # An unknown postcode, or a district alone: the district's locality.
+                locality_id = locality_of_district(db, row.district)
             if provider is None:
                 provider = Provider(
                     key=row.provider_key or unique_key(db, Provider.key, slug(row.organisation)),
@@ -573,8 +619,11 @@ def apply_rows(
             report.sessions_created += 1
         else:
             report.sessions_matched += 1
-        write_session(db, provider, session, row.fields, rules, key=session_key)
+        written = write_session(db, provider, session, row.fields, rules, key=session_key)
+        if row.contact_name is not None and written.contact_name != row.contact_name:
+            written.contact_name = row.contact_name
         report.notes += row.notes
+        report.warnings += row.warnings
         if on_progress:
             on_progress(n)
     return report
@@ -586,9 +635,14 @@ def import_file(
     *,
     today: dt.date | None = None,
     on_progress: Callable[[int], None] | None = None,
+    column_map: dict[str, str] | None = None,
 ) -> ImportReport:
     """Read, check and apply ``path`` in the caller's transaction (roll it back for a dry
-    run). Raises ImportProblems with every bad row."""
-    rows = list(read_rows(Path(path)))
+    run). ``column_map`` is {heading: column or 'skip'} (headings.parse_map). Raises
+    ImportProblems with every bad row."""
+    headings, raw = read_sheet(Path(path))
+    rows, heading_notes = name_columns(headings, raw, column_map)
     checked = check_rows(db, rows, today=today or dt.date.today())
-    return apply_rows(db, checked, on_progress)
+    report = apply_rows(db, checked, on_progress)
+    report.notes[:0] = heading_notes
+    return report

@@ -12,6 +12,7 @@ from starlette.routing import Route
 from api.access import policy
 from api.access.models import Role
 from api.directory.models import GpPractice, LinkWorker, Provider
+from api.registration import flow
 from api.registration.answers import ErrorCode, FieldError
 from api.registration.links import url
 from api.registration.mails import Message, queue
@@ -19,6 +20,7 @@ from api.staff import signin
 from api.staff.signin import Failure, SignedIn
 from api.web.common import (
     Form,
+    client_address,
     csrf_ok,
     csrf_token,
     message_page,
@@ -86,47 +88,65 @@ async def send_link(request: Request, form: Form) -> Response:
     if not csrf_ok(request, form):
         return expired_form()
     email = str(form.get("email", "")).strip()
-    if "@" not in email or len(email) > 320:
+
+    def refused(status: int, message: str, code: ErrorCode) -> Response:
+        """The form again, with what was typed and the one error."""
         return render(
             "staff/sign_in.html",
-            400,
+            status,
             csrf=csrf_token(request),
             minutes=settings.staff_link_minutes,
             v={"email": email},
-            errors=[
-                FieldError(
-                    "email",
-                    "Enter your work email address, like name@example.nhs.uk",
-                    ErrorCode.INVALID,
-                )
-            ],
+            errors=[FieldError("email", message, code)],
         )
 
-    def work(db: orm.Session) -> tuple[signin.LinkSent | None, list[int]]:
+    if "@" not in email or len(email) > 320:
+        return refused(
+            400, "Enter your work email address, like name@example.nhs.uk", ErrorCode.INVALID
+        )
+
+    address = client_address(request)
+
+    def work(db: orm.Session) -> tuple[bool, signin.LinkSent | None, list[int]]:
+        # Per connection, beside the per-account limit in request_link: one address asking
+        # for links to many accounts is refused before any account is looked up.
+        if flow.rate_limited(db, settings, "staff-sign-in", address):
+            return True, None, []
         sent = signin.request_link(db, settings, email)
         if sent is None or (sent.demo and not settings.production):
-            return sent, []
+            return False, sent, []
         link = url(settings, f"/staff/sign-in/{sent.token}")
         # Queued with the link it carries: sent once this commits (api/mail/queue.py).
-        return sent, queue(
-            db,
-            [
-                Message(
-                    sent.email,
-                    "Your link to sign in to Petunia",
-                    [
-                        f"Hello {sent.name},",
-                        f"Use the link below to sign in to Petunia. It works once, for "
-                        f"{settings.staff_link_minutes} minutes.",
-                        "If you did not ask to sign in, ignore this email: nobody can "
-                        "sign in without it.",
-                    ],
-                    [("Sign in to Petunia", link)],
-                )
-            ],
+        return (
+            False,
+            sent,
+            queue(
+                db,
+                [
+                    Message(
+                        sent.email,
+                        "Your link to sign in to Petunia",
+                        [
+                            f"Hello {sent.name},",
+                            f"Use the link below to sign in to Petunia. It works once, for "
+                            f"{settings.staff_link_minutes} minutes.",
+                            "If you did not ask to sign in, ignore this email: nobody can "
+                            "sign in without it.",
+                        ],
+                        [("Sign in to Petunia", link)],
+                    )
+                ],
+            ),
         )
 
-    sent, mail = await write(request, work)
+    limited, sent, mail = await write(request, work)
+    if limited:
+        return refused(
+            429,
+            "Too many sign-in links have been asked for from your connection in the last "
+            "hour. Try again later, or ask your coordinator for help.",
+            ErrorCode.RATE_LIMITED,
+        )
     await send_now(request, mail)  # what cannot go now, the queue retries
     demo_link = None
     if sent is not None and sent.demo and not settings.production:
