@@ -28,6 +28,7 @@ from api.graphql.referrals.types import ReferralType
 from api.graphql.registration.mutations import RegistrationMutation
 from api.graphql.registration.queries import RegistrationQuery
 from api.graphql.reports.queries import ReportQuery
+from api.graphql.scalars import SCALARS
 from api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
 
 MAX_DEPTH = 10
@@ -83,6 +84,7 @@ def build_schema(*, production: bool) -> strawberry.Schema:
         mutation=Mutation,
         types=[SessionType, ProviderType, VenueType, LocalityType, ReferralType],
         config=StrawberryConfig(disable_field_suggestions=production),
+        scalar_overrides=SCALARS,
         extensions=[
             QueryLimits,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
