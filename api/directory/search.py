@@ -426,18 +426,14 @@ def search_sessions(
         count = _statement(("count", *shape), lambda: base(func.count()).order_by(None))
         ids = _statement(
             ("ids", *shape),
-            lambda: base(Session.id).offset(bindparam("offset")).limit(bindparam("limit")),
+            lambda: (
+                base(Session.id, keyed=True).offset(bindparam("offset")).limit(bindparam("limit"))
+            ),
         )
         total = conn.execute(count, params).scalar_one()
-        if after is None and offset:
-            found = conn.scalars(ids, {**params, "offset": offset, "limit": limit}).all()
-            return Page(list(found), total, offset, more=offset + len(found) < total)
-        keyed = _statement(
-            ("keyed", *shape),
-            lambda: base(Session.id, keyed=True).limit(bindparam("limit")),
-        )
         bound = {f"after{i}": value for i, value in enumerate(after or ())}
-        rows = conn.execute(keyed, {**params, **bound, "limit": limit + 1}).all()
+        bound.update(offset=0 if after else offset, limit=limit + 1)
+        rows = conn.execute(ids, {**params, **bound}).all()
         return Page(
             [row[0] for row in rows[:limit]],
             total,

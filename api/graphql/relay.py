@@ -9,6 +9,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import strawberry
@@ -140,6 +141,22 @@ def _load(value: object) -> object:
     return dt.datetime.fromisoformat(value["t"]) if isinstance(value, dict) else value
 
 
+# Old 'offset:N' cursors (base64) are still taken until OFFSET_CURSORS_UNTIL, so that clients
+# holding one when Petunia is upgraded carry on: they page by position as before (a row added
+# meanwhile may repeat or skip one), and the page they get carries keyset cursors again.
+OFFSET_CURSORS_UNTIL = "Petunia 2.0"
+
+
+@dataclass(frozen=True)
+class Window:
+    """The rows a page asks for: ``limit`` of them after ``key`` (a sort key from a cursor),
+    or, for a deprecated offset cursor, from ``offset``; from the start when neither."""
+
+    limit: int
+    key: Key | None = None
+    offset: int = 0
+
+
 class Keyset:
     """The cursors of one connection in one ordering: opaque, signed (with the secret key)
     and holding the connection's name, the ordering and the last row's sort key (its id
@@ -161,10 +178,15 @@ class Keyset:
 
     def window(
         self, first: int | None, after: str | None, *, maximum: int, default: int = 20
-    ) -> tuple[Key | None, int]:
-        """(the key to continue after, or None for the first page; how many to return)."""
+    ) -> Window:
+        """Which rows `first` and `after` ask for."""
         limit = _limit(first, default, maximum)
-        return (self.key(after) if after else None), limit
+        if not after:
+            return Window(limit)
+        offset = _offset_of(after)
+        if offset is not None:  # deprecated: see OFFSET_CURSORS
+            return Window(limit, offset=offset + 1)
+        return Window(limit, key=self.key(after))
 
     def cursor(self, key: Key) -> str:
         return self._signer.dumps(
@@ -186,19 +208,12 @@ class Keyset:
             if not (isinstance(data, dict) and isinstance(data.get("k"), list)):
                 raise BadData("not a cursor")
         except BadData:
-            if _offset_of(cursor) is not None:
-                message = (
-                    f"'{cursor}' is an offset cursor, which this API no longer takes (they "
-                    "skipped or repeated rows when rows were added): ask for the first page "
-                    "again, without `after`, and page on with the cursors it returns"
-                )
-            else:
-                message = (
-                    f"'{cursor}' is not a valid cursor (not one this API returned, or "
-                    f"changed since): pass a `cursor` or `pageInfo.endCursor` of "
-                    f"`{self.connection}` as it was returned"
-                )
-            raise UserInputError(message, field="after") from None
+            raise UserInputError(
+                f"'{cursor}' is not a valid cursor (not one this API returned, or changed "
+                f"since): pass a `cursor` or `pageInfo.endCursor` of `{self.connection}` as "
+                "it was returned",
+                field="after",
+            ) from None
         if data.get("c") != self.connection:
             raise UserInputError(
                 f"this cursor is from `{data.get('c')}`, not `{self.connection}`: a cursor "
@@ -214,12 +229,11 @@ class Keyset:
             )
         return tuple(_load(v) for v in data["k"])
 
-    def page_info(self, cursors: Sequence[str], after: Key | None, more: bool) -> PageInfo:
-        """pageInfo of a page: ``after`` the key it continued after; ``more`` whether rows
-        follow it."""
+    def page_info(self, cursors: Sequence[str], window: Window, more: bool) -> PageInfo:
+        """pageInfo of the page ``window`` asked for; ``more``: whether rows follow it."""
         return PageInfo(
             has_next_page=more,
-            has_previous_page=after is not None,
+            has_previous_page=window.key is not None or window.offset > 0,
             start_cursor=cursors[0] if cursors else None,
             end_cursor=cursors[-1] if cursors else None,
         )

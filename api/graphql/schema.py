@@ -19,12 +19,14 @@ from strawberry.tools import merge_types
 from api.graphql.access.queries import AccessQuery
 from api.graphql.audit.queries import AuditQueryType
 from api.graphql.cost import LIST_SIZE, MAX_COST, SEARCH_COST, QueryCost
+from api.graphql.descriptions import describe
 from api.graphql.directory.queries import DirectoryQuery
 from api.graphql.directory.types import LocalityType, ProviderType, SessionType, VenueType
 from api.graphql.errors import MaskUnexpected, Schema
 from api.graphql.referrals.mutations import ReferralMutation
 from api.graphql.referrals.queries import ReferralQuery
 from api.graphql.referrals.types import ReferralType
+from api.graphql.referrals.visibility import describe_readers
 from api.graphql.registration.mutations import RegistrationMutation
 from api.graphql.registration.queries import RegistrationQuery
 from api.graphql.reports.queries import ReportQuery
@@ -79,6 +81,13 @@ class QueryLimits(AddValidationRules):
 
 
 def build_schema(*, production: bool) -> strawberry.Schema:
+    schema = _schema(production=production)
+    describe(schema._schema)
+    describe_readers(schema._schema)
+    return schema
+
+
+def _schema(*, production: bool) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,

@@ -80,7 +80,7 @@ class AuditQueryType:
     ) -> AuditConnection:
         info.context.authorize("reading the audit log", *policy.READ_AUDIT_LOG)
         keyset = Keyset(info.context.settings, "auditLog", "newest")
-        key, limit = keyset.window(first, after, maximum=info.context.settings.max_page_size)
+        window = keyset.window(first, after, maximum=info.context.settings.max_page_size)
         f = filter or AuditFilter()
         query = AuditQuery(
             record_type=f.record_type,
@@ -90,7 +90,9 @@ class AuditQueryType:
             since=f.since,
         )
         rows, total, more = await info.context.db.run_sync(
-            lambda db: list_events(db, query, limit=limit, after=key)
+            lambda db: list_events(
+                db, query, limit=window.limit, after=window.key, offset=window.offset
+            )
         )
         found = keyset.cursors([(r.at, r.id) for r in rows])
         edges = [
@@ -109,5 +111,5 @@ class AuditQueryType:
             for c, r in zip(found, rows, strict=True)
         ]
         return AuditConnection(
-            edges=edges, total_count=total, page_info=keyset.page_info(found, key, more)
+            edges=edges, total_count=total, page_info=keyset.page_info(found, window, more)
         )

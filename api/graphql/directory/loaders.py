@@ -33,21 +33,23 @@ class SessionsPage(NamedTuple):
     more: bool
 
 
-PageKey = tuple[int, tuple[str, int] | None, int]
+# (provider id, after key, offset, limit)
+PageKey = tuple[int, tuple[str, int] | None, int, int]
 
 
 def _session_pages(db: orm.Session, keys: Sequence[PageKey]) -> dict[PageKey, SessionsPage]:
-    """The page for each (provider id, after key, limit): one read per distinct window, so
-    the statements grow with the windows a query asks for, not with the providers."""
-    windows: dict[tuple[tuple[str, int] | None, int], list[int]] = defaultdict(list)
-    for provider_id, after, limit in keys:
-        windows[after, limit].append(provider_id)
+    """The page for each (provider id, after key, offset, limit): one read per distinct
+    window, so the statements grow with the windows a query asks for, not with the
+    providers."""
+    windows: dict[tuple[tuple[str, int] | None, int, int], list[int]] = defaultdict(list)
+    for provider_id, after, offset, limit in keys:
+        windows[after, offset, limit].append(provider_id)
     found = {}
-    for (after, limit), ids in windows.items():
-        pages = related.published_session_pages(db, ids, limit=limit, after=after)
+    for (after, offset, limit), ids in windows.items():
+        pages = related.published_session_pages(db, ids, limit=limit, after=after, offset=offset)
         for provider_id, page in pages.items():
             rows = page.rows[:limit]
-            found[provider_id, after, limit] = SessionsPage(
+            found[provider_id, after, offset, limit] = SessionsPage(
                 page.total,
                 [SessionType.of(r) for r in rows],
                 [(r.session.title, r.session.id) for r in rows],
@@ -67,7 +69,7 @@ class DirectoryLoaders:
         self.provider = one_loader(db, _each(related.providers, ProviderType.of))
         self.venue = one_loader(db, _each(related.venues, VenueType.of))
         self.locality = one_loader(db, _each(related.localities, LocalityType.of))
-        # Keyed by (provider id, after key, limit): a page of a provider's sessions.
+        # Keyed by PageKey: a page of a provider's sessions.
         self.provider_sessions = one_loader(db, _session_pages)
         self.schedules = many_loader(db, related.schedules)
         self.breaks = many_loader(db, related.breaks)

@@ -191,12 +191,14 @@ class DirectoryQuery:
         ) -> tuple[search.Page[int], list[SessionType], list[str], PageInfo]:
             query = session_query(db, filter)
             keyset = _session_order(settings, query)
-            key, limit = keyset.window(first, after, maximum=settings.max_page_size)
-            page = search.search_sessions(db, query, limit=limit, after=key)
+            window = keyset.window(first, after, maximum=settings.max_page_size)
+            page = search.search_sessions(
+                db, query, limit=window.limit, after=window.key, offset=window.offset
+            )
             rows = related.sessions(db, page.items)
             found = keyset.cursors(page.keys)
             nodes = [SessionType.of(rows[i]) for i in page.items]
-            return page, nodes, found, keyset.page_info(found, key, page.more)
+            return page, nodes, found, keyset.page_info(found, window, page.more)
 
         page, nodes, found, info_ = await info.context.db.run_sync(read)
         distances = page.distances_km or [None] * len(nodes)
@@ -215,7 +217,7 @@ class DirectoryQuery:
         after: After = None,
     ) -> ProviderConnection:
         keyset = Keyset(info.context.settings, "providers", "name")
-        key, limit = keyset.window(first, after, maximum=info.context.settings.max_page_size)
+        window = keyset.window(first, after, maximum=info.context.settings.max_page_size)
         f = filter or ProviderFilter()
         query = search.ProviderQuery(
             text=_text(f.text, "filter.text"),
@@ -227,13 +229,17 @@ class DirectoryQuery:
             listed_by=f.listed_by,
         )
         page = await info.context.db.run_sync(
-            lambda db: search.search_providers(db, query, limit=limit, after=key)
+            lambda db: search.search_providers(
+                db, query, limit=window.limit, after=window.key, offset=window.offset
+            )
         )
         nodes = [ProviderType.of(row) for row in page.items]
         found = keyset.cursors(page.keys)
         edges = [ProviderEdge(cursor=c, node=n) for c, n in zip(found, nodes, strict=True)]
         return ProviderConnection(
-            edges=edges, total_count=page.total, page_info=keyset.page_info(found, key, page.more)
+            edges=edges,
+            total_count=page.total,
+            page_info=keyset.page_info(found, window, page.more),
         )
 
     @strawberry.field(description="Any object by its global ID.")

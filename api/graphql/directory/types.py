@@ -21,7 +21,7 @@ from strawberry.types import Info
 from api.directory import enums, models, related
 from api.directory import schedules as sched
 from api.graphql.context import Context
-from api.graphql.relay import After, First, Keyset, PageInfo, to_global_id
+from api.graphql.relay import After, First, Keyset, PageInfo, Window, to_global_id
 
 if TYPE_CHECKING:
     from api.graphql.directory.loaders import SessionsPage
@@ -389,8 +389,8 @@ class ProviderType(Node):
         self, info: Info[Context], first: First = None, after: After = None
     ) -> SessionConnection:
         keyset = Keyset(info.context.settings, "Provider.sessionsConnection", "title")
-        key, limit = keyset.window(first, after, maximum=info.context.settings.max_page_size)
-        page = await self._sessions(info, key, limit)
+        window = keyset.window(first, after, maximum=info.context.settings.max_page_size)
+        page = await self._sessions(info, window)
         found = keyset.cursors(page.keys)
         edges = [
             SessionEdge(cursor=cursor, node=node, distance_km=None)
@@ -399,7 +399,7 @@ class ProviderType(Node):
         return SessionConnection(
             edges=edges,
             total_count=page.total,
-            page_info=keyset.page_info(found, key, page.more),
+            page_info=keyset.page_info(found, window, page.more),
         )
 
     @strawberry.field(
@@ -407,13 +407,15 @@ class ProviderType(Node):
         "the first 100 sessions (by title) and counts as 100 towards the query's cost."
     )
     async def sessions(self, info: Info[Context]) -> list[SessionType]:
-        page = await self._sessions(info, None, info.context.settings.max_page_size)
+        page = await self._sessions(info, Window(info.context.settings.max_page_size))
         return page.sessions
 
-    async def _sessions(self, info: Info[Context], after: tuple | None, limit: int) -> SessionsPage:
+    async def _sessions(self, info: Info[Context], window: Window) -> SessionsPage:
         from api.graphql.directory.loaders import SessionsPage  # noqa: F811 (a cycle)
 
-        page = await info.context.loaders.provider_sessions.load((self.pk, after, limit))
+        page = await info.context.loaders.provider_sessions.load(
+            (self.pk, window.key, window.offset, window.limit)
+        )
         return page or SessionsPage(0, [], [], False)
 
 

@@ -79,13 +79,19 @@ class ReferralQuery:
     ) -> ReferralConnection:
         principal = info.context.authorize("reading referrals", *policy.READ_REFERRALS)
         keyset = Keyset(info.context.settings, "referrals", "newest")
-        key, limit = keyset.window(first, after, maximum=info.context.settings.max_page_size)
+        window = keyset.window(first, after, maximum=info.context.settings.max_page_size)
         guard = protector(info.context.settings)
 
         def read(db: orm.Session) -> reading.ReferralPage:
             try:
                 return reading.list_referrals(
-                    db, principal, _query(db, filter), guard, limit=limit, after=key
+                    db,
+                    principal,
+                    _query(db, filter),
+                    guard,
+                    limit=window.limit,
+                    after=window.key,
+                    offset=window.offset,
                 )
             except InvalidNhsNumber as exc:
                 raise UserInputError(str(exc), field="filter.nhsNumber") from None
@@ -97,7 +103,9 @@ class ReferralQuery:
             for c, n in zip(found, page.items, strict=True)
         ]
         return ReferralConnection(
-            edges=edges, total_count=page.total, page_info=keyset.page_info(found, key, page.more)
+            edges=edges,
+            total_count=page.total,
+            page_info=keyset.page_info(found, window, page.more),
         )
 
     @strawberry.field(

@@ -40,20 +40,20 @@ class RegistrationQuery:
     ) -> RegistrationConnection:
         principal = info.context.authorize("moderating listings", *policy.MODERATORS)
         keyset = Keyset(info.context.settings, "moderationQueue", "oldest")
-        key, limit = keyset.window(first, after, maximum=info.context.settings.max_page_size)
+        window = keyset.window(first, after, maximum=info.context.settings.max_page_size)
         statuses = tuple(Status(s) for s in status) if status else (Status.PENDING_REVIEW,)
         rows = await info.context.db.run_sync(
             lambda db: flow.moderation_queue(db, principal, statuses)
         )
-        rest = paging.seek(sorted(rows, key=_confirmed), _confirmed, key)
-        page = rest[:limit]
+        rest = paging.seek(sorted(rows, key=_confirmed), _confirmed, window.key)[window.offset :]
+        page = rest[: window.limit]
         found = keyset.cursors([_confirmed(r) for r in page])
         return RegistrationConnection(
             edges=[
                 RegistrationEdge(cursor=c, node=r)  # type: ignore[arg-type]
                 for c, r in zip(found, page, strict=True)
             ],
-            page_info=keyset.page_info(found, key, len(rest) > limit),
+            page_info=keyset.page_info(found, window, len(rest) > window.limit),
             total_count=len(rows),
         )
 
@@ -66,21 +66,21 @@ class RegistrationQuery:
     ) -> ProblemReportConnection:
         principal = info.context.authorize("reading problem reports", *policy.MODERATORS)
         keyset = Keyset(info.context.settings, "problemReports", "oldest")
-        key, limit = keyset.window(first, after, maximum=info.context.settings.max_page_size)
+        window = keyset.window(first, after, maximum=info.context.settings.max_page_size)
 
         def read(db: orm.Session) -> list:
             return [report for report, _listing in reporting.open_reports(db, principal)]
 
         rows = await info.context.db.run_sync(read)
-        rest = paging.seek(sorted(rows, key=_created), _created, key)
-        page = rest[:limit]
+        rest = paging.seek(sorted(rows, key=_created), _created, window.key)[window.offset :]
+        page = rest[: window.limit]
         found = keyset.cursors([_created(r) for r in page])
         return ProblemReportConnection(
             edges=[
                 ProblemReportEdge(cursor=c, node=r)  # type: ignore[arg-type]
                 for c, r in zip(found, page, strict=True)
             ],
-            page_info=keyset.page_info(found, key, len(rest) > limit),
+            page_info=keyset.page_info(found, window, len(rest) > window.limit),
             total_count=len(rows),
         )
 
