@@ -432,7 +432,6 @@ DESCRIPTIONS: dict[str, str] = {
     "CreateReferralPayload.referral": "The referral (the first one, on a retry); null on errors.",
     "ReferralPayload": "What a change to a referral returns.",
     "ReferralPayload.referral": "The referral as it is now; null on errors.",
-    "SupportLevel": "The support a person needs, from the assessment.",
     "Assessment": "The link worker's assessment.",
     "Assessment.supportLevel": "How much support, which sets the tariff.",
     "Assessment.factors": "What the support level was worked out from.",
@@ -675,28 +674,36 @@ def _generic(type_name: str, field: str | None) -> str | None:
     return None
 
 
-def describe(schema: GraphQLSchema) -> None:
-    """Give every type, field, argument and enum value that has no description its entry."""
+def describe(schema: GraphQLSchema) -> set[str]:
+    """Give every type, field, argument and enum value that has no description its entry;
+    returns the entries left unused because the code describes the thing itself."""
+    used: set[str] = set()
+
+    def entry(path: str, own: str | None, fallback: str | None = None) -> str | None:
+        if own:
+            return own
+        if path in DESCRIPTIONS:
+            used.add(path)
+            return DESCRIPTIONS[path]
+        return fallback
+
     for name, type_ in schema.type_map.items():
         if name.startswith("__"):
             continue
-        if not type_.description:
-            type_.description = DESCRIPTIONS.get(name) or _generic(name, None)
+        type_.description = entry(name, type_.description, _generic(name, None))
         if isinstance(type_, GraphQLEnumType):
             for value_name, value in type_.values.items():
-                value.description = value.description or DESCRIPTIONS.get(f"{name}.{value_name}")
+                value.description = entry(f"{name}.{value_name}", value.description)
         elif isinstance(type_, GraphQLInputObjectType):
             for field_name, field in type_.fields.items():
-                path = f"{name}.{field_name}"
-                field.description = field.description or DESCRIPTIONS.get(path)
+                field.description = entry(f"{name}.{field_name}", field.description)
         elif isinstance(type_, GraphQLObjectType | GraphQLInterfaceType):
             for field_name, field in type_.fields.items():
                 path = f"{name}.{field_name}"
-                field.description = (
-                    field.description or DESCRIPTIONS.get(path) or _generic(name, field_name)
-                )
+                field.description = entry(path, field.description, _generic(name, field_name))
                 for arg_name, arg in field.args.items():
-                    arg.description = arg.description or DESCRIPTIONS.get(f"{path}({arg_name})")
+                    arg.description = entry(f"{path}({arg_name})", arg.description)
+    return set(DESCRIPTIONS) - used
 
 
 def paths(schema: GraphQLSchema) -> set[str]:
