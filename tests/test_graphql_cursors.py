@@ -190,6 +190,22 @@ def test_distance_pages_continue_by_distance_then_title(mini_api: GraphQLClient)
     assert distances == sorted(distances)
 
 
+@pytest.mark.parametrize("words", ["united", "hall", "knit"])
+def test_relevance_pages_continue_by_rank_then_title(mini_api: GraphQLClient, words: str) -> None:
+    """The rank (a float, bm25 on SQLite, ts_rank on PostgreSQL) goes into the cursor and
+    back into SQL exactly: paging one by one walks the same list as one page."""
+    text = {"text": words}
+    whole = _names(mini_api.data(SESSIONS, first=100, filter=text)["sessions"], "title")
+    walked, after = [], None
+    while True:
+        page = mini_api.data(SESSIONS, first=1, after=after, filter=text)["sessions"]
+        walked += _names(page, "title")
+        after = page["pageInfo"]["endCursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+    assert walked == whole and len(whole) >= 2
+
+
 def test_old_offset_cursors_still_work_for_now(mini_api: GraphQLClient) -> None:
     """Deprecated: taken until OFFSET_CURSORS_UNTIL; the page answers with keyset cursors."""
     everyone = _names(mini_api.data(PROVIDERS, first=100)["providers"])

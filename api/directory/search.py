@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import (
     ColumnElement,
     DateTime,
+    Double,
     Integer,
     Select,
     String,
@@ -154,7 +155,9 @@ def _text_match(dialect: str, *, ranked: bool) -> tuple[Any, Any]:
         return sub, sub.c.rank.asc()
     vector = func.to_tsvector("english", Session.search_text)
     tsquery = func.to_tsquery("english", match)
-    rank = func.ts_rank(vector, tsquery) if ranked else literal_column("0")
+    # As double precision: a real (float4) comes back to Python rounded, and would not equal
+    # itself when a cursor sends it back (api/paging.py).
+    rank = func.ts_rank(vector, tsquery).cast(Double) if ranked else literal_column("0")
     sub = (
         select(Session.id.label("id"), rank.label("rank"))
         .where(vector.op("@@")(tsquery))

@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 import strawberry
@@ -72,8 +73,9 @@ After = Annotated[
     strawberry.argument(
         description="Continue after this cursor: an `edges.cursor` or `pageInfo.endCursor` "
         "this connection returned, in the same order. Cursors are opaque; one from another "
-        "connection or order, a changed one, or an old 'offset:N' cursor is refused "
-        "(BAD_USER_INPUT). Rows added or removed before it do not shift the next page."
+        "connection or order, or a changed one, is refused (BAD_USER_INPUT). Rows added or "
+        "removed before it do not shift the next page. Old 'offset:N' cursors are still "
+        "taken until Petunia 2.0 (deprecated: they page by position)."
     ),
 ]
 
@@ -128,6 +130,19 @@ def _limit(first: int | None, default: int, maximum: int) -> int:
     return limit
 
 
+_KEPT_SECRETS: dict[Path, str] = {}
+
+
+def _secret(settings: Settings) -> str:
+    """The configured key, or the development one kept in the data folder (read once)."""
+    if settings.secret_key:
+        return settings.secret_key
+    folder = settings.data_dir.resolve()
+    if folder not in _KEPT_SECRETS:
+        _KEPT_SECRETS[folder] = settings.secret("secret_key")
+    return _KEPT_SECRETS[folder]
+
+
 @functools.cache
 def _signer(secret: str) -> URLSafeSerializer:
     return URLSafeSerializer(secret, salt="petunia.graphql.cursor")
@@ -170,7 +185,7 @@ class Keyset:
     def __init__(
         self, settings: Settings, connection: str, ordering: str, basis: object = None
     ) -> None:
-        self._signer = _signer(settings.secret("secret_key"))
+        self._signer = _signer(_secret(settings))
         self.connection = connection
         self.ordering = ordering
         digest = hashlib.sha256(json.dumps(basis, default=str).encode()).hexdigest()[:16]
