@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `world` fixture is imported, then used as an argument)
 """Keyset cursors: a page continues after the last row seen, however many rows came before
 it meanwhile; a cursor only continues the connection and order that returned it; a changed
 cursor is refused; old 'offset:N' cursors still work during their deprecation window."""
@@ -25,6 +26,7 @@ from api.directory.enums import (
 )
 from api.directory.models import Provider, Session
 from tests.conftest import GraphQLClient, client_for
+from tests.referral_support import CareWorld, new_referral, world  # noqa: F401 (fixture)
 
 PROVIDERS = """query($first: Int, $after: String) {
   providers(first: $first, after: $after) {
@@ -213,3 +215,18 @@ def test_old_offset_cursors_still_work_for_now(mini_api: GraphQLClient) -> None:
     page = mini_api.data(PROVIDERS, first=100, after=old)["providers"]
     assert _names(page) == everyone[1:] and page["pageInfo"]["hasPreviousPage"]
     assert not base64.b64decode(page["edges"][0]["cursor"] + "==").startswith(b"offset:")
+
+
+REFERRALS = """query($after: String) { referrals(first: 2, after: $after) {
+  totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }"""
+
+
+def test_a_referral_received_between_pages_does_not_repeat_one(world: CareWorld) -> None:
+    made = [new_referral(world) for _ in range(4)]  # newest last
+    gp = world.api("gp")
+    first = gp.data(REFERRALS)["referrals"]
+    new_referral(world)  # newest: before the first page
+    rest = gp.data(REFERRALS, after=first["pageInfo"]["endCursor"])["referrals"]
+    ids = [e["node"]["id"] for e in first["edges"] + rest["edges"]]
+    assert ids == made[::-1] and len(set(ids)) == 4
+    assert rest["totalCount"] == first["totalCount"] + 1
