@@ -208,6 +208,15 @@ def serve(
 
 
 @app.command()
+def schema() -> None:
+    """Print the GraphQL schema (SDL), with every description: for client generators and
+    schema linters (`petunia schema > schema.graphql`)."""
+    from api.graphql.schema import build_schema
+
+    print(build_schema(production=False).as_str())
+
+
+@app.command()
 def worker(data_dir: DataDir = None) -> None:
     """Run the periodic jobs (webhooks every minute; nudge, remind and purge daily) and
     deliver queued email, until stopped: one per deployment with several hosts. `petunia up`

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, orm, select
 
+from api import paging
 from api.audit.models import AuditEvent
 
 
@@ -20,9 +21,16 @@ class AuditQuery:
 
 
 def list_events(
-    db: orm.Session, query: AuditQuery, *, offset: int, limit: int
-) -> tuple[list[AuditEvent], int]:
-    """Events matching ``query``, newest first, and how many there are in all."""
+    db: orm.Session,
+    query: AuditQuery,
+    *,
+    offset: int = 0,
+    limit: int,
+    after: paging.Key | None = None,
+) -> tuple[list[AuditEvent], int, bool]:
+    """Events matching ``query``, newest first (then by id, highest first), how many there
+    are in all, and whether more follow. ``after``: continue after this (at, id) key
+    instead of skipping ``offset`` rows."""
     where = []
     if query.record_type:
         where.append(AuditEvent.record_type == query.record_type)
@@ -35,13 +43,16 @@ def list_events(
     if query.since is not None:
         where.append(AuditEvent.at >= query.since)
     total = db.scalar(select(func.count()).select_from(AuditEvent).where(*where)) or 0
+    if after is not None:
+        where.append(paging.after([(AuditEvent.at, True), (AuditEvent.id, True)], after))
+        offset = 0
     rows = list(
         db.scalars(
             select(AuditEvent)
             .where(*where)
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
             .offset(offset)
-            .limit(limit)
+            .limit(limit + 1)
         )
     )
-    return rows, total
+    return rows[:limit], total, len(rows) > limit

@@ -157,6 +157,10 @@ def _range(groups: tuple[str | None, ...]) -> tuple[dt.time, dt.time]:
 
 def parse_date(text: str) -> dt.date:
     """'6 January 2027', '6/1/2027' (day first, as in the UK), '2027-01-06'."""
+    try:  # ISO 8601 first: day-first parsing reads 2027-01-06 as 1 June
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        pass
     try:
         return dateparser.parse(
             text, dayfirst=True, default=dt.datetime(dt.date.today().year, 1, 1)

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, func, orm, select
 
+from api import paging
 from api.directory.enums import AccessibilityFeature, Domain, ListingStatus
 from api.directory.models import (
     Locality,
@@ -66,22 +67,35 @@ _PUBLISHED_COUNTS = (
     .where(*_PUBLISHED)
     .group_by(_S.c.provider_id)
 )
-_NUMBERED = (
-    select(
-        _S.c.id.label("session_id"),
-        func.row_number()
-        .over(partition_by=_S.c.provider_id, order_by=(_S.c.title, _S.c.id))
-        .label("position"),
+
+
+def _published_page(*, keyed: bool) -> Select[Any]:
+    """Each provider's published sessions numbered by (title, id), from the :low'th to the
+    :high'th; ``keyed``: only those after the (:after_title, :after_id) key."""
+    where = list(_PUBLISHED)
+    if keyed:
+        order = [(_S.c.title, False), (_S.c.id, False)]
+        where.append(paging.after(order, (bindparam("after_title"), bindparam("after_id"))))
+    numbered = (
+        select(
+            _S.c.id.label("session_id"),
+            func.row_number()
+            .over(partition_by=_S.c.provider_id, order_by=(_S.c.title, _S.c.id))
+            .label("position"),
+        )
+        .select_from(_S.join(_P, _P.c.id == _S.c.provider_id))
+        .where(*where)
+        .subquery()
     )
-    .select_from(_S.join(_P, _P.c.id == _S.c.provider_id))
-    .where(*_PUBLISHED)
-    .subquery()
-)
-_PUBLISHED_PAGE = (
-    _SESSION_ROWS.join(_NUMBERED, _NUMBERED.c.session_id == _S.c.id)
-    .where(_NUMBERED.c.position > bindparam("low"), _NUMBERED.c.position <= bindparam("high"))
-    .order_by(_S.c.provider_id, _NUMBERED.c.position)
-)
+    return (
+        _SESSION_ROWS.join(numbered, numbered.c.session_id == _S.c.id)
+        .where(numbered.c.position > bindparam("low"), numbered.c.position <= bindparam("high"))
+        .order_by(_S.c.provider_id, numbered.c.position)
+    )
+
+
+_PUBLISHED_PAGE = _published_page(keyed=False)
+_PUBLISHED_PAGE_AFTER = _published_page(keyed=True)
 
 
 def _session_rows(
@@ -173,15 +187,25 @@ class SessionPage(NamedTuple):
 
 
 def published_session_pages(
-    db: orm.Session, provider_ids: Sequence[int], *, offset: int, limit: int
+    db: orm.Session,
+    provider_ids: Sequence[int],
+    *,
+    offset: int = 0,
+    limit: int,
+    after: tuple[str, int] | None = None,
 ) -> dict[int, SessionPage]:
-    """A page of each published provider's sessions, by title: ``limit`` of them from
-    ``offset``. Two statements whatever the number of providers or the page size."""
+    """A page of each published provider's sessions, by title (the id last): ``limit`` of
+    them from ``offset``, or after the (title, id) key ``after``, and one more when there is
+    one (to tell whether a next page exists). Two statements whatever the number of
+    providers or the page size."""
     ids = list(set(provider_ids))
     totals = dict(db.connection().execute(_PUBLISHED_COUNTS, {"ids": ids}).all())
     pages = {pid: SessionPage(total, []) for pid, total in totals.items()}
-    if limit > 0:
-        window = {"ids": ids, "low": offset, "high": offset + limit}
-        for row in _session_rows(db, _PUBLISHED_PAGE, window):
-            pages[row.provider.id].rows.append(row)
+    window: dict[str, Any] = {"ids": ids, "low": offset, "high": offset + limit + 1}
+    stmt = _PUBLISHED_PAGE
+    if after is not None:
+        window.update(low=0, high=limit + 1, after_title=after[0], after_id=after[1])
+        stmt = _PUBLISHED_PAGE_AFTER
+    for row in _session_rows(db, stmt, window):
+        pages[row.provider.id].rows.append(row)
     return pages

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import (
     ColumnElement,
     DateTime,
+    Double,
     Integer,
     Select,
     String,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     update,
 )
 
+from api import paging
 from api.directory import related
 from api.directory.enums import (
     AccessibilityFeature,
@@ -113,6 +115,10 @@ class Page(Generic[T]):
     offset: int
     # Parallel to items when the query had `near`, else empty.
     distances_km: list[float] = field(default_factory=list)
+    # Parallel to items: each one's sort key, to continue after it (api/paging.py).
+    keys: list[paging.Key] = field(default_factory=list)
+    # Whether rows follow this page (known for keyset pages, which do not count their place).
+    more: bool = False
 
 
 def search_terms(text: str | None) -> list[str]:
@@ -149,7 +155,9 @@ def _text_match(dialect: str, *, ranked: bool) -> tuple[Any, Any]:
         return sub, sub.c.rank.asc()
     vector = func.to_tsvector("english", Session.search_text)
     tsquery = func.to_tsquery("english", match)
-    rank = func.ts_rank(vector, tsquery) if ranked else literal_column("0")
+    # As double precision: a real (float4) comes back to Python rounded, and would not equal
+    # itself when a cursor sends it back (api/paging.py).
+    rank = func.ts_rank(vector, tsquery).cast(Double) if ranked else literal_column("0")
     sub = (
         select(Session.id.label("id"), rank.label("rank"))
         .where(vector.op("@@")(tsquery))
@@ -370,9 +378,18 @@ def _statement(key: tuple[Hashable, ...], build: Callable[[], Select[Any]]) -> S
     return stmt
 
 
-def search_sessions(db: orm.Session, q: SessionQuery, *, offset: int, limit: int) -> Page[int]:
-    """Ids of published sessions matching ``q``: nearest first with ``near``, else best text
-    match first, else by title. Fetch the rows with ``related.sessions``."""
+def search_sessions(
+    db: orm.Session,
+    q: SessionQuery,
+    *,
+    offset: int = 0,
+    limit: int,
+    after: paging.Key | None = None,
+) -> Page[int]:
+    """Ids of published sessions matching ``q``: nearest first with ``near`` (then by title),
+    else best text match first, else by title (the id last). Fetch the rows with
+    ``related.sessions``. ``after``: continue after this ``Page.keys`` entry (keyset) instead
+    of skipping ``offset`` rows."""
     dialect = db.get_bind().dialect.name
     terms = search_terms(q.text)
     # With `near` the order is by distance: skip ranking, the costly part of the match.
@@ -381,9 +398,10 @@ def search_sessions(db: orm.Session, q: SessionQuery, *, offset: int, limit: int
     params = {name: value for f in filters for name, value in f.params.items()}
     if terms:
         params["match"] = _match_query(dialect, terms)
-    shape = (dialect, bool(terms), ranked, *(f.form for f in filters))
+    shape = (dialect, bool(terms), ranked, after is not None, *(f.form for f in filters))
 
-    def base(*columns: Any) -> Select[Any]:
+    def base(*columns: Any, keyed: bool = False) -> Select[Any]:
+        """The search; ``keyed``: with the sort key's columns, after the :after<i> key."""
         stmt = (
             select(*columns)
             .select_from(Session)
@@ -391,13 +409,19 @@ def search_sessions(db: orm.Session, q: SessionQuery, *, offset: int, limit: int
             .outerjoin(Venue, Venue.id == Session.venue_id)
             .where(*(f.clause() for f in filters))
         )
-        order: list[Any] = [Session.title, Session.id]
+        # (column, descending): ranks are best when lowest on SQLite, highest on PostgreSQL.
+        order: list[tuple[Any, bool]] = [(Session.title, False), (Session.id, False)]
         if terms:
-            matched, rank_order = _text_match(dialect, ranked=ranked)
+            matched, _rank_order = _text_match(dialect, ranked=ranked)
             stmt = stmt.join(matched, matched.c.id == Session.id)
             if ranked:
-                order.insert(0, rank_order)
-        return stmt.order_by(*order)
+                order.insert(0, (matched.c.rank, dialect != "sqlite"))
+        if keyed:
+            stmt = stmt.add_columns(*(column for column, _desc in order))
+            if after is not None:
+                key = tuple(bindparam(f"after{i}") for i in range(len(order)))
+                stmt = stmt.where(paging.after(order, key))
+        return stmt.order_by(*(c.desc() if desc else c.asc() for c, desc in order))
 
     # Plain columns: the connection runs them without the ORM's per-statement work.
     conn = db.connection()
@@ -405,25 +429,43 @@ def search_sessions(db: orm.Session, q: SessionQuery, *, offset: int, limit: int
         count = _statement(("count", *shape), lambda: base(func.count()).order_by(None))
         ids = _statement(
             ("ids", *shape),
-            lambda: base(Session.id).offset(bindparam("offset")).limit(bindparam("limit")),
+            lambda: (
+                base(Session.id, keyed=True).offset(bindparam("offset")).limit(bindparam("limit"))
+            ),
         )
         total = conn.execute(count, params).scalar_one()
-        found = conn.scalars(ids, {**params, "offset": offset, "limit": limit}).all()
-        return Page(list(found), total, offset)
+        bound = {f"after{i}": value for i, value in enumerate(after or ())}
+        bound.update(offset=0 if after else offset, limit=limit + 1)
+        rows = conn.execute(ids, {**params, **bound}).all()
+        return Page(
+            [row[0] for row in rows[:limit]],
+            total,
+            offset,
+            keys=[tuple(row[1:]) for row in rows[:limit]],
+            more=len(rows) > limit,
+        )
 
     near = q.near
     nearby = []
     candidates = _statement(
-        ("near", *shape), lambda: base(Session.id, Venue.latitude, Venue.longitude)
+        ("near", *shape), lambda: base(Session.id, Venue.latitude, Venue.longitude, Session.title)
     )
-    for session_id, lat, lon in conn.execute(candidates, params):
+    for session_id, lat, lon, title in conn.execute(candidates, params):
         km = distance_km(near.latitude, near.longitude, lat, lon)
         if km <= near.radius_km:
-            nearby.append((km, session_id))
-    # Stable sort keeps the text/title order among sessions at the same place.
-    nearby.sort(key=lambda pair: pair[0])
-    page = nearby[offset : offset + limit]
-    return Page([i for _km, i in page], len(nearby), offset, [round(km, 2) for km, _i in page])
+            nearby.append((km, title, session_id))
+    # The key is (distance, title, id), compared in Python: nearest first, then by title.
+    nearby.sort()
+    rest = paging.seek(nearby, lambda row: row, after) if after else nearby[offset:]
+    page = rest[:limit]
+    return Page(
+        [i for _km, _title, i in page],
+        len(nearby),
+        offset,
+        [round(km, 2) for km, _title, _i in page],
+        keys=list(page),
+        more=len(rest) > limit,
+    )
 
 
 def get_session(db: orm.Session, session_id: int) -> related.SessionRow | None:
@@ -458,12 +500,14 @@ def search_providers(
     db: orm.Session,
     q: ProviderQuery,
     *,
-    offset: int,
+    offset: int = 0,
     limit: int,
     public: ColumnElement[bool] | None = None,
+    after: paging.Key | None = None,
 ) -> Page[Provider]:
-    """Published providers matching ``q``, by name; ``public`` narrows "published" further
-    (the public site's freshness rule, for Open Referral UK)."""
+    """Published providers matching ``q``, by name (the id last); ``public`` narrows
+    "published" further (the public site's freshness rule, for Open Referral UK). ``after``:
+    continue after this (name, id) key instead of skipping ``offset`` rows."""
     where: list[ColumnElement[bool]] = [_published() if public is None else public]
     for term in search_terms(q.text):
         pattern = _like(term)
@@ -488,14 +532,24 @@ def search_providers(
             )
         )
     total = db.execute(select(func.count()).select_from(Provider).where(*where)).scalar_one()
+    order = [(Provider.name, False), (Provider.id, False)]
+    if after is not None:
+        where.append(paging.after(order, after))
     rows = db.scalars(
         select(Provider)
         .where(*where)
         .order_by(Provider.name, Provider.id)
-        .offset(offset)
-        .limit(limit)
+        .offset(0 if after is not None else offset)
+        .limit(limit + 1)
     ).all()
-    return Page(list(rows), total, offset)
+    page = list(rows[:limit])
+    return Page(
+        page,
+        total,
+        offset,
+        keys=[(row.name, row.id) for row in page],
+        more=len(rows) > limit,
+    )
 
 
 def get_provider(db: orm.Session, provider_id: int) -> Provider | None:

@@ -19,15 +19,18 @@ from strawberry.tools import merge_types
 from api.graphql.access.queries import AccessQuery
 from api.graphql.audit.queries import AuditQueryType
 from api.graphql.cost import LIST_SIZE, MAX_COST, SEARCH_COST, QueryCost
+from api.graphql.descriptions import describe
 from api.graphql.directory.queries import DirectoryQuery
 from api.graphql.directory.types import LocalityType, ProviderType, SessionType, VenueType
 from api.graphql.errors import MaskUnexpected, Schema
 from api.graphql.referrals.mutations import ReferralMutation
 from api.graphql.referrals.queries import ReferralQuery
 from api.graphql.referrals.types import ReferralType
+from api.graphql.referrals.visibility import describe_readers
 from api.graphql.registration.mutations import RegistrationMutation
 from api.graphql.registration.queries import RegistrationQuery
 from api.graphql.reports.queries import ReportQuery
+from api.graphql.scalars import SCALARS
 from api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
 
 MAX_DEPTH = 10
@@ -78,11 +81,21 @@ class QueryLimits(AddValidationRules):
 
 
 def build_schema(*, production: bool) -> strawberry.Schema:
+    schema = build_bare_schema(production=production)
+    # Entries unused here are reported by tests/test_schema_lint.py.
+    describe(schema._schema)
+    describe_readers(schema._schema)
+    return schema
+
+
+def build_bare_schema(*, production: bool) -> strawberry.Schema:
+    """The schema as the code defines it, before describe() fills in descriptions."""
     return Schema(
         query=Query,
         mutation=Mutation,
         types=[SessionType, ProviderType, VenueType, LocalityType, ReferralType],
         config=StrawberryConfig(disable_field_suggestions=production),
+        scalar_overrides=SCALARS,
         extensions=[
             QueryLimits,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

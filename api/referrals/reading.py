@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, orm, select
 
+from api import paging
 from api.access import policy
 from api.access.tokens import Principal
 from api.audit.log import record, record_many
@@ -34,6 +35,8 @@ class ReferralQuery:
 class ReferralPage:
     items: list[Referral] = field(default_factory=list)
     total: int = 0
+    # Whether more referrals follow this page.
+    more: bool = False
 
 
 def _conditions(q: ReferralQuery, protector: Protector) -> list:
@@ -68,23 +71,31 @@ def list_referrals(
     query: ReferralQuery,
     protector: Protector,
     *,
-    offset: int,
+    offset: int = 0,
     limit: int,
+    after: paging.Key | None = None,
 ) -> ReferralPage:
-    """A page of the referrals ``principal`` may see, newest first."""
+    """A page of the referrals ``principal`` may see, newest first (then by id, highest
+    first). ``after``: continue after this (received_at, id) key instead of skipping
+    ``offset`` rows."""
     where = [policy.referral_scope(principal), *_conditions(query, protector)]
     total = db.scalar(select(func.count()).select_from(Referral).where(*where)) or 0
+    if after is not None:
+        where.append(paging.after([(Referral.received_at, True), (Referral.id, True)], after))
+        offset = 0
     items = list(
         db.scalars(
             select(Referral)
             .where(*where)
             .order_by(Referral.received_at.desc(), Referral.id.desc())
             .offset(offset)
-            .limit(limit)
+            .limit(limit + 1)
         )
     )
+    more = len(items) > limit
+    items = items[:limit]
     record_many(db, principal, "referral.read", "referral", [r.id for r in items])
-    return ReferralPage(items, total)
+    return ReferralPage(items, total, more)
 
 
 def get_referral(db: orm.Session, principal: Principal, referral_id: int) -> Referral | None:

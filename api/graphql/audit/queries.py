@@ -12,14 +12,7 @@ from api.access import policy
 from api.audit.reading import AuditQuery, list_events
 from api.graphql.context import Context
 from api.graphql.errors import UserInputError
-from api.graphql.relay import (
-    MAX_INT,
-    PageInfo,
-    cursors,
-    from_global_id,
-    page_info,
-    page_window,
-)
+from api.graphql.relay import MAX_INT, After, First, Keyset, PageInfo, from_global_id
 
 
 @strawberry.type
@@ -82,13 +75,12 @@ class AuditQueryType:
         self,
         info: Info[Context],
         filter: AuditFilter | None = None,  # noqa: A002
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
     ) -> AuditConnection:
         info.context.authorize("reading the audit log", *policy.READ_AUDIT_LOG)
-        offset, limit = page_window(
-            first, after, default=20, maximum=info.context.settings.max_page_size
-        )
+        keyset = Keyset(info.context.settings, "auditLog", "newest")
+        window = keyset.window(first, after, maximum=info.context.settings.max_page_size)
         f = filter or AuditFilter()
         query = AuditQuery(
             record_type=f.record_type,
@@ -97,9 +89,12 @@ class AuditQueryType:
             client_id=f.client_id,
             since=f.since,
         )
-        rows, total = await info.context.db.run_sync(
-            lambda db: list_events(db, query, offset=offset, limit=limit)
+        rows, total, more = await info.context.db.run_sync(
+            lambda db: list_events(
+                db, query, limit=window.limit, after=window.key, offset=window.offset
+            )
         )
+        found = keyset.cursors([(r.at, r.id) for r in rows])
         edges = [
             AuditEdge(
                 cursor=c,
@@ -113,8 +108,8 @@ class AuditQueryType:
                     detail=r.detail,
                 ),
             )
-            for c, r in zip(cursors(offset, rows), rows, strict=True)
+            for c, r in zip(found, rows, strict=True)
         ]
         return AuditConnection(
-            edges=edges, total_count=total, page_info=page_info(offset, len(edges), total)
+            edges=edges, total_count=total, page_info=keyset.page_info(found, window, more)
         )

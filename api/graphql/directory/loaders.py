@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import orm
 
@@ -23,19 +23,38 @@ def _each(
     return lambda db, ids: {key: of(row) for key, row in fetch(db, ids).items()}
 
 
-def _session_pages(
-    db: orm.Session, keys: Sequence[tuple[int, int, int]]
-) -> dict[tuple[int, int, int], tuple[int, list[SessionType]]]:
-    """(total, sessions) for each (provider id, offset, limit): one read per distinct window,
-    so the statements grow with the windows a query asks for, not with the providers."""
-    windows: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for provider_id, offset, limit in keys:
-        windows[offset, limit].append(provider_id)
+class SessionsPage(NamedTuple):
+    """A page of one provider's sessions: how many it has in all, the page, each one's
+    (title, id) key, and whether more follow."""
+
+    total: int
+    sessions: list[SessionType]
+    keys: list[tuple[str, int]]
+    more: bool
+
+
+# (provider id, after key, offset, limit)
+PageKey = tuple[int, tuple[str, int] | None, int, int]
+
+
+def _session_pages(db: orm.Session, keys: Sequence[PageKey]) -> dict[PageKey, SessionsPage]:
+    """The page for each (provider id, after key, offset, limit): one read per distinct
+    window, so the statements grow with the windows a query asks for, not with the
+    providers."""
+    windows: dict[tuple[tuple[str, int] | None, int, int], list[int]] = defaultdict(list)
+    for provider_id, after, offset, limit in keys:
+        windows[after, offset, limit].append(provider_id)
     found = {}
-    for (offset, limit), ids in windows.items():
-        pages = related.published_session_pages(db, ids, offset=offset, limit=limit)
+    for (after, offset, limit), ids in windows.items():
+        pages = related.published_session_pages(db, ids, limit=limit, after=after, offset=offset)
         for provider_id, page in pages.items():
-            found[provider_id, offset, limit] = (page.total, [SessionType.of(r) for r in page.rows])
+            rows = page.rows[:limit]
+            found[provider_id, after, offset, limit] = SessionsPage(
+                page.total,
+                [SessionType.of(r) for r in rows],
+                [(r.session.title, r.session.id) for r in rows],
+                len(page.rows) > limit,
+            )
     return found
 
 
@@ -50,7 +69,7 @@ class DirectoryLoaders:
         self.provider = one_loader(db, _each(related.providers, ProviderType.of))
         self.venue = one_loader(db, _each(related.venues, VenueType.of))
         self.locality = one_loader(db, _each(related.localities, LocalityType.of))
-        # Keyed by (provider id, offset, limit): a page of a provider's sessions.
+        # Keyed by PageKey: a page of a provider's sessions.
         self.provider_sessions = one_loader(db, _session_pages)
         self.schedules = many_loader(db, related.schedules)
         self.breaks = many_loader(db, related.breaks)

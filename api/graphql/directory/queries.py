@@ -6,6 +6,7 @@ import strawberry
 from sqlalchemy import orm, select
 from strawberry.types import Info
 
+from api.config import Settings
 from api.directory import related, search
 from api.directory.models import DomainLabel, Locality
 from api.directory.postcodes import InvalidPostcode, UnknownPostcode, locate
@@ -29,15 +30,7 @@ from api.graphql.directory.types import (
     TimeOfDay,
 )
 from api.graphql.errors import UserInputError
-from api.graphql.relay import (
-    After,
-    First,
-    cursors,
-    expect_id,
-    from_global_id,
-    page_info,
-    page_window,
-)
+from api.graphql.relay import After, First, Keyset, PageInfo, expect_id, from_global_id
 
 MAX_RADIUS_KM = 50.0
 MAX_TEXT = 200
@@ -128,6 +121,16 @@ def _language(value: str | None) -> str | None:
     return code
 
 
+def _session_order(settings: Settings, q: search.SessionQuery) -> Keyset:
+    """The cursors of `sessions` in the order this query's results come in."""
+    if q.near is not None:
+        return Keyset(settings, "sessions", "distance", [q.near.latitude, q.near.longitude])
+    terms = search.search_terms(q.text)
+    if terms:
+        return Keyset(settings, "sessions", "relevance", terms)
+    return Keyset(settings, "sessions", "title")
+
+
 def session_query(db: orm.Session, f: SessionFilter | None) -> search.SessionQuery:
     """Turn the GraphQL filter into the domain's query, checking what it can."""
     if f is None:
@@ -181,24 +184,29 @@ class DirectoryQuery:
         first: First = None,
         after: After = None,
     ) -> SessionConnection:
-        offset, limit = page_window(
-            first, after, default=20, maximum=info.context.settings.max_page_size
-        )
+        settings = info.context.settings
 
-        def read(db: orm.Session) -> tuple[search.Page[int], list[SessionType]]:
-            page = search.search_sessions(db, session_query(db, filter), offset=offset, limit=limit)
+        def read(
+            db: orm.Session,
+        ) -> tuple[search.Page[int], list[SessionType], list[str], PageInfo]:
+            query = session_query(db, filter)
+            keyset = _session_order(settings, query)
+            window = keyset.window(first, after, maximum=settings.max_page_size)
+            page = search.search_sessions(
+                db, query, limit=window.limit, after=window.key, offset=window.offset
+            )
             rows = related.sessions(db, page.items)
-            return page, [SessionType.of(rows[i]) for i in page.items]
+            found = keyset.cursors(page.keys)
+            nodes = [SessionType.of(rows[i]) for i in page.items]
+            return page, nodes, found, keyset.page_info(found, window, page.more)
 
-        page, nodes = await info.context.db.run_sync(read)
+        page, nodes, found, info_ = await info.context.db.run_sync(read)
         distances = page.distances_km or [None] * len(nodes)
         edges = [
             SessionEdge(cursor=cursor, node=node, distance_km=km)
-            for cursor, node, km in zip(cursors(offset, nodes), nodes, distances, strict=True)
+            for cursor, node, km in zip(found, nodes, distances, strict=True)
         ]
-        return SessionConnection(
-            edges=edges, total_count=page.total, page_info=page_info(offset, len(edges), page.total)
-        )
+        return SessionConnection(edges=edges, total_count=page.total, page_info=info_)
 
     @strawberry.field(description="Published providers, by name.")
     async def providers(
@@ -208,9 +216,8 @@ class DirectoryQuery:
         first: First = None,
         after: After = None,
     ) -> ProviderConnection:
-        offset, limit = page_window(
-            first, after, default=20, maximum=info.context.settings.max_page_size
-        )
+        keyset = Keyset(info.context.settings, "providers", "name")
+        window = keyset.window(first, after, maximum=info.context.settings.max_page_size)
         f = filter or ProviderFilter()
         query = search.ProviderQuery(
             text=_text(f.text, "filter.text"),
@@ -222,15 +229,17 @@ class DirectoryQuery:
             listed_by=f.listed_by,
         )
         page = await info.context.db.run_sync(
-            lambda db: search.search_providers(db, query, offset=offset, limit=limit)
+            lambda db: search.search_providers(
+                db, query, limit=window.limit, after=window.key, offset=window.offset
+            )
         )
         nodes = [ProviderType.of(row) for row in page.items]
-        edges = [
-            ProviderEdge(cursor=c, node=n)
-            for c, n in zip(cursors(offset, nodes), nodes, strict=True)
-        ]
+        found = keyset.cursors(page.keys)
+        edges = [ProviderEdge(cursor=c, node=n) for c, n in zip(found, nodes, strict=True)]
         return ProviderConnection(
-            edges=edges, total_count=page.total, page_info=page_info(offset, len(edges), page.total)
+            edges=edges,
+            total_count=page.total,
+            page_info=keyset.page_info(found, window, page.more),
         )
 
     @strawberry.field(description="Any object by its global ID.")

@@ -11,8 +11,9 @@ between about 120 resolver calls and one.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -20,15 +21,10 @@ from strawberry.types import Info
 from api.directory import enums, models, related
 from api.directory import schedules as sched
 from api.graphql.context import Context
-from api.graphql.relay import (
-    After,
-    First,
-    PageInfo,
-    cursors,
-    page_info,
-    page_window,
-    to_global_id,
-)
+from api.graphql.relay import After, First, Keyset, PageInfo, Window, to_global_id
+
+if TYPE_CHECKING:
+    from api.graphql.directory.loaders import SessionsPage
 
 Domain = strawberry.enum(enums.Domain, description="The six domains of social prescribing.")
 ProviderKind = strawberry.enum(enums.ProviderKind)
@@ -138,10 +134,22 @@ class VenueType(Node):
         return await info.context.loaders.locality.load(self.locality_id)
 
 
-@strawberry.type(description="An amount of money.")
+@strawberry.type(description="An amount of money: `value` in `currency` (always GBP).")
 class Money:
-    amount: float
-    currency: str = "GBP"
+    value: Decimal = strawberry.field(
+        description="The exact amount in pounds, as a decimal string: '2.50'."
+    )
+    currency: str = strawberry.field(
+        default="GBP", description="ISO 4217 currency code; always 'GBP' (pounds sterling)."
+    )
+
+    @strawberry.field(
+        description="The amount in pounds as a binary float, which cannot hold every amount "
+        "exactly.",
+        deprecation_reason="Use `value`: a Decimal, exact (money is never a float).",
+    )
+    def amount(self) -> float:
+        return float(self.value)
 
 
 @strawberry.type(description="What a session costs.")
@@ -234,7 +242,7 @@ class SessionType(Node):
         s = row.session
         price = None
         if not s.is_free and s.cost_amount is not None:
-            price = Money(amount=float(s.cost_amount))
+            price = Money(value=Decimal(s.cost_amount))
         has_contact = s.contact_name or s.contact_email or s.contact_phone
         return cls(
             id=to_global_id("Session", s.id),
@@ -380,16 +388,18 @@ class ProviderType(Node):
     async def sessions_connection(
         self, info: Info[Context], first: First = None, after: After = None
     ) -> SessionConnection:
-        offset, limit = page_window(
-            first, after, default=20, maximum=info.context.settings.max_page_size
-        )
-        total, nodes = await self._sessions(info, offset, limit)
+        keyset = Keyset(info.context.settings, "Provider.sessionsConnection", "title")
+        window = keyset.window(first, after, maximum=info.context.settings.max_page_size)
+        page = await self._sessions(info, window)
+        found = keyset.cursors(page.keys)
         edges = [
             SessionEdge(cursor=cursor, node=node, distance_km=None)
-            for cursor, node in zip(cursors(offset, nodes), nodes, strict=True)
+            for cursor, node in zip(found, page.sessions, strict=True)
         ]
         return SessionConnection(
-            edges=edges, total_count=total, page_info=page_info(offset, len(edges), total)
+            edges=edges,
+            total_count=page.total,
+            page_info=keyset.page_info(found, window, page.more),
         )
 
     @strawberry.field(
@@ -397,14 +407,16 @@ class ProviderType(Node):
         "the first 100 sessions (by title) and counts as 100 towards the query's cost."
     )
     async def sessions(self, info: Info[Context]) -> list[SessionType]:
-        _total, nodes = await self._sessions(info, 0, info.context.settings.max_page_size)
-        return nodes
+        page = await self._sessions(info, Window(info.context.settings.max_page_size))
+        return page.sessions
 
-    async def _sessions(
-        self, info: Info[Context], offset: int, limit: int
-    ) -> tuple[int, list[SessionType]]:
-        page = await info.context.loaders.provider_sessions.load((self.pk, offset, limit))
-        return page or (0, [])
+    async def _sessions(self, info: Info[Context], window: Window) -> SessionsPage:
+        from api.graphql.directory.loaders import SessionsPage  # noqa: F811 (a cycle)
+
+        page = await info.context.loaders.provider_sessions.load(
+            (self.pk, window.key, window.offset, window.limit)
+        )
+        return page or SessionsPage(0, [], [], False)
 
 
 @strawberry.type

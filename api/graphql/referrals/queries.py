@@ -21,7 +21,7 @@ from api.graphql.referrals.types import (
     UnmetNeedType,
     WebhookType,
 )
-from api.graphql.relay import cursors, expect_id, page_info, page_window
+from api.graphql.relay import After, First, Keyset, expect_id
 from api.outcomes.recording import instruments_for, unmet_needs
 from api.referrals import reading, webhooks
 from api.referrals.nhs_number import InvalidNhsNumber
@@ -74,30 +74,38 @@ class ReferralQuery:
         self,
         info: Info[Context],
         filter: ReferralFilter | None = None,  # noqa: A002 (the public contract's name)
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
     ) -> ReferralConnection:
         principal = info.context.authorize("reading referrals", *policy.READ_REFERRALS)
-        offset, limit = page_window(
-            first, after, default=20, maximum=info.context.settings.max_page_size
-        )
+        keyset = Keyset(info.context.settings, "referrals", "newest")
+        window = keyset.window(first, after, maximum=info.context.settings.max_page_size)
         guard = protector(info.context.settings)
 
         def read(db: orm.Session) -> reading.ReferralPage:
             try:
                 return reading.list_referrals(
-                    db, principal, _query(db, filter), guard, offset=offset, limit=limit
+                    db,
+                    principal,
+                    _query(db, filter),
+                    guard,
+                    limit=window.limit,
+                    after=window.key,
+                    offset=window.offset,
                 )
             except InvalidNhsNumber as exc:
                 raise UserInputError(str(exc), field="filter.nhsNumber") from None
 
         page = await info.context.db.run_sync_write(read)
+        found = keyset.cursors([(r.received_at, r.id) for r in page.items])
         edges = [
             ReferralEdge(cursor=c, node=n)  # type: ignore[arg-type]
-            for c, n in zip(cursors(offset, page.items), page.items, strict=True)
+            for c, n in zip(found, page.items, strict=True)
         ]
         return ReferralConnection(
-            edges=edges, total_count=page.total, page_info=page_info(offset, len(edges), page.total)
+            edges=edges,
+            total_count=page.total,
+            page_info=keyset.page_info(found, window, page.more),
         )
 
     @strawberry.field(

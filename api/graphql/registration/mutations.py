@@ -14,7 +14,14 @@ from strawberry.types import Info
 
 from api.access import policy
 from api.graphql.context import Context
-from api.graphql.directory.types import AccessibilityFeature, DayOfWeek, Domain, HowToJoin
+from api.graphql.directory.types import (
+    AccessibilityFeature,
+    DayOfWeek,
+    Delivery,
+    Domain,
+    Frequency,
+    HowToJoin,
+)
 from api.graphql.registration.types import (
     HowOften,
     PlaceKind,
@@ -36,7 +43,7 @@ INPUT_NAMES = {
     "title": "title",
     "description": "description",
     "domains": "domains",
-    "where": "where",
+    "where": "delivery",
     "venue_name": "venueName",
     "postcode": "postcode",
     "address": "address",
@@ -45,7 +52,7 @@ INPUT_NAMES = {
     "days": "days",
     "starts": "startsAt",
     "ends": "endsAt",
-    "how_often": "howOften",
+    "how_often": "frequency",
     "first_date": "firstDate",
     "month_weeks": "monthWeeks",
     "email": "email",
@@ -62,13 +69,22 @@ INPUT_NAMES = {
 }
 
 
+# Delivery (the one enum for where) -> the registration form's own values.
+_PLACES = {"AT_VENUE": "VENUE", "ONLINE": "ONLINE", "AT_HOME": "HOME", "VARIOUS_PLACES": "VARIOUS"}
+
+
 @strawberry.input(description="The registration form's questions; see the README.")
 class RegisterProviderInput:
     organisation: str
     title: str
     description: str
     domains: list[Domain]
-    where: PlaceKind
+    where: PlaceKind | None = strawberry.field(
+        default=None,
+        description="Where it happens, in the old enum.",
+        deprecation_reason="Use `delivery` (the `Delivery` enum); `delivery` wins if both "
+        "are given.",
+    )
     email: str = strawberry.field(description="Where the confirmation link is sent.")
     when: TimesKind
     venue_name: str | None = None
@@ -78,7 +94,26 @@ class RegisterProviderInput:
     days: list[DayOfWeek] | None = None
     starts_at: str | None = strawberry.field(default=None, description="'10am', '14:30'.")
     ends_at: str | None = None
-    how_often: HowOften | None = None
+    how_often: HowOften | None = strawberry.field(
+        default=None,
+        description="How often, in the old enum.",
+        deprecation_reason="Use `frequency` and `interval` (the `Frequency` enum); they win "
+        "if both are given.",
+    )
+    delivery: Delivery | None = strawberry.field(
+        default=None,
+        description="Where it happens; required (unless the deprecated `where` is given). "
+        "AT_VENUE needs `venueName` and `postcode`.",
+    )
+    frequency: Frequency | None = strawberry.field(
+        default=None,
+        description="With `when: TIMES`: WEEKLY (the default) or MONTHLY; ONCE is not taken here.",
+    )
+    interval: int | None = strawberry.field(
+        default=None,
+        description="With `frequency: WEEKLY`: 1 for every week (the default), 2 for every "
+        "other week (then give `firstDate`).",
+    )
     first_date: dt.date | None = strawberry.field(
         default=None, description="Every other week: a date it runs."
     )
@@ -106,6 +141,20 @@ class RegisterProviderInput:
         description="After a DUPLICATE error: this is a different organisation, list it too.",
     )
 
+    def _where(self) -> str:
+        if self.delivery is not None:
+            return _PLACES[self.delivery.value]
+        return self.where.value if self.where is not None else ""
+
+    def _how_often(self) -> str:
+        if self.frequency is None:
+            return self.how_often.value if self.how_often else ""
+        if self.frequency.value == "WEEKLY" and self.interval in (None, 1, 2):
+            return "FORTNIGHTLY" if self.interval == 2 else "WEEKLY"
+        if self.frequency.value == "MONTHLY" and self.interval in (None, 1):
+            return "MONTHLY"
+        return f"{self.frequency.value} every {self.interval}"  # refused: not a choice
+
     def raw(self) -> Raw:
         def text(value: Any) -> str:
             return "" if value is None else str(value)
@@ -115,7 +164,7 @@ class RegisterProviderInput:
             "title": self.title,
             "description": self.description,
             "domains": [d.value for d in self.domains],
-            "where": self.where.value,
+            "where": self._where(),
             "venue_name": text(self.venue_name),
             "postcode": text(self.postcode),
             "address": text(self.address),
@@ -124,7 +173,7 @@ class RegisterProviderInput:
             "days": [d.value.value for d in self.days or ()],
             "starts": text(self.starts_at),
             "ends": text(self.ends_at),
-            "how_often": self.how_often.value if self.how_often else "",
+            "how_often": self._how_often(),
             "first_date": self.first_date.isoformat() if self.first_date else "",
             "month_weeks": [str(w) for w in self.month_weeks or ()],
             "email": self.email,

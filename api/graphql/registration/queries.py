@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import strawberry
 from sqlalchemy import orm
 from strawberry.types import Info
 
+from api import paging
 from api.access import policy
 from api.graphql.context import Context
 from api.graphql.registration.types import (
@@ -15,9 +18,10 @@ from api.graphql.registration.types import (
     RegistrationEdge,
     RegistrationStatus,
 )
-from api.graphql.relay import cursors, page_info, page_window
+from api.graphql.relay import After, First, Keyset
 from api.registration import flow
 from api.registration import reports as reporting
+from api.registration.models import ProblemReport, Registration
 from api.registration.models import RegistrationStatus as Status
 
 
@@ -31,24 +35,25 @@ class RegistrationQuery:
         self,
         info: Info[Context],
         status: list[RegistrationStatus] | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
     ) -> RegistrationConnection:
         principal = info.context.authorize("moderating listings", *policy.MODERATORS)
-        offset, limit = page_window(
-            first, after, default=20, maximum=info.context.settings.max_page_size
-        )
+        keyset = Keyset(info.context.settings, "moderationQueue", "oldest")
+        window = keyset.window(first, after, maximum=info.context.settings.max_page_size)
         statuses = tuple(Status(s) for s in status) if status else (Status.PENDING_REVIEW,)
         rows = await info.context.db.run_sync(
             lambda db: flow.moderation_queue(db, principal, statuses)
         )
-        page = rows[offset : offset + limit]
+        rest = paging.seek(sorted(rows, key=_confirmed), _confirmed, window.key)[window.offset :]
+        page = rest[: window.limit]
+        found = keyset.cursors([_confirmed(r) for r in page])
         return RegistrationConnection(
             edges=[
                 RegistrationEdge(cursor=c, node=r)  # type: ignore[arg-type]
-                for c, r in zip(cursors(offset, page), page, strict=True)
+                for c, r in zip(found, page, strict=True)
             ],
-            page_info=page_info(offset, len(page), len(rows)),
+            page_info=keyset.page_info(found, window, len(rest) > window.limit),
             total_count=len(rows),
         )
 
@@ -57,23 +62,41 @@ class RegistrationQuery:
         "oldest first. LEAD_PROVIDER or ADMIN."
     )
     async def problem_reports(
-        self, info: Info[Context], first: int | None = None, after: str | None = None
+        self, info: Info[Context], first: First = None, after: After = None
     ) -> ProblemReportConnection:
         principal = info.context.authorize("reading problem reports", *policy.MODERATORS)
-        offset, limit = page_window(
-            first, after, default=20, maximum=info.context.settings.max_page_size
-        )
+        keyset = Keyset(info.context.settings, "problemReports", "oldest")
+        window = keyset.window(first, after, maximum=info.context.settings.max_page_size)
 
         def read(db: orm.Session) -> list:
             return [report for report, _listing in reporting.open_reports(db, principal)]
 
         rows = await info.context.db.run_sync(read)
-        page = rows[offset : offset + limit]
+        rest = paging.seek(sorted(rows, key=_created), _created, window.key)[window.offset :]
+        page = rest[: window.limit]
+        found = keyset.cursors([_created(r) for r in page])
         return ProblemReportConnection(
             edges=[
                 ProblemReportEdge(cursor=c, node=r)  # type: ignore[arg-type]
-                for c, r in zip(cursors(offset, page), page, strict=True)
+                for c, r in zip(found, page, strict=True)
             ],
-            page_info=page_info(offset, len(page), len(rows)),
+            page_info=keyset.page_info(found, window, len(rest) > window.limit),
             total_count=len(rows),
         )
+
+
+# Sort keys of the two queues, oldest first (the id last). Not-yet-confirmed registrations
+# (no date) come last: (False, date) sorts before (True, ...).
+def _confirmed(r: Registration) -> paging.Key:
+    at = r.confirmed_at
+    return (at is None, _naive(at) if at else "", r.id)
+
+
+def _created(r: ProblemReport) -> paging.Key:
+    return (_naive(r.created_at), r.id)
+
+
+def _naive(at: dt.datetime) -> str:
+    """A UTC time as text that sorts in time order, whether the database kept its zone."""
+    utc = at.astimezone(dt.UTC) if at.tzinfo else at
+    return utc.replace(tzinfo=None).isoformat()

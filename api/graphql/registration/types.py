@@ -10,6 +10,7 @@ from strawberry import Parent
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from api.graphql import described
 from api.graphql.context import Context
 from api.graphql.directory.types import Node, ProviderType, SessionType
 from api.graphql.relay import PageInfo, global_id_field
@@ -29,12 +30,31 @@ ProblemStatus = strawberry.enum(models.ReportStatus)
 RegistrationErrorCode = strawberry.enum(answers.ErrorCode)
 
 
-@strawberry.enum(description="Where the activity happens.")
+def _instead(replacement: str) -> str:
+    return f"Use {replacement}: one enum for one idea."
+
+
+@strawberry.enum(
+    description="Where the activity happens, in registration's words. Replaced by `Delivery` "
+    "(the directory's enum, also used by `Session.delivery`)."
+)
 class PlaceKind(Enum):
-    VENUE = "VENUE"
-    ONLINE = "ONLINE"
-    HOME = "HOME"
-    VARIOUS = "VARIOUS"
+    VENUE = strawberry.enum_value(
+        "VENUE", description="At a venue.", deprecation_reason=_instead("`Delivery.AT_VENUE`")
+    )
+    ONLINE = strawberry.enum_value(
+        "ONLINE", description="Online.", deprecation_reason=_instead("`Delivery.ONLINE`")
+    )
+    HOME = strawberry.enum_value(
+        "HOME",
+        description="In people's homes.",
+        deprecation_reason=_instead("`Delivery.AT_HOME`"),
+    )
+    VARIOUS = strawberry.enum_value(
+        "VARIOUS",
+        description="In different places.",
+        deprecation_reason=_instead("`Delivery.VARIOUS_PLACES`"),
+    )
 
 
 @strawberry.enum(description="When it happens: set days and times, or 'ask us'.")
@@ -43,7 +63,17 @@ class TimesKind(Enum):
     ASK = "ASK"
 
 
-HowOften = strawberry.enum(answers.HowOften)
+HowOften = described.enum(
+    answers.HowOften,
+    "How often it happens, in registration's words. Replaced by `Frequency` with an "
+    "`interval` (the directory's enum, also used by `ScheduleRule.frequency`).",
+    {"WEEKLY": "Every week.", "FORTNIGHTLY": "Every other week.", "MONTHLY": "Once a month."},
+    deprecated={
+        "WEEKLY": _instead("`frequency: WEEKLY`"),
+        "FORTNIGHTLY": _instead("`frequency: WEEKLY, interval: 2`"),
+        "MONTHLY": _instead("`frequency: MONTHLY` with `monthWeeks`"),
+    },
+)
 
 
 @strawberry.type(description="A problem with one input field, or with the request.")
