@@ -378,7 +378,7 @@ def _offers(db: orm.Session, provider_id: int) -> list[dict[str, Any]]:
     for s in sessions:
         rules = db.scalars(select(Schedule).where(Schedule.session_id == s.id)).all()
         when = "; ".join(sched.describe(sched.rule_from(r)) for r in rules) or "Ask us"
-        offers.append({"id": s.id, "title": s.title, "when": when})
+        offers.append({"id": s.id, "title": s.title, "when": when, "status": s.status.value})
     return offers
 
 
