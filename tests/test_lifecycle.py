@@ -11,11 +11,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from api.access.models import Role
 from api.access.tokens import Principal
 from api.audit.models import AuditEvent
 from api.db import Database
 from api.directory import lifecycle, publishing
-from api.access.models import Role
 from api.directory.enums import ListingStatus
 from api.directory.models import Locality, Provider, Session, SessionBreak, SiteChange
 from api.directory.public import FreshnessPolicy, read_public_directory
