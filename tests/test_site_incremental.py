@@ -132,3 +132,37 @@ def test_an_incremental_rebuild_is_the_full_build_file_by_file(
         full = tmp_path / f"full-{name.replace(' ', '-')}"
         build_site(db, settings, full, today=TODAY, full=True)
         assert_same(served, full, name)
+
+
+def test_the_background_rebuild_waits_for_quiet_builds_once_and_leaves_a_locked_folder(
+    db: Database, tmp_path: Path
+) -> None:
+    from sitegen.background import Rebuilder
+    from sitegen.build import london_today
+    from sitegen.swap import build_lock
+
+    settings = get_settings(
+        data_dir=tmp_path,
+        site_url="https://directory.example/",
+        public_url="https://petunia.example",
+        site_rebuild_quiet_seconds=5,
+        site_rebuild_max_wait_seconds=30,
+    )
+    rebuild(db, settings)
+    rebuilder = Rebuilder(settings, db)
+    rebuilder.built_on = london_today()
+    assert not rebuilder.run_once()  # nothing queued
+    with db.session() as s:
+        s.scalars(select(Provider).where(Provider.key == "shelter")).one().name = "Paws Rescue"
+    now = dt.datetime.now(dt.UTC)
+    assert not rebuilder.run_once(now)  # changed just now: waits for quiet
+    later = now + dt.timedelta(seconds=6)
+    with build_lock(settings.resolved_site_dir):  # another process is building
+        assert not rebuilder.run_once(later)
+    with db.session() as s:
+        assert publishing.pending(s) is not None  # still queued for whoever builds next
+    assert rebuilder.run_once(later) and rebuilder.builds == 1
+    assert (
+        "Paws Rescue" in (settings.resolved_site_dir / "providers/shelter/index.html").read_text()
+    )
+    assert not rebuilder.run_once(later + dt.timedelta(seconds=10))  # built once
