@@ -144,7 +144,7 @@ def test_a_break_is_checked_recorded_and_left_out_of_next_dates(db: Database) ->
         provider = s.get(Provider, shelter.id)
         for until, message in [
             (None, "Enter the date"),
-            (TODAY - dt.timedelta(days=1), "today or later"),
+            (TODAY, "after today"),
             (TODAY + dt.timedelta(days=400), "up to a year"),
         ]:
             refused = lifecycle.take_break(s, provider, walking.id, until, today=TODAY)
@@ -153,7 +153,7 @@ def test_a_break_is_checked_recorded_and_left_out_of_next_dates(db: Database) ->
         assert ok.ok
     with db.session() as s:
         breaks = s.scalars(select(SessionBreak).where(SessionBreak.session_id == walking.id))
-        assert (TODAY, dt.date(2027, 1, 5)) in [(b.starts_on, b.ends_on) for b in breaks]
+        assert (TODAY, dt.date(2027, 1, 4)) in [(b.starts_on, b.ends_on) for b in breaks]
     # Still listed, with no date inside the break.
     from sitegen.pages import SiteConfig, SiteModel
 
@@ -161,7 +161,9 @@ def test_a_break_is_checked_recorded_and_left_out_of_next_dates(db: Database) ->
         d = read_public_directory(s, today=TODAY, policy=FreshnessPolicy(365, 100000))
     model = SiteModel(d, SiteConfig("x", "https://x.example/", "https://x.example", TODAY, None))
     dates = [o.date for o in model.next_dates(walking.id, 3)]
-    assert dates and all(day > dt.date(2027, 1, 5) for day in dates)
+    assert dates and all(day >= dt.date(2027, 1, 5) for day in dates)
+    page = model.session_page(d.sessions[walking.id])
+    assert "On a break until 5 January 2027" in str(page.context)
     assert len(audited(db, "listing.break")) == 1
 
 

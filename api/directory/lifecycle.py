@@ -103,11 +103,12 @@ def take_break(
     today: dt.date,
 ) -> Changed:
     """The provider says an activity (or every activity of the organisation) is on a break
-    from today until ``until`` (included): its page says so and its next dates skip it."""
+    from today until ``until``, the day it runs again: its page says "On a break until ..."
+    and its next dates skip the break."""
     if until is None:
         return _error("until", "Enter the date it starts again, for example 5 1 2027")
-    if until < today:
-        return _error("until", "The date it starts again must be today or later")
+    if until <= today:
+        return _error("until", "The date it starts again must be after today")
     if until > today + dt.timedelta(days=LONGEST_BREAK_DAYS):
         return _error(
             "until",
@@ -125,7 +126,13 @@ def take_break(
         sessions, about = [session], session.title
     for session in sessions:
         db.add(
-            SessionBreak(session_id=session.id, starts_on=today, ends_on=until, reason=BREAK_REASON)
+            # The break's last day is the day before it starts again.
+            SessionBreak(
+                session_id=session.id,
+                starts_on=today,
+                ends_on=until - dt.timedelta(days=1),
+                reason=BREAK_REASON,
+            )
         )
         record(db, None, "listing.break", "session", session.id, until=until.isoformat())
     return Changed(about=about)
