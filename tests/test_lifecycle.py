@@ -240,3 +240,40 @@ def test_a_closed_report_is_not_resolved_while_the_listing_stays_up_without_sayi
         assert s.get(Session, walking.id).status is ListingStatus.WITHDRAWN
     assert "Dog walking" not in public_titles(db)
     assert len(audited(db, "listing.withdraw")) == 1
+
+
+def test_graphql_resolves_a_closed_report_by_withdrawing_the_listing(db: Database) -> None:
+    from api.access import tokens
+    from api.graphql.relay import to_global_id
+
+    shelter, walking, _mod = ids(db)
+    with db.session() as s:
+        report = ProblemReport(
+            provider_id=shelter.id,
+            session_id=walking.id,
+            kind=ReportKind.CLOSED,
+            details="",
+            status=ReportStatus.OPEN,
+        )
+        s.add(report)
+        s.flush()
+        report_id = to_global_id("ProblemReport", report.id)
+        _client, token = tokens.create_client(s, role=Role.LEAD_PROVIDER, provider="lead-north")
+    app = client_for(db)
+    mutation = (
+        'mutation($id: ID!, $w: Boolean!) { resolveProblemReport(id: $id, note: "Gone", '
+        "withdrawListing: $w) { report { status } errors { field code } } }"
+    )
+
+    def resolve(withdraw: bool) -> dict:
+        answer = app.post(
+            "/graphql",
+            json={"query": mutation, "variables": {"id": report_id, "w": withdraw}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        return answer.json()["data"]["resolveProblemReport"]
+
+    assert resolve(False)["errors"] == [{"field": "withdraw", "code": "INVALID_STATE"}]
+    assert "Dog walking" in public_titles(db)
+    assert resolve(True) == {"report": {"status": "RESOLVED"}, "errors": []}
+    assert "Dog walking" not in public_titles(db)
