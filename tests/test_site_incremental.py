@@ -166,3 +166,6 @@ def test_the_background_rebuild_waits_for_quiet_builds_once_and_leaves_a_locked_
         "Paws Rescue" in (settings.resolved_site_dir / "providers/shelter/index.html").read_text()
     )
     assert not rebuilder.run_once(later + dt.timedelta(seconds=10))  # built once
+    # A new day: listings may have gone stale and next dates moved on.
+    rebuilder.built_on = london_today() - dt.timedelta(days=1)
+    assert rebuilder.run_once(later + dt.timedelta(seconds=20)) and rebuilder.builds == 2
