@@ -36,9 +36,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_site_changes")),
     )
     with op.batch_alter_table("sessions", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("status", STATUS, server_default="PUBLISHED", nullable=False)
-        )
+        batch_op.add_column(sa.Column("status", STATUS, server_default="PUBLISHED", nullable=False))
         batch_op.add_column(sa.Column("status_reason", sa.String(length=500), nullable=True))
         batch_op.create_index(batch_op.f("ix_sessions_status"), ["status"], unique=False)
     with op.batch_alter_table("providers", schema=None) as batch_op:
