@@ -7,6 +7,7 @@ action is audited, and every committed directory change queues a rebuild."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from api.registration import flow
 from api.registration import reports as reporting
 from api.registration.models import ProblemReport, ReportKind, ReportStatus
 from tests.conftest import GraphQLClient, client_for
+from tests.mailbox import Mailbox
 
 TODAY = dt.date(2026, 11, 16)
 
@@ -277,3 +279,53 @@ def test_graphql_resolves_a_closed_report_by_withdrawing_the_listing(db: Databas
     assert "Dog walking" in public_titles(db)
     assert resolve(True) == {"report": {"status": "RESOLVED"}, "errors": []}
     assert "Dog walking" not in public_titles(db)
+
+
+def test_the_moderation_pages_withdraw_suspend_and_resolve_a_closed_report(
+    db: Database, tmp_path: Path, mailbox: Mailbox
+) -> None:
+    from tests.staff_support import staff_sign_in
+
+    shelter, walking, _mod = ids(db)
+    with db.session() as s:
+        s.add(
+            ProblemReport(
+                provider_id=shelter.id,
+                session_id=walking.id,
+                kind=ReportKind.CLOSED,
+                details="",
+                status=ReportStatus.OPEN,
+            )
+        )
+    with client_for(
+        db, data_dir=tmp_path, public_url="http://petunia.test", **mailbox.settings()
+    ) as app:
+        csrf = staff_sign_in(app, db, mailbox, "mod@lead.example", coordinator=True).csrf
+        queue = app.get("/moderation").text
+        assert 'value="withdraw"' in queue and f"/moderation/listings/{shelter.id}" in queue
+        page = app.get(f"/moderation/listings/{shelter.id}")
+        assert page.status_code == 200 and "Dog walking" in page.text
+        url = f"/moderation/listings/{shelter.id}"
+        form = {"csrf": csrf, "session": str(walking.id), "action": "suspend"}
+        refused = app.post(url, data={**form, "reason": ""})
+        assert refused.status_code == 400 and "Say why" in refused.text
+        done = app.post(url, data={**form, "reason": "Checking the venue"})
+        assert "is suspended" in done.text and "when the site is next built" in done.text
+        assert "Dog walking" not in public_titles(db)
+        back = app.post(url, data={**form, "action": "reinstate"})
+        assert "is back" in back.text and "Dog walking" in public_titles(db)
+        # The closed report: resolved by withdrawing the listing.
+        report_form = re_search(r'action="(/moderation/reports/\d+/resolve)"', queue)
+        resolved = app.post(
+            report_form, data={"csrf": csrf, "note": "Closed", "listing": "withdraw"}
+        )
+        assert "The listing is withdrawn" in resolved.text
+    assert "Dog walking" not in public_titles(db)
+
+
+def re_search(pattern: str, text: str) -> str:
+    import re
+
+    match = re.search(pattern, text)
+    assert match, text
+    return match.group(1)
