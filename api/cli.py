@@ -118,7 +118,7 @@ def up(
     """Create or upgrade the database, load the demo directory into an empty one, and serve.
 
     Safe to run again: an existing database keeps its data and only gains new migrations."""
-    settings = _settings(data_dir, **_listening_url(host, port))
+    settings = _settings(data_dir, **_listening_url(host, port), **_rebuilding_site())
     _check_production(settings)
     db = _database(settings)
     migrations.upgrade(db.engine)
@@ -133,12 +133,31 @@ def up(
     _print_demo_sign_ins(db, settings)
     _build_site(db, settings, settings.resolved_site_dir, fail=False)
     db.dispose()
-    # Queued email and the periodic jobs (nudge, remind, purge, webhooks) run in threads of
-    # this process, however many workers serve: the embedded default needs no cron.
+    # Queued email, the periodic jobs (nudge, remind, purge, webhooks) and the site rebuild
+    # run in threads of this process, however many workers serve: the embedded default needs
+    # no cron, and an approved listing is on the site within a minute.
     from api.jobs import Scheduler
 
-    with _mail_deliverer(settings), Scheduler(settings):
+    with _mail_deliverer(settings), Scheduler(settings), _site_rebuilder(settings):
         _serve(settings, host, port, workers=1)
+
+
+def _rebuilding_site() -> dict[str, object]:
+    """This deployment rebuilds the site in the background: messages say "within a minute".
+    Set in the environment too, for the server processes uvicorn starts."""
+    os.environ["PETUNIA_SITE_REBUILD_IN_BACKGROUND"] = "true"
+    return {"site_rebuild_in_background": True}
+
+
+@contextmanager
+def _site_rebuilder(settings: Settings, *, enabled: bool = True) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    from sitegen.background import Rebuilder
+
+    with Rebuilder(settings):
+        yield
 
 
 def _listening_url(host: str | None, port: int | None) -> dict[str, object]:
@@ -199,11 +218,22 @@ def serve(
             "instead of `petunia mail deliver` from cron.",
         ),
     ] = False,
+    rebuild_site: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild-site",
+            help="Also rebuild the public site in the background (once, however many "
+            "workers) when listings change, instead of `petunia build-site` from cron.",
+        ),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Serve the API (the database must be migrated: `petunia db upgrade`)."""
-    settings = _settings(data_dir)
-    with _mail_deliverer(settings, enabled=deliver_mail):
+    settings = _settings(data_dir, **(_rebuilding_site() if rebuild_site else {}))
+    with (
+        _mail_deliverer(settings, enabled=deliver_mail),
+        _site_rebuilder(settings, enabled=rebuild_site),
+    ):
         _serve(settings, host, port, workers=workers)
 
 
@@ -976,7 +1006,7 @@ def _build_site(db: Database, settings: Settings, out: Path, *, fail: bool = Tru
     """Build the public site with a progress bar; False when listings were left out. With
     ``fail=False`` (``up``), a failed build is one line on stderr and the previous site (or
     the "being built" page) keeps being served."""
-    from sitegen.build import BuildError, build_site
+    from sitegen.build import BuildError, build_site, rebuild
     from sitegen.swap import BuildLocked
 
     with Progress(console=err, transient=True) as progress:
@@ -988,7 +1018,11 @@ def _build_site(db: Database, settings: Settings, out: Path, *, fail: bool = Tru
             progress.update(tasks[stage], completed=done, total=total)  # type: ignore[arg-type]
 
         try:
-            result = build_site(db, settings, out, progress=report)
+            if out.resolve() == settings.resolved_site_dir.resolve():
+                # The served folder: the build also marks the queued changes as shown.
+                result = rebuild(db, settings, progress=report)
+            else:
+                result = build_site(db, settings, out, progress=report)
         except (BuildError, BuildLocked, OSError) as exc:
             if fail:
                 raise _fail(

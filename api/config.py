@@ -117,6 +117,14 @@ class Settings(BaseSettings):
     site_stale_after_days: int = Field(default=365, ge=1)
     # ...and after this many days they are left off the site, its search and the ORUK data.
     site_hide_after_days: int = Field(default=548, ge=1)
+    # A background rebuild of the site runs in this deployment (`petunia up`, or `petunia
+    # serve --rebuild-site`): messages then say a change shows "within a minute". Set by those
+    # commands for their server processes; not meant to be set by hand.
+    site_rebuild_in_background: bool = False
+    # The background rebuild waits for this many seconds without a change, but never more
+    # than site_rebuild_max_wait_seconds after the first change it has not built.
+    site_rebuild_quiet_seconds: float = Field(default=5.0, ge=0)
+    site_rebuild_max_wait_seconds: float = Field(default=30.0, ge=0)
     # Meilisearch (optional): when MEILI_URL is set, `build-site` indexes sessions and
     # providers there and the site searches it with the search-only key.
     meili_url: str | None = Field(

@@ -14,6 +14,7 @@ from api.directory.models import (
     SessionBreak,
     SessionDomain,
     SessionLanguage,
+    SiteChange,
     Venue,
     VenueFeature,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "SessionBreak",
     "SessionDomain",
     "SessionLanguage",
+    "SiteChange",
     "Venue",
     "VenueFeature",
     # referrals and outcomes

@@ -276,6 +276,30 @@ def build_site(
     return report
 
 
+def rebuild(
+    db: Database,
+    settings: Settings,
+    *,
+    today: dt.date | None = None,
+    progress: Progress = _quiet,
+    full: bool = False,
+) -> BuildReport:
+    """The one entry point that publishes the directory's changes (`petunia up` at start, the
+    background rebuild, `petunia build-site` into the served folder): builds the site folder
+    of ``settings`` incrementally, then forgets the queued changes it now shows
+    (api/directory/publishing.py). Changes made while it builds stay queued for the next."""
+    from api.directory import publishing
+
+    with db.session() as session:
+        up_to = publishing.last_change_id(session)
+    report = build_site(
+        db, settings, settings.resolved_site_dir, today=today, progress=progress, full=full
+    )
+    with db.session() as session:
+        publishing.built(session, up_to)
+    return report
+
+
 def _culprits(
     state: dict[str, object], settings: Settings, exc: Exception
 ) -> list[isolate.LeftOut]:

@@ -77,6 +77,21 @@ def short_date(day: dt.date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
+def _break_text(b: Any, today: dt.date) -> str:
+    """A break as a person reads it: one under way says when it is back ("On a break until 5
+    January 2027": the day it runs again); one to come, its dates."""
+    if b.starts_on <= today:
+        # A provider's own break (api/directory/lifecycle.py) has no other reason to give.
+        reason = b.reason if b.reason and b.reason != "On a break" else None
+        back = b.ends_on + dt.timedelta(days=1)
+        return f"On a break until {short_date(back)}" + (f" ({reason})" if reason else "")
+    return (
+        f"Not running {short_date(b.starts_on)}"
+        + (f" to {short_date(b.ends_on)}" if b.ends_on != b.starts_on else "")
+        + (f" ({b.reason})" if b.reason else "")
+    )
+
+
 def money(amount: Any) -> str:
     text = f"£{amount:,.2f}"
     return text[:-3] if text.endswith(".00") else text
@@ -286,9 +301,7 @@ class SiteModel:
             text = sched.describe(sched.rule_from(row))
             when.append({"text": text, "note": row.note})
         breaks = [
-            f"Not running {short_date(b.starts_on)}"
-            + (f" to {short_date(b.ends_on)}" if b.ends_on != b.starts_on else "")
-            + (f" ({b.reason})" if b.reason else "")
+            _break_text(b, self.config.today)
             for b in self.d.breaks.get(s.id, [])
             if b.ends_on >= self.config.today
         ]

@@ -147,7 +147,9 @@ def test_the_cat_and_dog_shelter_lists_itself(
         expect(page.get_by_text("Every Saturday and Sunday, 10:00")).to_be_visible()
         accessible(page)
         page.get_by_role("button", name="Approve and publish").click()
-        expect(page.get_by_text("is approved and in the directory")).to_be_visible()
+        expect(
+            page.get_by_text("It will be on the public site when the site is next built")
+        ).to_be_visible()
         staff.close()
 
         # In the API at once.
@@ -157,7 +159,7 @@ def test_the_cat_and_dog_shelter_lists_itself(
             "Listed by the organisation; checked by Better Services Testtown on"
         )
         live = mailbox.last("walks@shelter.example")
-        assert "Your listing is live" in live["Subject"]
+        assert "Your listing is approved" in live["Subject"]
 
         # On the public site at its next build (served by the same app at /).
         site_db = Database.from_url(url)

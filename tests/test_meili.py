@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from api.config import get_settings
 from api.db import Database
@@ -204,6 +204,25 @@ def test_indexing_sends_settings_documents_and_only_changes(
     build_site(db, settings, out, today=TODAY)
     (post,) = sent(state, "POST", "/indexes/petunia-directory/documents")
     assert [d["title"] for d in post["body"]] == ["Crochet circle"]
+
+
+def test_a_stopped_activity_is_deleted_from_meilisearch_at_the_next_build(
+    db: Database, fake_meili: tuple[FakeMeili, str], tmp_path: Path
+) -> None:
+    from api.directory import lifecycle
+    from api.directory.models import Provider
+
+    state, url = fake_meili
+    settings = get_settings(data_dir=tmp_path, meili_url=url, meili_master_key="master-key")
+    build_site(db, settings, tmp_path / "site", today=TODAY)
+    assert any(d["title"] == "Dog walking" for d in state.documents.values())
+    with db.session() as s:
+        shelter = s.scalars(select(Provider).where(Provider.key == "shelter")).one()
+        walking = s.scalars(select(Session).where(Session.key == "dog-walking")).one()
+        assert lifecycle.stop(s, shelter, walking.id).ok
+    build_site(db, settings, tmp_path / "site", today=TODAY)
+    assert not any(d["title"] == "Dog walking" for d in state.documents.values())
+    assert sent(state, "POST", "/documents/delete-batch")
 
 
 def test_an_unreachable_meilisearch_fails_the_build_cleanly(db: Database, tmp_path: Path) -> None:

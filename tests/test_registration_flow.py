@@ -107,7 +107,10 @@ def test_the_whole_flow_by_html(app: TestClient, db: Database, mailbox: Mailbox)
     assert done.status_code == 200 and "is approved" in done.text
 
     live = mailbox.last("walks@rescue.example")
-    assert "Your listing is live" in live["Subject"]
+    assert "Your listing is approved" in live["Subject"]
+    # No background rebuild runs here: the email says so, not "now in the directory".
+    assert "when the site is next built" in Mailbox.text(live)
+    assert "when the site is next built" in done.text
     data = GraphQLClient(app).data(
         '{ sessions(filter: {text: "dog"}) { edges { node { title provider { name listedBy '
         "verification verifiedAt provenance verifiedBy { name } } venue { postcode } "

@@ -74,6 +74,8 @@ def test_remind_emails_stale_listings_once_a_period(
     with client_for(db, data_dir=tmp_path, public_url="http://petunia.test") as client:
         page = client.get(still_right.removeprefix("http://petunia.test"))
     assert page.status_code == 200 and "still right" in page.text
+    # No background rebuild here: it says when the site will show it.
+    assert "on the public site when the site is next built" in page.text
     with db.session() as s:
         shelter = s.scalars(select(Provider).where(Provider.key == "shelter")).one()
         assert shelter.last_confirmed_at is not None and shelter.last_confirmed_at >= TODAY

@@ -286,6 +286,16 @@ def moderation_filter(principal: Principal, locality_column: Any) -> ColumnEleme
     return false()
 
 
+def may_moderate_listing(principal: Principal, locality_id: int | None) -> bool:
+    """Who withdraws, suspends or reinstates a listing: the moderators who see it (the same
+    rule as ``moderation_filter``, for one listing)."""
+    if principal.role is Role.ADMIN:
+        return True
+    if principal.role is Role.LEAD_PROVIDER:
+        return locality_id is None or locality_id in principal.locality_ids
+    return False
+
+
 def may_reassign(principal: Principal) -> bool:
     """Who gives a referral to another link worker: an admin, a lead provider's coordinator
     (a signed-in person; API tokens are never coordinators)."""

@@ -36,11 +36,13 @@ class Verification(StrEnum):
 
 
 class ListingStatus(StrEnum):
-    """Only PUBLISHED providers (and their sessions) are shown to the public."""
+    """Only PUBLISHED providers (and their PUBLISHED sessions) are shown to the public."""
 
     PUBLISHED = "PUBLISHED"
     PENDING = "PENDING"
-    WITHDRAWN = "WITHDRAWN"
+    WITHDRAWN = "WITHDRAWN"  # taken down by a lead provider (api/directory/lifecycle.py)
+    SUSPENDED = "SUSPENDED"  # taken down for now by a lead provider; reversible
+    STOPPED = "STOPPED"  # the provider said it has stopped
 
 
 class Delivery(StrEnum):

@@ -126,6 +126,8 @@ class Provider(Timestamped, Base):
     # Edit links carry it; it goes up (never down) when the listing's email changes or its
     # links are revoked, so older links stop for good (api/registration/links.py).
     edit_link_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Why it is not PUBLISHED (a moderator's reason for a withdrawal or suspension).
+    status_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class Postcode(Base):
@@ -198,6 +200,15 @@ class Session(Timestamped, Base):
     # Title, description, provider and venue names in one column, kept by the directory's
     # write functions; the full-text index (FTS5 or tsvector) is built over it.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # Only PUBLISHED sessions are public (of PUBLISHED providers): a stopped, withdrawn or
+    # suspended one is kept, with why, but left off (api/directory/lifecycle.py).
+    status: Mapped[ListingStatus] = mapped_column(
+        enum_column(ListingStatus),
+        default=ListingStatus.PUBLISHED,
+        server_default=ListingStatus.PUBLISHED.value,
+        index=True,
+    )
+    status_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class SessionDomain(Base):
@@ -285,3 +296,17 @@ class GpPractice(Base):
     link_worker_id: Mapped[int | None] = mapped_column(
         ForeignKey("link_workers.id", ondelete="SET NULL"), index=True
     )
+
+
+class SiteChange(Base):
+    """A change to the public directory the site does not show yet: written in the same
+    transaction as the change (api/directory/publishing.py), removed once a build shows it."""
+
+    __tablename__ = "site_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# Every flush that changes the public directory queues a site rebuild (api/directory/publishing.py).
+from api.directory import publishing as _publishing  # noqa: E402, F401

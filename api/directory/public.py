@@ -70,6 +70,12 @@ def freshness(confirmed: dt.date | None, today: dt.date, policy: FreshnessPolicy
     return Freshness.CURRENT
 
 
+def public_session_filter() -> ColumnElement[bool]:
+    """SQL condition for sessions the public may see, besides their provider's: not stopped,
+    withdrawn or suspended (api/directory/lifecycle.py)."""
+    return Session.status == ListingStatus.PUBLISHED
+
+
 def public_provider_filter(today: dt.date, policy: FreshnessPolicy) -> ColumnElement[bool]:
     """SQL condition for providers the public may see (published and not hidden for age)."""
     confirmed = func.coalesce(Provider.last_confirmed_at, Provider.verified_at)
@@ -122,6 +128,8 @@ def read_public_directory(
     public = public_provider_filter(today, policy)
     if session_ids is not None:
         public = public & Session.id.in_(list(session_ids))
+    public_sessions = public & public_session_filter()
+    if session_ids is not None:
         providers = {
             p.id: p
             for p in db.scalars(
@@ -129,7 +137,7 @@ def read_public_directory(
                 .where(
                     Provider.id.in_(
                         select(Session.provider_id)
-                        .where(public)
+                        .where(public_sessions)
                         .join(Provider, Provider.id == Session.provider_id)
                     )
                 )
@@ -145,7 +153,7 @@ def read_public_directory(
         for s in db.scalars(
             select(Session)
             .join(Provider, Provider.id == Session.provider_id)
-            .where(public)
+            .where(public_sessions)
             .order_by(Session.provider_id, Session.title, Session.id)
         )
     }
@@ -165,7 +173,7 @@ def read_public_directory(
             select(model)
             .join(Session, Session.id == model.session_id)  # type: ignore[attr-defined]
             .join(Provider, Provider.id == Session.provider_id)
-            .where(public)
+            .where(public_sessions)
         )
 
     schedules: dict[int, list[Schedule]] = defaultdict(list)

@@ -60,6 +60,7 @@ _BY_SESSION = _SESSION_ROWS.where(_S.c.id.in_(bindparam("ids", expanding=True)))
 _PUBLISHED = (
     _S.c.provider_id.in_(bindparam("ids", expanding=True)),
     _P.c.status == ListingStatus.PUBLISHED,
+    _S.c.status == ListingStatus.PUBLISHED,
 )
 _PUBLISHED_COUNTS = (
     select(_S.c.provider_id, func.count())

@@ -133,6 +133,11 @@ def _published() -> ColumnElement[bool]:
     return Provider.status == ListingStatus.PUBLISHED
 
 
+def _published_session() -> ColumnElement[bool]:
+    # A session is public when it and its provider are (api/directory/lifecycle.py).
+    return _published() & (Session.status == ListingStatus.PUBLISHED)
+
+
 def _match_query(dialect: str, terms: list[str]) -> str:
     """The full-text query for ``terms``, every word a prefix: "walk" finds "walking"."""
     if dialect == "sqlite":
@@ -214,7 +219,7 @@ def _confirmed_since() -> ColumnElement[bool]:
 
 
 def _session_filters(q: SessionQuery) -> list[_Filter]:
-    found = [_Filter("published", _published)]
+    found = [_Filter("published", _published_session)]
     if q.domains:
         found.append(
             _Filter(
@@ -472,7 +477,8 @@ def get_session(db: orm.Session, session_id: int) -> related.SessionRow | None:
     """A published session by id, with its provider and venue (None for unknown or
     unpublished)."""
     row = related.sessions(db, [session_id]).get(session_id)
-    return row if row and row.provider.status == ListingStatus.PUBLISHED else None
+    public = row and row.provider.status == ListingStatus.PUBLISHED
+    return row if public and row.session.status == ListingStatus.PUBLISHED else None
 
 
 def domain_counts(db: orm.Session) -> dict[Domain, int]:
@@ -480,7 +486,7 @@ def domain_counts(db: orm.Session) -> dict[Domain, int]:
         select(SessionDomain.domain, func.count(func.distinct(SessionDomain.session_id)))
         .join(Session, Session.id == SessionDomain.session_id)
         .join(Provider, Provider.id == Session.provider_id)
-        .where(_published())
+        .where(_published_session())
         .group_by(SessionDomain.domain)
     )
     counts = dict.fromkeys(Domain, 0)

@@ -42,6 +42,7 @@ from api.directory.postcodes import InvalidPostcode, UnknownPostcode, locate
 from api.directory.public import (
     FreshnessPolicy,
     public_provider_filter,
+    public_session_filter,
     read_public_directory,
 )
 from api.directory.search import (
@@ -206,7 +207,7 @@ class OrukApi:
         rows = db.execute(
             select(Session.id, Provider.key, Session.key)
             .join(Provider, Provider.id == Session.provider_id)
-            .where(public_provider_filter(today, self.policy))
+            .where(public_provider_filter(today, self.policy), public_session_filter())
         )
         return next((sid for sid, pk, sk in rows if ids(kind, pk, sk) == wanted), None)
 
@@ -273,7 +274,9 @@ class OrukApi:
             if provider is None:
                 return _not_found(f"no organization has the id '{wanted}'")
             session_ids = db.scalars(
-                select(Session.id).where(Session.provider_id == provider.id).order_by(Session.title)
+                select(Session.id)
+                .where(Session.provider_id == provider.id, public_session_filter())
+                .order_by(Session.title)
             ).all()
             mapper = self.mapper(db, list(session_ids), today)
             data = mapper.organization(provider, full=True)

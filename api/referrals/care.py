@@ -137,7 +137,11 @@ def signpost(
         for s in db.scalars(
             select(Session)
             .join(Provider, Provider.id == Session.provider_id)
-            .where(Session.id.in_(set(session_ids)), Provider.status == ListingStatus.PUBLISHED)
+            .where(
+                Session.id.in_(set(session_ids)),
+                Provider.status == ListingStatus.PUBLISHED,
+                Session.status == ListingStatus.PUBLISHED,
+            )
         )
     }
     missing = [i for i in session_ids if i not in found]

@@ -27,6 +27,7 @@ from api.access.tokens import Principal
 from api.audit.log import record
 from api.config import Settings
 from api.db import Database
+from api.directory import publishing
 from api.directory import text as textrule
 from api.directory.enums import (
     Delivery,
@@ -755,6 +756,7 @@ def approve(
         answers.organisation,
         lead.name if lead else "The lead provider",
         links.edit_url(settings, "p", provider.id, answers.email, provider.edit_link_version),
+        publishing.when_visible(settings),
     )
     return Outcome(registration=registration, mail=mails.queue(db, [message]))
 

@@ -87,12 +87,13 @@ def new_in_queue(to: str, organisation: str, queue_link: str) -> Message:
     )
 
 
-def approved(to: str, organisation: str, lead: str, edit_link: str) -> Message:
+def approved(to: str, organisation: str, lead: str, edit_link: str, shows: str) -> Message:
+    """``shows``: when it reaches the public site (api/directory/publishing.when_visible)."""
     return Message(
         to,
-        f"Your listing is live: {organisation}",
+        f"Your listing is approved: {organisation}",
         [
-            f"{lead} has checked your listing for {organisation}: it is now in the directory.",
+            f"{lead} has checked your listing for {organisation} and approved it. {shows}",
             "Please keep it up to date: use the link below whenever something changes.",
         ],
         [("Edit your listing", edit_link)],

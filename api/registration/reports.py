@@ -184,8 +184,17 @@ def open_reports(db: orm.Session, principal: Principal) -> list[tuple[ProblemRep
 
 
 def resolve(
-    db: orm.Session, principal: Principal, report_id: int, note: str
+    db: orm.Session,
+    principal: Principal,
+    report_id: int,
+    note: str,
+    *,
+    withdraw: bool = False,
+    stays_up: bool = False,
 ) -> tuple[ProblemReport | None, list[FieldError]]:
+    """Resolve a report. ``withdraw`` takes the listing down with it (the note is the
+    reason); a report that it has closed cannot be resolved while the listing stays up
+    unless the moderator says so (``stays_up``, with a note saying why)."""
     report = db.scalars(
         select(ProblemReport)
         .join(Provider, Provider.id == ProblemReport.provider_id)
@@ -211,9 +220,54 @@ def resolve(
                 "note", f"Keep it to {DETAILS_LIMIT} characters or fewer", ErrorCode.TOO_LONG
             )
         ]
+    errors = _listing_outcome(db, principal, report, text, withdraw=withdraw, stays_up=stays_up)
+    if errors:
+        return report, errors
     report.status = ReportStatus.RESOLVED
     report.resolved_at = utcnow()
     report.resolved_by_client_id = principal.client_id
     report.resolution_note = text or None
     record(db, principal, "problem_report.resolve", "problem_report", report.id)
     return report, []
+
+
+def _listing_outcome(
+    db: orm.Session,
+    principal: Principal,
+    report: ProblemReport,
+    note: str,
+    *,
+    withdraw: bool,
+    stays_up: bool,
+) -> list[FieldError]:
+    """What happens to the listing as a report is resolved (see ``resolve``)."""
+    from api.directory import lifecycle
+
+    if withdraw:
+        reason = note or f"Reported: {KIND_LABELS[report.kind].lower()}"
+        changed = lifecycle.take_down(
+            db, principal, report.provider_id, report.session_id, "withdraw", reason
+        )
+        return (
+            []
+            if changed.ok or changed.errors[0].code is ErrorCode.INVALID_STATE
+            else (changed.errors)
+        )
+    if report.kind is not ReportKind.CLOSED:
+        return []
+    provider = db.get(Provider, report.provider_id)
+    session = db.get(Session, report.session_id) if report.session_id else None
+    if provider is None or not lifecycle.is_public(provider, session):
+        return []
+    if not stays_up:
+        return [
+            FieldError(
+                "withdraw",
+                "This report says it has closed, and the listing is still up: withdraw it, "
+                "or say it stays up and why",
+                ErrorCode.INVALID_STATE,
+            )
+        ]
+    if not note:
+        return [FieldError("note", "Say why the listing stays up", ErrorCode.REQUIRED)]
+    return []

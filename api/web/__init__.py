@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from api.web import (
+    listing_moderation,
     moderation,
     outcome_pages,
     practice_pages,
@@ -17,6 +18,7 @@ from api.web import (
     report_pages,
     staff_accounts,
     staff_auth,
+    stopping_pages,
 )
 from api.web.common import HERE
 
@@ -25,6 +27,8 @@ def routes() -> list[BaseRoute]:
     return [
         *registration.routes(),
         *moderation.routes(),
+        *stopping_pages.routes(),
+        *listing_moderation.routes(),
         *staff_auth.routes(),
         *staff_accounts.routes(),
         *referral_pages.routes(),

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from api.access import policy
 from api.access.tokens import Principal
+from api.directory import publishing
 from api.directory import schedules as sched
 from api.directory.enums import Domain
 from api.directory.models import DomainLabel, Locality, Provider, Session
@@ -92,6 +93,8 @@ async def queue(request: Request) -> Response:
                 "details": report.details,
                 "reply_to": report.reporter_email,
                 "created": f"{report.created_at:%-d %b %Y}",
+                "provider_id": report.provider_id,
+                "closed": report.kind is reporting.ReportKind.CLOSED,
             }
             for report, listing in reporting.open_reports(db, principal)
         ]
@@ -240,7 +243,7 @@ async def decide(request: Request) -> Response:
     registration = outcome.registration
     assert registration is not None
     done = {
-        "approve": f"{registration.organisation} is approved and in the directory.",
+        "approve": f"{registration.organisation} is approved. " + publishing.when_visible(settings),
         "changes": f"{registration.organisation} is sent back with your note.",
         "reject": f"{registration.organisation} is rejected.",
     }[str(action)]
@@ -265,10 +268,22 @@ async def resolve_report(request: Request) -> Response:
         return _refused()
     report_id = int(request.path_params["id"])
     note = str(form.get("note", ""))
+    listing = str(form.get("listing", ""))
     _report, errors = await write(
-        request, lambda db: reporting.resolve(db, principal, report_id, note)
+        request,
+        lambda db: reporting.resolve(
+            db,
+            principal,
+            report_id,
+            note,
+            withdraw=listing == "withdraw",
+            stays_up=listing == "stays",
+        ),
     )
-    request.session["flash"] = errors[0].message if errors else "The report is resolved."
+    done = "The report is resolved."
+    if listing == "withdraw":
+        done += " The listing is withdrawn. " + publishing.when_gone(settings_of(request))
+    request.session["flash"] = errors[0].message if errors else done
     return RedirectResponse("/moderation", 303)
 
 

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from api.directory import publishing
 from api.directory import schedules as sched
 from api.directory.enums import Delivery, Domain, ListingStatus
 from api.directory.models import (
@@ -378,7 +379,7 @@ def _offers(db: orm.Session, provider_id: int) -> list[dict[str, Any]]:
     for s in sessions:
         rules = db.scalars(select(Schedule).where(Schedule.session_id == s.id)).all()
         when = "; ".join(sched.describe(sched.rule_from(r)) for r in rules) or "Ask us"
-        offers.append({"id": s.id, "title": s.title, "when": when})
+        offers.append({"id": s.id, "title": s.title, "when": when, "status": s.status.value})
     return offers
 
 
@@ -796,7 +797,8 @@ async def still_right(request: Request) -> Response:
     return message_page(
         "Thank you",
         [
-            "We have recorded that your listing is still right, with today's date.",
+            "We have recorded that your listing is still right, with today's date. "
+            + publishing.when_visible(settings_of(request)),
             "If something changes, you can change your listing at any time.",
         ],
         panel=True,

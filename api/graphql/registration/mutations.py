@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from anyio import to_thread
@@ -463,6 +463,17 @@ class RegistrationMutation:
         info: Info[Context],
         id: strawberry.ID,
         note: str = "",  # noqa: A002
+        withdraw_listing: Annotated[
+            bool,
+            strawberry.argument(description="Also withdraw the listing (the note is the reason)."),
+        ] = False,
+        listing_stays_up: Annotated[
+            bool,
+            strawberry.argument(
+                description="A report that it has closed, resolved with the listing kept up "
+                "(the note says why)."
+            ),
+        ] = False,
     ) -> ProblemReportPayload:
         principal = info.context.authorize("resolving problem reports", *policy.MODERATORS)
         try:
@@ -480,7 +491,12 @@ class RegistrationMutation:
                     )
                 ],
             )
-        report, errors = await _write(info, lambda db: reporting.resolve(db, principal, pk, note))
+        report, errors = await _write(
+            info,
+            lambda db: reporting.resolve(
+                db, principal, pk, note, withdraw=withdraw_listing, stays_up=listing_stays_up
+            ),
+        )
         return ProblemReportPayload(
             report=None if errors else report, errors=_errors(errors, prefix="")
         )  # type: ignore[arg-type]
