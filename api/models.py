@@ -31,6 +31,7 @@ from api.referrals.models import (
     Webhook,
     WebhookDelivery,
 )
+from api.referrals.plan_models import LevelChange, PlanRevision, Review
 from api.registration.models import (
     FormAttempt,
     ListingContact,
@@ -73,6 +74,9 @@ __all__ = [
     "UnmetNeed",
     "Webhook",
     "WebhookDelivery",
+    "LevelChange",
+    "PlanRevision",
+    "Review",
     "FormAttempt",
     "ListingContact",
     "ListingEvent",

@@ -24,7 +24,6 @@ from sqlalchemy import (
     case,
     cast,
     distinct,
-    exists,
     func,
     literal,
     orm,
@@ -38,9 +37,10 @@ from api.directory.enums import Domain, ListedBy, ListingStatus, Relationship
 from api.directory.models import Provider, Session, SessionDomain, Venue
 from api.outcomes.enums import Direction, NhsUsePeriod, TimePoint
 from api.outcomes.models import NhsUse, OutcomeInstrument, OutcomeMeasurement, UnmetNeed
+from api.referrals.engagement import engaged_since
 from api.referrals.enums import ReferralStatus as S
 from api.referrals.enums import SupportLevel
-from api.referrals.models import Attendance, Referral, ReferralDomain, ReferralEvent, Signpost
+from api.referrals.models import Referral, ReferralDomain, ReferralEvent, Signpost
 from api.referrals.working_days import LONDON
 from api.reports.costs import NHS_CATEGORIES, UnitCosts
 
@@ -241,15 +241,8 @@ def support_cells(db: orm.Session, scope: Scope, after_days: int) -> list[Suppor
         .group_by(ReferralEvent.referral_id)
         .subquery()
     )
-    engaged = exists(
-        select(Attendance.id)
-        .join(Signpost, Signpost.id == Attendance.signpost_id)
-        .where(
-            Signpost.referral_id == Referral.id,
-            Attendance.attended.is_(True),
-            Attendance.on_date >= date_after_days(began.c.at, after_days),
-        )
-    )
+    # Attendance, a follow-up contact or a measurement (api/referrals/engagement.py).
+    engaged = engaged_since(Referral.id, date_after_days(began.c.at, after_days))
     providers = (
         select(
             Signpost.referral_id.label("rid"),
