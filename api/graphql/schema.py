@@ -23,6 +23,7 @@ from api.graphql.directory.queries import DirectoryQuery
 from api.graphql.directory.types import LocalityType, ProviderType, SessionType, VenueType
 from api.graphql.errors import MaskUnexpected, Schema
 from api.graphql.referrals.mutations import ReferralMutation
+from api.graphql.referrals.plans import PlanMutation, PlanQuery
 from api.graphql.referrals.queries import ReferralQuery
 from api.graphql.referrals.types import ReferralType
 from api.graphql.registration.mutations import RegistrationMutation
@@ -52,6 +53,7 @@ _QUERIES = (
     DirectoryQuery,
     AccessQuery,
     ReferralQuery,
+    PlanQuery,
     AuditQueryType,
     RegistrationQuery,
     ReportQuery,
@@ -59,7 +61,7 @@ _QUERIES = (
 Query = strawberry.type(
     type("Query", _QUERIES, {}), description=f"Everything that can be read. {LIMITS}"
 )
-Mutation = merge_types("Mutation", (ReferralMutation, RegistrationMutation))
+Mutation = merge_types("Mutation", (ReferralMutation, PlanMutation, RegistrationMutation))
 
 
 # The limiters' rules are built once: a fresh rule class per request would change the
