@@ -10,6 +10,7 @@ from starlette.staticfiles import StaticFiles
 from api.web import (
     moderation,
     outcome_pages,
+    plan_pages,
     practice_pages,
     referral_pages,
     register_pages,
@@ -30,6 +31,7 @@ def routes() -> list[BaseRoute]:
         *referral_pages.routes(),
         *practice_pages.routes(),
         *outcome_pages.routes(),
+        *plan_pages.routes(),
         *report_pages.routes(),
         *register_pages.routes(),
         Mount("/forms/assets", StaticFiles(directory=HERE / "static"), name="forms-assets"),
