@@ -177,7 +177,7 @@ class PlanQuery:
         )
 
         def load(db: orm.Session) -> dict[int, m.Review]:
-            return {r.id: db.get(m.Review, r.review_id) for r in rows}  # type: ignore[misc]
+            return {r.review_id: db.get(m.Review, r.review_id) for r in rows}  # type: ignore[misc]
 
         found = await info.context.db.run_sync(load)
         return [
