@@ -222,6 +222,10 @@ def test_the_staff_page_shows_the_plan_history_to_the_care_team_not_the_practice
         practice = gp.get(f"/staff/referrals/{pk(r)}")
         assert practice.status_code == 200
         assert "Version 1" not in practice.text and "Grow tomatoes" not in practice.text
+        # The message back withholds the goals: the person did not agree to share them.
+        assert "Goals of the plan" in practice.text and "did not agree to share them" in (
+            practice.text
+        )
         load = lead.get("/staff/caseload")
         assert "Reviews and follow-ups due this week" in load.text
     finally:

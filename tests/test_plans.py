@@ -346,3 +346,25 @@ def test_purge_removes_the_plan_and_keeps_the_anonymous_history(world: CareWorld
     assert kept == [SupportLevel.HIGH]  # anonymous, for reports
     seen = world.api("lead").data(HISTORY, id=r)["referral"]
     assert seen["planHistory"] == [] and seen["messageBack"]["goals"] is None
+
+
+def test_record_review_in_graphql_with_typed_errors(world: CareWorld) -> None:
+    r = new_referral(world)
+    move(world, r, "CONTACTED")
+    assess_with(world, r, "LOW", ["g"])
+    review_id = world.api("lead").data(
+        "query($id: ID!) { referral(id: $id) { reviews { id kind } } }", id=r
+    )["referral"]["reviews"][0]["id"]
+    record = """mutation($i: RecordReviewInput!) { recordReview(input: $i) {
+      review { kind state doneOn reached } errors { field code } } }"""
+    today = dt.date.today().isoformat()
+    base = {"referralId": r, "reviewId": review_id, "doneOn": today, "reached": True}
+    missing = world.api("lead").data(record, i=base)["recordReview"]
+    assert missing["errors"] == [{"field": "input.supportLevel", "code": "REQUIRED"}]
+    done = world.api("lead").data(record, i={**base, "supportLevel": "MEDIUM"})["recordReview"]
+    assert done["review"] == {"kind": "REVIEW", "state": "DONE", "doneOn": today, "reached": True}
+    again = world.api("lead").data(record, i={**base, "supportLevel": "MEDIUM"})["recordReview"]
+    assert again["errors"] == [{"field": "input.reviewId", "code": "INVALID_STATE"}]
+    # Only the care team records reviews: a practice is refused outright.
+    refused = world.api("gp").execute(record, i={**base, "supportLevel": "LOW"})
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
