@@ -368,3 +368,28 @@ def test_record_review_in_graphql_with_typed_errors(world: CareWorld) -> None:
     # Only the care team records reviews: a practice is refused outright.
     refused = world.api("gp").execute(record, i={**base, "supportLevel": "LOW"})
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_the_report_counts_the_level_in_force_in_its_period_not_a_later_one(
+    world: CareWorld,
+) -> None:
+    r = new_referral(world)
+    move(world, r, "CONTACTED")
+    assess_with(world, r, "MEDIUM", ["g"])
+    today = dt.date.today()
+    with world.db.session() as s:
+        # Reassessed HIGH from the day after tomorrow (a level set ahead, as at a review).
+        levels.record_level(s, s.get(Referral, _pk(r)), SupportLevel.HIGH,
+                            today + dt.timedelta(days=2), "test")  # fmt: skip
+
+    def counts(end: dt.date) -> dict[SupportLevel, int]:
+        scope = figures.Scope(today - dt.timedelta(days=1), end, (_locality(world, r),))
+        found: dict[SupportLevel, int] = {}
+        with world.db.session() as s:
+            for c in figures.support_cells(s, scope, 365):
+                found[c.level] = found.get(c.level, 0) + c.count
+        return found
+
+    now, later = counts(today), counts(today + dt.timedelta(days=3))
+    assert now[SupportLevel.MEDIUM] - later.get(SupportLevel.MEDIUM, 0) == 1
+    assert later[SupportLevel.HIGH] - now.get(SupportLevel.HIGH, 0) == 1

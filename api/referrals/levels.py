@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from sqlalchemy import orm, select
 
@@ -83,6 +84,18 @@ def levels_in_force(
         rows.setdefault(row.referral_id, []).append(row)
     found = {rid: _in_force(changes, on_date) for rid, changes in rows.items()}
     return {rid: level for rid, level in found.items() if level is not None}
+
+
+def in_force_on(referral_id: Any, on_date: Any) -> Any:
+    """SQL: ``level_in_force`` as a scalar subquery (null before the first level change), for
+    reports that group by the level in force on a date."""
+    return (
+        select(LevelChange.level)
+        .where(LevelChange.referral_id == referral_id, LevelChange.from_on <= on_date)
+        .order_by(LevelChange.from_on.desc(), LevelChange.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 @dataclass(frozen=True)
