@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     staff_idle_minutes: int = Field(default=30, ge=1)
     staff_session_hours: int = Field(default=12, ge=1)
 
+    # Care and support plans (api/referrals/plans.py): weeks from a plan to its review.
+    review_weeks: int = Field(default=6, ge=1, le=52)
+
     # Commissioning reports (api/reports): the tariff and NHS unit-cost files; unset, the
     # defaults in directory_data/reports/.
     report_tariff_file: Path | None = None

@@ -32,6 +32,7 @@ from api.referrals.models import (
     Webhook,
     WebhookDelivery,
 )
+from api.referrals.plan_models import LevelChange, PlanRevision, Review
 from api.registration.models import (
     FormAttempt,
     ListingContact,
@@ -75,6 +76,9 @@ __all__ = [
     "UnmetNeed",
     "Webhook",
     "WebhookDelivery",
+    "LevelChange",
+    "PlanRevision",
+    "Review",
     "FormAttempt",
     "ListingContact",
     "ListingEvent",

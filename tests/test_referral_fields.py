@@ -149,6 +149,13 @@ def everything_recorded(world: CareWorld, *, consent: bool = True) -> str:
         },
     )
     assert use["recordNhsUse"]["errors"] == []
+    if consent:
+        agreed = world.api("lead").data(
+            """mutation($i: PlanConsentInput!) { recordPlanConsent(input: $i) {
+              errors { code } } }""",
+            i={"referralId": r, "toShareGoalsWithPractice": True, "toReceiveOwnCopy": True},
+        )
+        assert agreed["recordPlanConsent"]["errors"] == []
     move(world, r, "ACTIVE")
     return r
 

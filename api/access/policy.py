@@ -166,6 +166,10 @@ _MESSAGE_BACK = frozenset(
         "message_back.outcomes",
         "message_back.outcomes_withheld",
         "message_back.codes",
+        # The plan's goals with the person's consent to share them (the domain withholds
+        # them otherwise: api/referrals/message_back.py).
+        "message_back.goals",
+        "message_back.goals_withheld",
     }
 )
 # The facts of the referral itself: routing, dates, status, contact target, consent.
@@ -192,7 +196,9 @@ _FACTS = frozenset(
 # What the person agreed to share: with the practice only with their consent.
 CONSENT_GATED = frozenset({"outcomes", "message_back.outcomes"})
 # The care team's own record: assessment, goals, plan and the notes on status changes.
-_CARE = frozenset({"assessment", "history.note", "contact_attempts"})
+_CARE = frozenset(
+    {"assessment", "history.note", "contact_attempts", "plan_history", "reviews", "support_levels"}
+)
 
 _GP_PRACTICE = (
     frozenset({"id", "preferred_language", "needs_interpreter", "reason", "what_matters"})

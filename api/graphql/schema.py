@@ -24,6 +24,7 @@ from api.graphql.directory.queries import DirectoryQuery
 from api.graphql.directory.types import LocalityType, ProviderType, SessionType, VenueType
 from api.graphql.errors import MaskUnexpected, Schema
 from api.graphql.referrals.mutations import ReferralMutation
+from api.graphql.referrals.plans import PlanMutation, PlanQuery
 from api.graphql.referrals.queries import ReferralQuery
 from api.graphql.referrals.types import ReferralType
 from api.graphql.referrals.visibility import describe_readers
@@ -55,6 +56,7 @@ _QUERIES = (
     DirectoryQuery,
     AccessQuery,
     ReferralQuery,
+    PlanQuery,
     AuditQueryType,
     RegistrationQuery,
     ReportQuery,
@@ -62,7 +64,7 @@ _QUERIES = (
 Query = strawberry.type(
     type("Query", _QUERIES, {}), description=f"Everything that can be read. {LIMITS}"
 )
-Mutation = merge_types("Mutation", (ReferralMutation, RegistrationMutation))
+Mutation = merge_types("Mutation", (ReferralMutation, PlanMutation, RegistrationMutation))
 
 
 # The limiters' rules are built once: a fresh rule class per request would change the

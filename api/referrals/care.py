@@ -13,6 +13,7 @@ from api.access.tokens import Principal
 from api.audit.log import record
 from api.directory.enums import ListingStatus
 from api.directory.models import Provider, Session, utcnow
+from api.referrals import levels, plans, reviews
 from api.referrals.enums import ReferralStatus as S
 from api.referrals.enums import SupportLevel
 from api.referrals.errors import ErrorCode, Problem, Rejected, reject
@@ -37,6 +38,9 @@ class AssessmentIn:
     mental_health_need: bool = False
     mobility_need: bool = False
     missed_appointments: int = 0  # in the last 12 months
+    # What stands in the way (part of the plan); when to review it (default: review_weeks on).
+    barriers: str = ""
+    review_on: dt.date | None = None
 
 
 def _working(referral: Referral, what: str) -> None:
@@ -57,7 +61,10 @@ def record_assessment(
     protector: Protector,
     *,
     now: dt.datetime | None = None,
+    review_weeks: int = plans.REVIEW_WEEKS,
 ) -> Referral:
+    """Record the assessment and plan. Recording it again is a new revision of the plan (the
+    earlier ones are kept) and a reassessment of the support level."""
     referral = find_for_change(db, principal, referral_id)
     problems: list[Problem] = []
     goals = tuple(g.strip() for g in data.goals if g.strip())
@@ -92,10 +99,24 @@ def record_assessment(
             problems.append(
                 Problem(f"input.{name}", "give a number from 0 to 50", ErrorCode.INVALID)
             )
+    barriers = (data.barriers or "").strip()
+    if len(barriers) > MAX_TEXT:
+        problems.append(
+            Problem("input.barriers", f"keep it under {MAX_TEXT} characters", ErrorCode.INVALID)
+        )
+    now = now or utcnow()
+    today = plans.set_on(now)
+    if data.review_on is not None and not today < data.review_on <= today + dt.timedelta(days=366):
+        problems.append(
+            Problem(
+                "input.reviewOn",
+                "give a review date after today and within a year",
+                ErrorCode.INVALID,
+            )
+        )
     if problems:
         raise Rejected(problems)
     _working(referral, "an assessment")
-    now = now or utcnow()
     referral.support_level = data.support_level
     referral.support_factors = {
         "coMorbidities": data.co_morbidities,
@@ -107,6 +128,20 @@ def record_assessment(
         "plan", {"goals": list(goals), "actionPlan": plan}, protector.data_key(referral.key_id)
     )
     referral.assessed_at = now
+    review_on = plans.review_date(today, review_weeks, data.review_on)
+    plans.add_revision(
+        db,
+        referral,
+        protector,
+        goals=list(goals),
+        actions=plan,
+        barriers=barriers,
+        review_on=review_on,
+        actor=actor_of(principal),
+        now=now,
+    )
+    levels.record_level(db, referral, data.support_level, today, actor_of(principal))
+    reviews.schedule_review(db, referral, review_on)
     record(
         db,
         principal,

@@ -1,7 +1,8 @@
 """Synthetic demo referrals (directory_data/demo_referrals.yaml): clearly fictional people,
 NHS numbers from the reserved 999 test range, every status, assessments, signposts,
-attendance, outcomes and NHS use. Deterministic (a fixed seed) and idempotent: each has the
-idempotency key ``demo-NNNN``, so loading again creates nothing.
+attendance, outcomes and NHS use; plan reviews with level changes and plan revisions, and
+follow-ups at and after the end of support. Deterministic (a fixed seed) and idempotent:
+each has the idempotency key ``demo-NNNN``, so loading again creates nothing.
 
 They are made through the same domain functions the API uses, so they obey every rule."""
 
@@ -30,11 +31,12 @@ from api.outcomes.recording import (
     record_outcome,
     record_unmet_need,
 )
-from api.referrals import care, intake, lifecycle
+from api.referrals import care, intake, lifecycle, reviews
 from api.referrals.enums import ContactMethod, SupportLevel, Urgency
 from api.referrals.enums import ReferralStatus as S
 from api.referrals.models import Referral
 from api.referrals.nhs_number import check_digit
+from api.referrals.plan_models import ReviewKind, ReviewState
 from api.referrals.protection import Protector, protector
 from api.referrals.working_days import LONDON, add_working_days, is_working_day
 
@@ -56,6 +58,8 @@ REASONS = [
 ]
 GOALS = ["Get out of the house twice a week", "Walk to the shops again", "Meet new people",
          "Sort out money worries", "Cook healthier meals"]  # fmt: skip
+BARRIERS = ["Worried about going alone the first time", "Buses are rare in the evening",
+            "Pain on bad days", "Money is tight"]  # fmt: skip
 LANGUAGES = ["en"] * 7 + ["bn", "so", "pl", "ur", "pa"]
 
 
@@ -173,6 +177,63 @@ def _unmet_need(
     domain, text, _weight = r.choices(UNMET, weights=[w for *_x, w in UNMET])[0]
     need = record_unmet_need(db, lead, domain, text, practice.locality_id)
     need.recorded_at = at
+
+
+def _reviews(
+    db: orm.Session,
+    lead: Principal,
+    referral: Referral,
+    key: str,
+    until: dt.datetime,
+    guard: Protector,
+) -> None:
+    """Plan reviews held while support goes on: the level reassessed (sometimes changed) and
+    now and then a new revision of the plan. Drawn from the referral's own key, so the
+    other draws (and the rest of the demo) are unchanged."""
+    r = random.Random(f"{key}:reviews")
+    for _ in range(3):  # (enough to show; more makes the demo slow to load)
+        due = [x for x in reviews.reviews_of(db, referral.id)
+               if x.state is ReviewState.DUE and x.kind is ReviewKind.REVIEW]  # fmt: skip
+        if not due or due[0].due_on > until.astimezone(LONDON).date():
+            return
+        held = due[0].due_on + dt.timedelta(days=r.randint(0, 3))
+        moment = _at(held, r)
+        if moment > until:
+            return
+        reached = r.random() < 0.85
+        level = referral.support_level
+        if reached and level is not None and r.random() < 0.3:
+            order = list(SupportLevel)
+            level = order[max(0, min(2, order.index(level) + r.choice([-1, 1])))]
+        reviews.complete_review(
+            db, lead, referral.id, due[0].id, done_on=held, reached=reached,
+            support_level=level if reached else None, now=moment,
+        )  # fmt: skip
+        if reached and r.random() < 0.35 and level is not None:
+            care.record_assessment(
+                db, lead, referral.id,
+                care.AssessmentIn(level, tuple(r.sample(GOALS, 2)),
+                                  "Reviewed together: kept what works, changed the rest.",
+                                  barriers=r.choice(BARRIERS)),
+                guard, now=moment,
+            )  # fmt: skip
+
+
+def _follow_ups(
+    db: orm.Session, lead: Principal, referral: Referral, key: str, limit: dt.datetime
+) -> None:
+    """The end-of-support and later follow-ups that have come round, mostly held."""
+    r = random.Random(f"{key}:follow-ups")
+    for row in reviews.reviews_of(db, referral.id):
+        if row.state is not ReviewState.DUE or row.kind is ReviewKind.REVIEW:
+            continue
+        moment = _at(row.due_on, r)
+        if moment > limit or r.random() < 0.2:
+            continue
+        reviews.complete_review(
+            db, lead, referral.id, row.id, done_on=row.due_on, reached=r.random() < 0.8,
+            now=moment,
+        )  # fmt: skip
 
 
 def _one(
@@ -293,12 +354,14 @@ def _one(
             break
         care.record_attendance(db, lead, referral.id, chosen[0].id, on, r.random() < 0.8,  # type: ignore[arg-type]
                                now=_at(on, r))  # fmt: skip
+    ended = when(active, r.randint(40, 70)) if target is not S.ACTIVE else None
+    _reviews(db, lead, referral, key, ended or limit, guard)  # type: ignore[arg-type]
     if target is S.ACTIVE:
         return
-    ended = when(active, r.randint(40, 70))
     if not go(S.COMPLETED, ended):
         return
     assert ended is not None
+    _follow_ups(db, lead, referral, key, limit)  # type: ignore[arg-type]
     for k, scores in baseline.items():
         inst = instruments[k]
         after = {}

@@ -100,6 +100,9 @@ def change_status(
         )
     if to in FINAL:
         referral.closed_at = now
+        from api.referrals.reviews import at_end  # (reviews needs this module)
+
+        at_end(db, referral, to, local_date(now))
     event = ReferralEvent(
         referral_id=referral.id,
         from_status=current,

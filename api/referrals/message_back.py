@@ -1,5 +1,6 @@
 """What goes back to the GP: the Social Prescribing Information Standard's "message back to
-GP and referrer" (status, activities referred to, outcomes with consent), carrying the
+GP and referrer" (status, activities referred to, outcomes with consent, and the goals of
+the person's plan with their consent to share them), carrying the
 SNOMED CT concepts GP systems record for social prescribing so practice systems can code it.
 """
 
@@ -15,8 +16,11 @@ from sqlalchemy import orm, select
 from api.directory.models import GpPractice, Provider, Session
 from api.outcomes.enums import Direction, TimePoint
 from api.outcomes.models import OutcomeInstrument, OutcomeMeasurement
+from api.referrals import plans
 from api.referrals.enums import ReferralStatus
 from api.referrals.models import Attendance, Referral, ReferralEvent, Signpost
+from api.referrals.plan_models import PlanRevision
+from api.referrals.protection import Protector
 from api.referrals.working_days import local_date
 
 SNOMED = "http://snomed.info/sct"
@@ -75,6 +79,18 @@ class MessageBack:
     outcomes: list[OutcomeSummary] | None = None
     outcomes_withheld: bool = False
     codes: list[CodedEntry] = field(default_factory=list)
+    # The current plan's goals, when the person agreed to share them: read with ``goals_of``
+    # (they are encrypted; ``goals_sealed`` is the current plan revision as stored).
+    goals_withheld: bool = True
+    goals_sealed: str | None = None
+
+
+def goals_of(message: MessageBack, guard: Protector, key: bytes | None) -> list[str] | None:
+    """The shared goals (None when withheld); ``key`` is the referral's data key."""
+    if message.goals_withheld or message.goals_sealed is None:
+        return None
+    plan = guard.decrypt_json(plans.FIELD, message.goals_sealed, key) or {}
+    return list(plan.get("goals", []))
 
 
 def _summaries(
@@ -171,6 +187,18 @@ def message_backs(db: orm.Session, referral_ids: Sequence[int]) -> dict[int, Mes
             )
         )
     }
+    sealed: dict[int, str] = {}
+    for referral_id, plan_enc in db.execute(
+        select(PlanRevision.referral_id, PlanRevision.plan_enc)
+        .where(
+            PlanRevision.referral_id.in_(
+                [r.id for r in referrals if r.consent_share_goals_at is not None]
+            ),
+            PlanRevision.plan_enc.is_not(None),
+        )
+        .order_by(PlanRevision.number)
+    ):
+        sealed[referral_id] = plan_enc  # the newest revision wins
     declined_at: dict[int, dt.datetime] = {}
     for referral_id, at in db.execute(
         select(ReferralEvent.referral_id, ReferralEvent.at)
@@ -200,6 +228,8 @@ def message_backs(db: orm.Session, referral_ids: Sequence[int]) -> dict[int, Mes
             message.outcomes_withheld = True
         else:
             message.outcomes = _summaries(measurements.get(referral.id, []), instruments)
+        if referral.consent_share_goals_at is not None and referral.id in sealed:
+            message.goals_withheld, message.goals_sealed = False, sealed[referral.id]
         code, display = REFERRAL_TO_SOCIAL_PRESCRIBING
         message.codes.append(CodedEntry(SNOMED, code, display, received))
         if referral.status is ReferralStatus.DECLINED:

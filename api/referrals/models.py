@@ -81,6 +81,10 @@ class Referral(Base):
     consent_to_refer_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     # When the person agreed to outcomes going back to the practice (None: they did not).
     consent_share_outcomes_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the person agreed to their plan's goals going back to the practice, and to
+    # receiving their own copy of the plan (api/referrals/person_copy.py); None: not (yet).
+    consent_share_goals_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    consent_own_copy_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[ReferralStatus] = mapped_column(
         enum_column(ReferralStatus), default=ReferralStatus.RECEIVED, index=True
     )

@@ -1,5 +1,6 @@
 """`petunia nudge`: remind link workers of referrals not yet contacted, then their lead
-provider once the 5-working-day target has passed. Each referral is nudged at most once at
+provider once the 5-working-day target has passed; and of overdue reviews and follow-ups
+(api/referrals/review_nudge.py). Each referral is nudged at most once at
 each step. Emails carry references and dates only, never personal data. They are queued
 (api/mail/queue.py) in the transaction that marks the referrals nudged: committed together."""
 
@@ -18,6 +19,7 @@ from api.mail.outbox import Email
 from api.mail.queue import enqueue
 from api.referrals.enums import ReferralStatus
 from api.referrals.models import Referral
+from api.referrals.review_nudge import nudge_reviews
 from api.referrals.webhooks import referral_global_id
 from api.referrals.working_days import local_date, working_days_between
 
@@ -32,6 +34,8 @@ class NudgeReport:
     referrals_reminded: int = 0
     referrals_escalated: int = 0
     no_address: int = 0  # referrals whose recipient has no email address
+    reviews_reminded: int = 0  # overdue reviews and follow-ups (api/referrals/review_nudge.py)
+    review_emails: int = 0
     mail: list[int] = field(default_factory=list)  # the queued emails
 
     def __str__(self) -> str:
@@ -39,6 +43,10 @@ class NudgeReport:
             f"{self.referrals_reminded} referral(s) in {self.link_worker_emails} reminder(s) "
             f"to link workers; {self.referrals_escalated} in {self.lead_provider_emails} to "
             "lead providers"
+        )
+        text += (
+            f"; {self.reviews_reminded} overdue review(s) or follow-up(s) in "
+            f"{self.review_emails} reminder(s)"
         )
         return text + (f"; {self.no_address} with no email address" if self.no_address else "")
 
@@ -157,4 +165,8 @@ def nudge(
             referral.nudged_lead_provider_at = now
             record(db, None, "referral.nudge", "referral", referral.id, to="lead_provider")
             report.referrals_escalated += 1
+    reviews = nudge_reviews(db, settings, now=now, today=today)
+    report.reviews_reminded, report.review_emails = reviews.reviews, reviews.emails
+    report.no_address += reviews.no_address
+    report.mail += reviews.mail
     return report

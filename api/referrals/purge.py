@@ -1,7 +1,8 @@
 """`petunia purge`: remove personal data from referrals closed (COMPLETED, DECLINED or
 CLOSED) longer ago than the retention period, keeping the anonymous facts reports need:
 practice, locality, dates, statuses, domains, urgency, age at referral, language, support
-level, signposts, attendance, outcome scores and NHS use.
+level and its history, signposts, attendance, reviews held, outcome scores and NHS use
+(the plan's revisions lose their text).
 
 Clearing the columns is not enough: copies of the ciphertext stay behind in database pages,
 the WAL, statistics and backups. So each referral's own data key is destroyed in the key store
@@ -17,6 +18,7 @@ from api.audit.log import record
 from api.directory.models import utcnow
 from api.referrals.keys import KeyStore
 from api.referrals.models import Referral, ReferralEvent
+from api.referrals.plan_models import PlanRevision
 
 # A key made for a referral that was never written (a failed or raced request) is destroyed
 # once it is older than this.
@@ -56,6 +58,11 @@ def purge(
             update(ReferralEvent)
             .where(ReferralEvent.referral_id.in_([r.id for r in due]))
             .values(note_enc=None)
+        )
+        db.execute(
+            update(PlanRevision)
+            .where(PlanRevision.referral_id.in_([r.id for r in due]))
+            .values(plan_enc=None)
         )
     destroy_orphan_keys(db, keys)
     return len(due)

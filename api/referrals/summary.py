@@ -18,13 +18,15 @@ from api.directory.labels import language_name
 from api.directory.models import GpPractice, LinkWorker, Locality, Provider, Session
 from api.outcomes.models import NhsUse, OutcomeInstrument, OutcomeMeasurement
 from api.outcomes.recording import instruments_for
-from api.referrals import lifecycle
+from api.referrals import levels, lifecycle, plans, reviews
 from api.referrals.caseload import days_left
 from api.referrals.contact import TRYING, attempts
 from api.referrals.enums import ReferralStatus, Urgency
-from api.referrals.message_back import MessageBack, message_backs
+from api.referrals.message_back import MessageBack, goals_of, message_backs
 from api.referrals.models import Attendance, ContactAttempt, Referral, ReferralEvent, Signpost
 from api.referrals.nhs_number import format_nhs_number
+from api.referrals.plan_models import LevelChange, Review
+from api.referrals.plans import PlanVersion
 from api.referrals.protection import Protector
 from api.referrals.reading import get_referral
 from api.referrals.register_links import active_links
@@ -89,6 +91,15 @@ class ReferralSummary:
     # session id -> (link id, works until) of the providers' register links (care team).
     register_links: dict[int, tuple[int, dt.date]] = field(default_factory=dict)
     trying: bool = False
+    # A plan that lives (care team only): revisions newest first, reviews and follow-ups,
+    # the support level's history; and the person's consents to the goals going back to the
+    # practice and to their own copy.
+    plan_history: list[PlanVersion] | None = None
+    reviews: list[Review] | None = None
+    levels: list[LevelChange] | None = None
+    consent_share_goals_at: dt.datetime | None = None
+    consent_own_copy_at: dt.datetime | None = None
+    goals_shared: list[str] | None = None
 
 
 def summary(
@@ -250,6 +261,11 @@ def summary(
         }
     if view.care:
         result.contact_attempts = attempts(db, [referral.id])[referral.id]
+        result.plan_history = plans.plan_history(db, guard, referral)
+        result.reviews = reviews.reviews_of(db, referral.id)
+        result.levels = levels.history(db, referral.id)
+    result.consent_share_goals_at = referral.consent_share_goals_at
+    result.consent_own_copy_at = referral.consent_own_copy_at
     result.trying = can_change and referral.status in TRYING
     result.can_record_unmet_need = principal.role in policy.RECORD_UNMET_NEED
     result.can_record_nhs_use = bool(
@@ -262,4 +278,6 @@ def summary(
         if not view.outcomes:
             message.outcomes = None  # what this caller may not see is left out
         result.message_back = message
+        if not message.goals_withheld:
+            result.goals_shared = goals_of(message, guard, guard.data_key(referral.key_id))
     return result

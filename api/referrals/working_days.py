@@ -51,3 +51,11 @@ def working_days_between(start: dt.date, end: dt.date) -> int:
         if is_working_day(day):
             count += 1
     return count
+
+
+def on_working_day(day: dt.date) -> dt.date:
+    """``day`` if it is a working day, else the next one (a review due on Christmas Day is
+    due on the next working day after Boxing Day)."""
+    while not is_working_day(day):
+        day += dt.timedelta(days=1)
+    return day

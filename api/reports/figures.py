@@ -24,7 +24,6 @@ from sqlalchemy import (
     case,
     cast,
     distinct,
-    exists,
     func,
     literal,
     orm,
@@ -38,9 +37,11 @@ from api.directory.enums import Domain, ListedBy, ListingStatus, Relationship
 from api.directory.models import Provider, Session, SessionDomain, Venue
 from api.outcomes.enums import Direction, NhsUsePeriod, TimePoint
 from api.outcomes.models import NhsUse, OutcomeInstrument, OutcomeMeasurement, UnmetNeed
+from api.referrals import levels as levels_sql
+from api.referrals.engagement import engaged_since
 from api.referrals.enums import ReferralStatus as S
 from api.referrals.enums import SupportLevel
-from api.referrals.models import Attendance, Referral, ReferralDomain, ReferralEvent, Signpost
+from api.referrals.models import Referral, ReferralDomain, ReferralEvent, Signpost
 from api.referrals.working_days import LONDON
 from api.reports.costs import NHS_CATEGORIES, UnitCosts
 
@@ -241,15 +242,8 @@ def support_cells(db: orm.Session, scope: Scope, after_days: int) -> list[Suppor
         .group_by(ReferralEvent.referral_id)
         .subquery()
     )
-    engaged = exists(
-        select(Attendance.id)
-        .join(Signpost, Signpost.id == Attendance.signpost_id)
-        .where(
-            Signpost.referral_id == Referral.id,
-            Attendance.attended.is_(True),
-            Attendance.on_date >= date_after_days(began.c.at, after_days),
-        )
-    )
+    # Attendance, a follow-up contact or a measurement (api/referrals/engagement.py).
+    engaged = engaged_since(Referral.id, date_after_days(began.c.at, after_days))
     providers = (
         select(
             Signpost.referral_id.label("rid"),
@@ -270,15 +264,18 @@ def support_cells(db: orm.Session, scope: Scope, after_days: int) -> list[Suppor
         .subquery()
     )
     engaged_flag = case((began.c.at.is_not(None) & engaged, 1), else_=0)
+    # The level in force at the period's end (api/referrals/levels.py), not a later one;
+    # assessed only after the period: the level it has now.
+    level = func.coalesce(levels_sql.in_force_on(Referral.id, scope.end), Referral.support_level)
     n = func.coalesce(providers.c.n, 0)
     sub = func.coalesce(providers.c.sub, 0)
     rows = db.execute(
-        select(Referral.support_level, engaged_flag, n, sub, func.count(), KEYS)
+        select(level, engaged_flag, n, sub, func.count(), KEYS)
         .select_from(Referral)
         .outerjoin(began, began.c.rid == Referral.id)
         .outerjoin(providers, providers.c.rid == Referral.id)
         .where(scope.referrals(), Referral.support_level.is_not(None))
-        .group_by(Referral.support_level, engaged_flag, n, sub)
+        .group_by(level, engaged_flag, n, sub)
     ).all()
     return [SupportCell(SupportLevel(lv), bool(e), p, s, c, int(k)) for lv, e, p, s, c, k in rows]
 

@@ -827,7 +827,8 @@ class _Builder:
             "People by support level and the tariff due",
             "People referred in the period whose support level was assessed, and a year's "
             "tariff for each; plus the long-term maintenance incentive for each person still "
-            f"attending a session {days} days or more after their support began.",
+            f"engaged {days} days or more after their support began (attending a session, "
+            "reached at a follow-up, or an outcome measured).",
             Column("people", "People", Unit.COUNT),
             Column("rate", "Tariff per person", Unit.MONEY, 2),
             Column("due", "Amount due", Unit.MONEY, 0),

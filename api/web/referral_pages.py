@@ -16,12 +16,13 @@ from api.access import policy
 from api.directory import related
 from api.directory.enums import AccessibilityFeature, Domain
 from api.directory.search import SessionQuery, search_sessions
-from api.referrals import care, caseload, contact, lifecycle
+from api.referrals import care, caseload, contact, lifecycle, reviews
 from api.referrals.enums import ContactMethod, ContactOutcome, SupportLevel
 from api.referrals.enums import ReferralStatus as S
 from api.referrals.errors import Rejected
 from api.referrals.protection import protector
 from api.referrals.summary import summary
+from api.referrals.working_days import local_date
 from api.registration.answers import ErrorCode, FieldError
 from api.staff.signin import SignedIn
 from api.web.common import Form, message_page, read, write
@@ -77,10 +78,14 @@ async def caseload_page(request: Request, me: SignedIn, _form: Form | None) -> R
     if coordinator or worker is None:
         worker = _int(request.query_params.get("worker"))
     guard = _guard(request)
-    found = await write(
-        request,
-        lambda db: caseload.caseload(db, principal, guard, link_worker_id=worker, status=status),
-    )
+    today = local_date(dt.datetime.now(dt.UTC))
+
+    def load(db: orm.Session):  # type: ignore[no-untyped-def]
+        found = caseload.caseload(db, principal, guard, link_worker_id=worker, status=status)
+        # Reviews and follow-ups due this week (api/referrals/reviews.py).
+        return found, reviews.due_this_week(db, principal, today=today, link_worker_id=worker)
+
+    found, due = await write(request, load)
     flash = request.session.pop("staff_flash", None)
     return staff_render(
         request,
@@ -93,6 +98,9 @@ async def caseload_page(request: Request, me: SignedIn, _form: Form | None) -> R
         statuses=list(S),
         coordinator=coordinator,
         notice=[flash] if flash else None,
+        due=due,
+        names={c.referral_id: c.name for c in found.rows},
+        kind_labels=reviews.KIND_LABELS,
     )
 
 
@@ -132,6 +140,7 @@ async def _referral(
         labels=STATUS_LABELS,
         steps=[(s, STEP_LABELS[s], s in lifecycle.FINAL) for s in found.next_steps],
         levels=[(level.value, level.value.capitalize(), None) for level in SupportLevel],
+        kind_labels=reviews.KIND_LABELS,
         workers=workers,
         working=found.status in care.WORKING_STATES,
         methods=[(m.value, label, None) for m, label in METHOD_LABELS.items()],
@@ -276,8 +285,11 @@ async def assess(request: Request, me: SignedIn, form: Form | None) -> Response:
     referral_id = int(request.path_params["id"])
     v = {
         k: str(form.get(k, ""))
-        for k in ("support_level", "goals", "action_plan", "co_morbidities", "missed")
-    }
+        for k in (
+            "support_level", "goals", "action_plan", "co_morbidities", "missed", "barriers",
+            "review_on",
+        )
+    }  # fmt: skip
     v["needs"] = form.getlist("needs")
     errors = []
     level = None
@@ -298,6 +310,14 @@ async def assess(request: Request, me: SignedIn, form: Form | None) -> Response:
                 )
             )
         numbers[key] = value or 0
+    review_on = None
+    if v["review_on"].strip():
+        try:
+            review_on = dt.date.fromisoformat(v["review_on"].strip())
+        except ValueError:
+            errors.append(
+                FieldError("review_on", "Enter the review date like 2027-01-31", ErrorCode.INVALID)
+            )
     if errors or level is None:
         return await _referral(request, me, errors=errors, v=v)
     data = care.AssessmentIn(
@@ -308,11 +328,17 @@ async def assess(request: Request, me: SignedIn, form: Form | None) -> Response:
         mental_health_need="mental_health" in v["needs"],
         mobility_need="mobility" in v["needs"],
         missed_appointments=numbers["missed"],
+        barriers=v["barriers"],
+        review_on=review_on,
     )
     guard = _guard(request)
+    weeks = settings_of(request).review_weeks
     try:
         await write(
-            request, lambda db: care.record_assessment(db, principal, referral_id, data, guard)
+            request,
+            lambda db: care.record_assessment(
+                db, principal, referral_id, data, guard, review_weeks=weeks
+            ),
         )
     except Rejected as exc:
         names = {
@@ -321,6 +347,8 @@ async def assess(request: Request, me: SignedIn, form: Form | None) -> Response:
             "coMorbidities": "co_morbidities",
             "missedAppointments": "missed",
             "referralId": "support_level",
+            "barriers": "barriers",
+            "reviewOn": "review_on",
         }
         return await _referral(request, me, errors=_problems(exc, names), v=v)
     request.session["staff_flash"] = "The assessment is recorded."

@@ -94,6 +94,12 @@ class AssessmentInput:
     mental_health_need: bool = False
     mobility_need: bool = False
     missed_appointments: int = strawberry.field(default=0, description="In the last 12 months.")
+    barriers: str = strawberry.field(default="", description="What might get in the way.")
+    review_on: dt.date | None = strawberry.field(
+        default=None,
+        description="When to review the plan (moved to a working day); default: the "
+        "configured number of weeks on (6).",
+    )
 
 
 @strawberry.input
@@ -304,7 +310,10 @@ class ReferralMutation:
 
         return _payload(ReferralPayload, "referral", await _write(info, change))
 
-    @strawberry.mutation(description="Record the assessment: support level, goals, action plan.")
+    @strawberry.mutation(
+        description="Record the assessment: support level, goals, action plan, barriers. "
+        "Recording it again keeps the earlier plan as a revision (planHistory)."
+    )
     async def record_assessment(
         self, info: Info[Context], input: AssessmentInput
     ) -> ReferralPayload:
@@ -318,11 +327,19 @@ class ReferralMutation:
             mental_health_need=input.mental_health_need,
             mobility_need=input.mobility_need,
             missed_appointments=input.missed_appointments,
+            barriers=input.barriers,
+            review_on=input.review_on,
         )
+        weeks = info.context.settings.review_weeks
         result = await _write(
             info,
             lambda db: care.record_assessment(
-                db, principal, _pk(input.referral_id, "Referral", "input.referralId"), data, guard
+                db,
+                principal,
+                _pk(input.referral_id, "Referral", "input.referralId"),
+                data,
+                guard,
+                review_weeks=weeks,
             ),
         )
         return _payload(ReferralPayload, "referral", result)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import Parent
@@ -20,8 +21,12 @@ from api.outcomes import models as outcome_models
 from api.referrals import enums, models
 from api.referrals.errors import ErrorCode
 from api.referrals.nhs_number import format_nhs_number
+from api.referrals.plans import FIELD as PLAN_FIELD
 from api.referrals.protection import protector
 from api.referrals.working_days import local_date
+
+if TYPE_CHECKING:  # (lazy: that module builds on this one)
+    from api.graphql.referrals.plans import PlanReview, PlanRevision, SupportLevelChange
 
 ReferralStatus = strawberry.enum(enums.ReferralStatus)
 Urgency = strawberry.enum(enums.Urgency)
@@ -109,6 +114,15 @@ class Consent:
     to_share_outcomes_at: dt.datetime | None = strawberry.field(
         description="When the person agreed to outcomes going back to the practice; null: "
         "they did not, and the practice sees no outcomes."
+    )
+    to_share_goals_at: dt.datetime | None = strawberry.field(
+        default=None,
+        description="When the person agreed to their plan's goals going in the message back "
+        "to the practice; null: they did not.",
+    )
+    to_receive_own_copy_at: dt.datetime | None = strawberry.field(
+        default=None,
+        description="When the person agreed to receive their own copy of the plan.",
     )
 
 
@@ -317,6 +331,13 @@ class GpMessageBack:
         description="True when the person did not consent to outcomes being shared."
     )
     codes: list[CodedEntry]
+    goals: list[str] | None = strawberry.field(
+        default=None,
+        description="The goals of the person's current plan, when they agreed to share them.",
+    )
+    goals_withheld: bool = strawberry.field(
+        default=True, description="True when the person did not agree to share their goals."
+    )
 
 
 @policed()
@@ -389,6 +410,8 @@ class ReferralType(Node):
         return Consent(
             to_be_referred_at=root.consent_to_refer_at,
             to_share_outcomes_at=root.consent_share_outcomes_at,
+            to_share_goals_at=root.consent_share_goals_at,
+            to_receive_own_copy_at=root.consent_own_copy_at,
         )
 
     @strawberry.field
@@ -461,6 +484,39 @@ class ReferralType(Node):
             action_plan=plan["actionPlan"],
             assessed_at=root.assessed_at,
         )
+
+    @strawberry.field(
+        description="Every revision of the care and support plan, newest (current) first, "
+        "with its date and author (care team only)."
+    )
+    @staticmethod
+    async def plan_history(
+        root: Parent[models.Referral], info: Info[Context]
+    ) -> list[Annotated[PlanRevision, strawberry.lazy("api.graphql.referrals.plans")]] | None:
+        from api.graphql.referrals.plans import plan_history
+
+        return await plan_history(root, info)  # type: ignore[return-value]
+
+    @strawberry.field(description="Plan reviews and follow-ups, by due date (care team only).")
+    @staticmethod
+    async def reviews(
+        root: Parent[models.Referral], info: Info[Context]
+    ) -> list[Annotated[PlanReview, strawberry.lazy("api.graphql.referrals.plans")]] | None:
+        from api.graphql.referrals.plans import plan_reviews
+
+        return await plan_reviews(root, info)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="The support level's history: each level, from when, set by whom "
+        "(care team only)."
+    )
+    @staticmethod
+    async def support_levels(
+        root: Parent[models.Referral], info: Info[Context]
+    ) -> list[Annotated[SupportLevelChange, strawberry.lazy("api.graphql.referrals.plans")]] | None:
+        from api.graphql.referrals.plans import support_levels
+
+        return await support_levels(root, info)  # type: ignore[return-value]
 
     @strawberry.field(description="Every status change, oldest first.")
     @staticmethod
@@ -545,6 +601,11 @@ class ReferralType(Node):
         m = await info.context.referral_loaders.message_back.load(root.id)
         # What this caller may not see is left out of the copy, not the loader's value.
         shared = "message_back.outcomes" in visible
+        goals = (
+            await _open(info, root, PLAN_FIELD, m.goals_sealed)
+            if "message_back.goals" in visible and not m.goals_withheld
+            else None
+        )
         outcomes = m.outcomes if shared else None
         return GpMessageBack(
             visible=visible,
@@ -580,6 +641,8 @@ class ReferralType(Node):
             ],
             outcomes_withheld=m.outcomes_withheld or not shared,
             codes=[CodedEntry(**vars(c)) for c in m.codes],
+            goals=json.loads(goals)["goals"] if goals else None,
+            goals_withheld=goals is None,
         )
 
 
