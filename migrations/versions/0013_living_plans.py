@@ -2,7 +2,7 @@
 share goals with the practice and to a person's own copy
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-29 11:40:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
