@@ -93,7 +93,6 @@ def _nav(model: SiteModel) -> list[tuple[str, object]]:
     return [
         ("Home", "index.md"),
         ("Search", "search/"),
-        ("Near you", "near/"),
         ("What's on", "whats-on/"),
         ("Types of activity", [(model.domain_label(x), model.domain_path(x)) for x in Domain]),
         ("Areas", [(loc.name, model.locality_path[loc.id]) for loc in d.localities.values()]),

@@ -587,7 +587,9 @@ class SiteModel:
             )
         )
         pages.append(self.search_page())
-        pages.append(Page("near/", "near.html", "Near you", "Find groups near a postcode.", {}))
+        pages.append(
+            Page("near/", "near.html", "Near you", "Search now finds groups near a postcode.", {})
+        )
         pages.append(
             Page("shortlist/", "shortlist.html", "Your shortlist", "Sessions you picked.", {})
         )
@@ -647,7 +649,7 @@ class SiteModel:
             "search/",
             "search.html",
             "Search",
-            "Search local groups and activities.",
+            "Search local groups and activities by what, where or both.",
             {
                 "facets": [{"name": n, "label": lab, "values": v} for n, lab, v in facets],
                 "meili": self.config.meili,
