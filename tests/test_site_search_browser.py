@@ -163,7 +163,8 @@ def test_apply_filters_closes_the_panel_and_the_results_come_next(
     page.check("input[name=cost][value=Free]")  # type: ignore[attr-defined]
     page.check("input[name=day][value=Saturday]")  # type: ignore[attr-defined]
     page.click("text=Apply filters")  # type: ignore[attr-defined]
-    page.locator("#pt-status", has_text="with the filters").wait_for()  # type: ignore[attr-defined]
+    page.wait_for_url(re.compile(r"cost=Free"))  # type: ignore[attr-defined]
+    settled(page)
     assert page.evaluate("() => document.querySelector('.pt-filters').open") is False  # type: ignore[attr-defined]
     height = page.viewport_size["height"]  # type: ignore[attr-defined]
     top = page.locator("#pt-status").bounding_box()["y"]  # type: ignore[attr-defined]
