@@ -153,17 +153,23 @@ export async function search(getFile, q, filters, place) {
   const keep = (id) => sets.every((set) => set.has(id)) && (!near || near.has(id));
   const ranked = [];
   if (words.length) {
-    const candidates = new Set();
-    words.forEach((w, k) => { if (!w.optional) perWord[k].forEach((_, id) => candidates.add(id)); });
-    candidates.forEach((id) => {
-      let total = 0;
-      for (let k = 0; k < words.length; k++) {
-        const s = perWord[k].get(id);
-        if (s === undefined) { if (words[k].optional) continue; return; }
-        total += s;
-      }
-      if (keep(id)) ranked.push({ id, score: total });
-    });
+    // Every word must match; when nothing matches them all, the last words are let go one
+    // by one (as Meilisearch's "last" matching strategy does): "money worries" finds money.
+    let needed = words.filter((w) => !w.optional).length;
+    for (; needed > 0 && !ranked.length; needed--) {
+      let seen = 0;
+      const need = words.map((w) => !w.optional && ++seen <= needed);
+      const first = words.findIndex((w, k) => need[k]);
+      perWord[first].forEach((_, id) => {
+        let total = 0;
+        for (let k = 0; k < words.length; k++) {
+          const s = perWord[k].get(id);
+          if (s === undefined) { if (need[k]) return; continue; }
+          total += s;
+        }
+        if (keep(id)) ranked.push({ id, score: total });
+      });
+    }
   } else {
     const pool = near ? [...near.keys()]
       : [...(sets.slice().sort((a, b) => a.size - b.size)[0] || [])];
