@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from api.config import Settings
 from api.db import Database
 from api.directory.public import FreshnessPolicy, read_public_directory
-from sitegen import data_files, ics, isolate
+from sitegen import data_files, ics, isolate, maps
 from sitegen.pages import Page, SiteConfig, SiteModel
 from sitegen.render import Renderer, page_key, templates_fingerprint
 from sitegen.search_index import write_search_index
@@ -319,6 +319,7 @@ def _build(
         public_url=settings.public_url,
         today=today,
         meili=_meili_browser_config(settings),
+        map=_map_config(settings),
     )
     with db.session() as session:
         directory = read_public_directory(session, today=today, policy=policy)
@@ -428,7 +429,7 @@ def _build(
         extra["sitemap.xml"] = data_files.sitemap(config.site_url, list(keys))
         extra["robots.txt"] = data_files.robots(config.site_url)
         extra["_headers"] = data_files.security_headers(
-            shells.values(), new, chrome_files, settings.meili_url
+            shells.values(), new, chrome_files, settings.meili_url, _tiles_origin(settings)
         )
         for name, content in extra.items():
             _write(new / name, content)
@@ -505,6 +506,21 @@ def _meili_errors() -> Iterator[None]:
         yield
     except (MeiliError, meilisearch.errors.MeilisearchError) as exc:
         raise BuildError(f"Meilisearch at the configured MEILI_URL: {exc}") from exc
+
+
+def _map_config(settings: Settings) -> dict[str, str] | None:
+    """The tile server for maps (sitegen/maps.py), or None: no maps, nothing fetched."""
+    if not settings.map_tiles:
+        return None
+    try:
+        tiles = maps.check_template(settings.map_tiles)
+    except ValueError as exc:
+        raise BuildError(str(exc)) from exc
+    return {"tiles": tiles, "attribution": settings.map_attribution}
+
+
+def _tiles_origin(settings: Settings) -> str | None:
+    return maps.tiles_origin(settings.map_tiles) if settings.map_tiles else None
 
 
 def _meili_browser_config(settings: Settings) -> dict[str, str] | None:

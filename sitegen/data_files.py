@@ -106,12 +106,18 @@ def robots(site_url: str) -> str:
 
 
 def security_headers(
-    shells: Iterable[Shell], site: Path, chrome_files: Iterable[str], meili_url: str | None
+    shells: Iterable[Shell],
+    site: Path,
+    chrome_files: Iterable[str],
+    meili_url: str | None,
+    tiles_origin: str | None = None,
 ) -> str:
     """``_headers`` for static hosts (Netlify, Cloudflare Pages; the app serves the same):
     the security headers of api/web/headers.py, with a CSP that allows the theme's inline
     scripts (in the shells every page is made from, and the theme's own pages such as
-    404.html) by hash and, when the site searches Meilisearch, its server."""
+    404.html) by hash, when the site searches Meilisearch its server, and when it shows maps
+    the tile server (images only)."""
     texts = ["".join(shell.parts[::2]) for shell in shells]
     texts += [(site / name).read_text() for name in chrome_files if name.endswith(".html")]
-    return headers_file(site_headers(site_csp(inline_script_hashes(texts), meili_url)))
+    csp = site_csp(inline_script_hashes(texts), meili_url, tiles_origin)
+    return headers_file(site_headers(csp))

@@ -116,7 +116,7 @@ export function miles(lat1, lon1, lat2, lon2) {
   return 2 * R * Math.asin(Math.sqrt(h)) / MILE_KM;
 }
 
-/* Documents meeting within place.miles of place (lat, lon): Map id -> miles. */
+/* Documents meeting within place.miles of place (lat, lon): Map id -> {miles, lat, lon}. */
 async function nearDocs(getFile, index, place) {
   const geo = index.geo;
   const size = geo.cell;
@@ -131,14 +131,16 @@ async function nearDocs(getFile, index, place) {
   const found = new Map();
   for (const flat of await Promise.all(cells.map((c) => getFile("g/" + c + ".json")))) {
     for (let k = 0; k < flat.length; k += 3) {
-      const d = miles(place.lat, place.lon, flat[k + 1] / 1e5, flat[k + 2] / 1e5);
-      if (d <= place.miles) found.set(flat[k], d);
+      const lat = flat[k + 1] / 1e5, lon = flat[k + 2] / 1e5;
+      const d = miles(place.lat, place.lon, lat, lon);
+      if (d <= place.miles) found.set(flat[k], { miles: d, lat, lon });
     }
   }
   return found;
 }
 
-/* The ranked documents: [{id, score, miles}], best first (nearest first with a place).
+/* The ranked documents: [{id, score, miles, lat, lon}], best first (nearest first with a
+   place; miles and where only then).
    getFile(path) resolves to the parsed JSON of search-index/<path>; filters is
    {facet: [values]}; place is null or {lat, lon, miles}. */
 export async function search(getFile, q, filters, place) {
@@ -175,7 +177,7 @@ export async function search(getFile, q, filters, place) {
       : [...(sets.slice().sort((a, b) => a.size - b.size)[0] || [])];
     pool.forEach((id) => { if (keep(id)) ranked.push({ id, score: 0 }); });
   }
-  if (near) ranked.forEach((r) => { r.miles = near.get(r.id); });
+  if (near) ranked.forEach((r) => { Object.assign(r, near.get(r.id)); });
   ranked.sort((a, b) => (near ? a.miles - b.miles : 0) || b.score - a.score || a.id - b.id);
   return ranked;
 }

@@ -135,6 +135,68 @@
     });
   }
 
+  // ---------------------------------------------------------------------------------------
+  // Maps: only when the site was built with a tile server (PETUNIA_MAP_TILES). Leaflet
+  // (vendored, BSD licence) is loaded then and only then; without it nothing is fetched.
+  var leaflet = null;
+  var loadLeaflet = function () {
+    if (!leaflet) {
+      leaflet = new Promise(function (resolve, reject) {
+        var css = document.createElement("link");
+        css.rel = "stylesheet";
+        css.href = siteUrl("assets/petunia/vendor/leaflet/leaflet.css");
+        document.head.appendChild(css);
+        var script = document.createElement("script");
+        script.src = siteUrl("assets/petunia/vendor/leaflet/leaflet.js");
+        script.onload = function () {
+          window.L.Icon.Default.imagePath = siteUrl("assets/petunia/vendor/leaflet/images/");
+          resolve(window.L);
+        };
+        script.onerror = reject;
+        document.head.appendChild(script);
+      });
+    }
+    return leaflet;
+  };
+  // points: [[lat, lon, label, path or null], ...]; the map fits them all (and "here").
+  var drawMap = function (box, points, here) {
+    return loadLeaflet().then(function (L) {
+      if (box._ptMap) { box._ptMap.remove(); box._ptMap = null; }
+      var map = L.map(box, { scrollWheelZoom: false });
+      box._ptMap = map;
+      L.tileLayer(box.getAttribute("data-tiles"), {
+        maxZoom: 19, attribution: box.getAttribute("data-attribution")
+      }).addTo(map);
+      var bounds = [];
+      points.forEach(function (p) {
+        var label = String(p[2] || "");
+        var marker = L.marker([p[0], p[1]], { title: label, alt: label }).addTo(map);
+        var path = p[3] ? safePath(p[3]) : null;
+        if (path) {
+          var a = el("a", null, label);
+          a.href = siteUrl(path);
+          marker.bindPopup(a);
+        }
+        bounds.push([p[0], p[1]]);
+      });
+      if (here) {
+        L.circleMarker([here.lat, here.lon], { radius: 7 }).addTo(map);
+        bounds.push([here.lat, here.lon]);
+      }
+      if (bounds.length > 1) map.fitBounds(bounds, { padding: [20, 20], maxZoom: 16 });
+      else if (bounds.length) map.setView(bounds[0], 16);
+      return map;
+    });
+  };
+  document.querySelectorAll("[data-pt-map]").forEach(function (box) {
+    var points = [];
+    try { points = JSON.parse(box.getAttribute("data-points")); } catch (e) { return; }
+    // The page is complete without the map: a failure only leaves the box empty.
+    drawMap(box, points).catch(function () { box.hidden = true; });
+  });
+
+
+  // ---------------------------------------------------------------------------------------
   // Search: what and where in one form. The static index (assets/petunia/search-core.js,
   // loaded only when a search runs) or Meilisearch (when the site was built with it).
   // Everything asked is in the URL, so a link worker can send the search as a link.
@@ -214,6 +276,14 @@
       return (m < 0.1 ? "under 0.1" : m.toFixed(1)) + (m >= 0.95 && m < 1.05 ? " mile" : " miles") + " away";
     };
 
+    var resultsMap = document.getElementById("pt-results-map");
+    var showResultsMap = function (place) {
+      if (!resultsMap) return;
+      var points = [];
+      pending.slice(0, shown).forEach(function (r) { if (r.at) points.push(r.at); });
+      resultsMap.hidden = !(place && points.length);
+      if (!resultsMap.hidden) drawMap(resultsMap, points, place).catch(function () { resultsMap.hidden = true; });
+    };
     var showMore = function () {
       var batch = pending.slice(shown, shown + PAGE);
       shown += batch.length;
@@ -237,12 +307,15 @@
       return loadCore().then(function (m) {
         return m.search(getFile, q, filters, place).then(function (ranked) {
           return ranked.map(function (r) {
-            return function () {
+            var thunk = function () {
               return m.record(getFile, r.id).then(function (item) {
                 item.distance = milesText(r.miles);
+                if (thunk.at) { thunk.at[2] = item.title; thunk.at[3] = item.url; }
                 return item;
               });
             };
+            if (r.lat !== undefined) thunk.at = [r.lat, r.lon, "", null];
+            return thunk;
           });
         });
       });
@@ -271,7 +344,9 @@
           var item = { url: hit.url, title: hit.title, provider: hit.provider, when: hit.when,
                        where: hit.where, cost: hit.cost_text,
                        distance: place && hit._geoDistance !== undefined ? milesText(hit._geoDistance / 1609.344) : "" };
-          return function () { return Promise.resolve(item); };
+          var thunk = function () { return Promise.resolve(item); };
+          if (hit._geo) thunk.at = [hit._geo.lat, hit._geo.lng, hit.title, hit.url];
+          return thunk;
         });
       });
     };
@@ -360,6 +435,7 @@
             return pages.reduce(function (done) { return done.then(showMore); }, Promise.resolve()).then(function () {
               // The status is announced once the first results are on the page.
               status.textContent = describe(found.length, q, place, labels);
+              showResultsMap(place);
               if (moveFocus) {
                 status.focus();
                 status.scrollIntoView({ block: "start" });
