@@ -7,7 +7,7 @@ Steps (each reports progress):
 3. write every page: a page whose data, templates and chrome are unchanged since the last
    build is hard-linked from it instead of rendered again (``.petunia/manifest.json`` keeps
    each page's hash), so a rebuild after one change renders a handful of pages;
-4. data files (near you, postcodes, sitemap), the Open Referral UK export;
+4. data files (postcodes, sitemap), the Open Referral UK export;
 5. the search index (sitegen/search_index.py, rebuilt whole: it is always complete);
 6. Meilisearch, when configured (only changed documents are sent);
 7. swap the new site in (sitegen/swap.py): a failed or interrupted build changes nothing.
@@ -424,7 +424,6 @@ def _build(
     try:
         progress("Writing data files", 0, 1)
         extra = {}
-        extra.update(data_files.near_files(model))
         extra.update(postcodes)
         extra["sitemap.xml"] = data_files.sitemap(config.site_url, list(keys))
         extra["robots.txt"] = data_files.robots(config.site_url)

@@ -449,8 +449,8 @@ def test_hostile_listing_in_the_calendar_and_data_files(site: Path) -> None:
     assert str(event["SUMMARY"]) == EVIL_TITLE
     # The line breaks survive as text (CR LF becomes one escaped newline), never as lines.
     assert HOSTILE[8].replace("\r\n", "\n") in str(event["DESCRIPTION"])
-    near = json.loads((site / "data/near/index.json").read_text())
-    assert near["cells"]
+    near = json.loads((site / "search-index/index.json").read_text())
+    assert near["geo"]["cells"]
     services = json.loads((site / "open-data/oruk/services.json").read_text())
     evil = next(s for s in services["contents"] if s["name"] == EVIL_TITLE)
     assert "email" not in evil and "website" not in evil["organization"]

@@ -214,3 +214,26 @@ def test_the_search_page_has_no_wcag_2_2_aa_violations(
         "'wcag21a', 'wcag21aa', 'wcag22aa']}})"
     )
     assert [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]] == []
+
+
+def test_use_my_location_orders_by_distance_from_where_you_are(
+    browser: object,  # noqa: F811
+    base: str,  # noqa: F811
+) -> None:
+    context = browser.new_context(  # type: ignore[attr-defined]
+        viewport={"width": 375, "height": 740},
+        geolocation={"latitude": 52.6301, "longitude": -1.1302},
+        permissions=["geolocation"],
+    )
+    page = context.new_page()
+    page.goto(f"{base}/search/?q=walk")
+    settled(page)
+    page.click("#pt-locate")
+    page.locator("#pt-status", has_text="of your location").wait_for()
+    assert "within 5 miles of your location, nearest first" in settled(page)
+    distances = miles_of(page)
+    assert distances == sorted(distances)
+    # About 100 m, no closer: what goes in a link that may be sent on.
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["lat"] == ["52.630"] and query["lon"] == ["-1.130"]
+    context.close()

@@ -407,10 +407,6 @@
 
     var run = function (moveFocus) {
       var split = { words: form.q.value.trim(), place: "" };
-      if (!form.postcode.value.trim() && !form.lat.value) {
-        // "cookery near AT1 2AB" typed in the words box: the place goes in its own box.
-        loadCore();
-      }
       var filters = chosen();
       var labels = chosenLabels();
       var miles = parseFloat(form.miles.value) || 5;
@@ -453,6 +449,7 @@
           status.textContent = "Search is not working at the moment (" + error.message + "). You can still browse by type of activity, day or area.";
         });
       };
+      // "cookery near AT1 2AB" typed in the words box: the place goes in its own box.
       if (!form.postcode.value.trim() && !form.lat.value && /\d/.test(split.words)) {
         loadCore().then(function (m) {
           split = m.splitPlace(split.words);
