@@ -20,6 +20,7 @@ from api.web.headers import read_headers_file
 from sitegen.build import BuildError, build_site
 from tests.conftest import DEMO, _loaded
 from tests.test_site_browser import (  # noqa: F401  (fixtures)
+    AXE,
     CHROMIUM,
     TODAY,
     _Quiet,
@@ -98,6 +99,18 @@ def open_page(browser: object, width: int = 1280) -> tuple[object, object, list[
     return context, page, errors, requests
 
 
+def wcag_violations(page: object) -> list[tuple[str, list]]:
+    """axe-core's WCAG 2.2 AA rules on the page as it stands (with its map)."""
+    if not AXE.exists():
+        return []
+    page.evaluate(AXE.read_text())  # type: ignore[attr-defined]
+    result = page.evaluate(  # type: ignore[attr-defined]
+        "() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', "
+        "'wcag21a', 'wcag21aa', 'wcag22aa']}})"
+    )
+    return [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]]
+
+
 def test_a_session_page_shows_its_venue_on_a_map(browser: object, map_base: str) -> None:  # noqa: F811
     Tiles.asked.clear()
     context, page, errors, requests = open_page(browser)
@@ -108,6 +121,7 @@ def test_a_session_page_shows_its_venue_on_a_map(browser: object, map_base: str)
     assert "Test tiles" in page.locator(".pt-map").inner_text()  # type: ignore[attr-defined]
     assert any(re.search(r"/tiles/\d+/\d+/\d+\.png$", path) for path in Tiles.asked)
     assert any(u.endswith("vendor/leaflet/leaflet.js") for u in requests)
+    assert wcag_violations(page) == []
     context.close()
     assert errors == []
 
@@ -121,6 +135,7 @@ def test_a_search_near_a_place_shows_the_results_on_a_map(
     page.locator("#pt-results-map .leaflet-marker-icon").first.wait_for()  # type: ignore[attr-defined]
     shown = page.locator("#pt-results li").count()  # type: ignore[attr-defined]
     assert page.locator("#pt-results-map .leaflet-marker-icon").count() == shown  # type: ignore[attr-defined]
+    assert wcag_violations(page) == []
     # Without a place there is nothing to put on a map.
     page.goto(f"{map_base}/search/?q=walk")  # type: ignore[attr-defined]
     page.wait_for_selector("#pt-results li")  # type: ignore[attr-defined]

@@ -158,7 +158,7 @@
     }
     return leaflet;
   };
-  // points: [[lat, lon, label, path or null], ...]; the map fits them all (and "here").
+  // points: [[lat, lon, label], ...]; the map fits them all (and "here").
   var drawMap = function (box, points, here) {
     return loadLeaflet().then(function (L) {
       if (box._ptMap) { box._ptMap.remove(); box._ptMap = null; }
@@ -168,19 +168,15 @@
         maxZoom: 19, attribution: box.getAttribute("data-attribution")
       }).addTo(map);
       var bounds = [];
+      // Markers show where; they are not controls (the list beside the map links each
+      // result, and markers of one venue would overlap as targets, WCAG 2.5.8).
       points.forEach(function (p) {
         var label = String(p[2] || "");
-        var marker = L.marker([p[0], p[1]], { title: label, alt: label }).addTo(map);
-        var path = p[3] ? safePath(p[3]) : null;
-        if (path) {
-          var a = el("a", null, label);
-          a.href = siteUrl(path);
-          marker.bindPopup(a);
-        }
+        L.marker([p[0], p[1]], { alt: label, interactive: false, keyboard: false }).addTo(map);
         bounds.push([p[0], p[1]]);
       });
       if (here) {
-        L.circleMarker([here.lat, here.lon], { radius: 7 }).addTo(map);
+        L.circleMarker([here.lat, here.lon], { radius: 7, interactive: false }).addTo(map);
         bounds.push([here.lat, here.lon]);
       }
       if (bounds.length > 1) map.fitBounds(bounds, { padding: [20, 20], maxZoom: 16 });
@@ -310,11 +306,11 @@
             var thunk = function () {
               return m.record(getFile, r.id).then(function (item) {
                 item.distance = milesText(r.miles);
-                if (thunk.at) { thunk.at[2] = item.title; thunk.at[3] = item.url; }
+                if (thunk.at) thunk.at[2] = item.title;
                 return item;
               });
             };
-            if (r.lat !== undefined) thunk.at = [r.lat, r.lon, "", null];
+            if (r.lat !== undefined) thunk.at = [r.lat, r.lon, ""];
             return thunk;
           });
         });
@@ -345,7 +341,7 @@
                        where: hit.where, cost: hit.cost_text,
                        distance: place && hit._geoDistance !== undefined ? milesText(hit._geoDistance / 1609.344) : "" };
           var thunk = function () { return Promise.resolve(item); };
-          if (hit._geo) thunk.at = [hit._geo.lat, hit._geo.lng, hit.title, hit.url];
+          if (hit._geo) thunk.at = [hit._geo.lat, hit._geo.lng, hit.title];
           return thunk;
         });
       });
