@@ -140,6 +140,11 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("MEILI_SEARCH_KEY", "meili_search_key")
     )
     meili_index_prefix: str = "petunia"
+    # Maps on the public site (optional): an OSM-compatible tile URL template, such as
+    # https://tile.example.org/{z}/{x}/{y}.png, and the attribution its terms ask for. Unset,
+    # no map is shown and nothing is fetched from a tile server.
+    map_tiles: str | None = None
+    map_attribution: str = "© OpenStreetMap contributors"
     # benchmarks/http_latency.py only: mounts its plain baseline route on the same server
     # (needs the repository's benchmarks/ folder). Never in production.
     benchmark_routes: bool = False

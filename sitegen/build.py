@@ -7,7 +7,7 @@ Steps (each reports progress):
 3. write every page: a page whose data, templates and chrome are unchanged since the last
    build is hard-linked from it instead of rendered again (``.petunia/manifest.json`` keeps
    each page's hash), so a rebuild after one change renders a handful of pages;
-4. data files (near you, postcodes, sitemap), the Open Referral UK export;
+4. data files (postcodes, sitemap), the Open Referral UK export;
 5. the search index (sitegen/search_index.py, rebuilt whole: it is always complete);
 6. Meilisearch, when configured (only changed documents are sent);
 7. swap the new site in (sitegen/swap.py): a failed or interrupted build changes nothing.
@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from api.config import Settings
 from api.db import Database
 from api.directory.public import FreshnessPolicy, read_public_directory
-from sitegen import data_files, ics, isolate
+from sitegen import data_files, ics, isolate, maps
 from sitegen.pages import Page, SiteConfig, SiteModel
 from sitegen.render import Renderer, page_key, templates_fingerprint
 from sitegen.search_index import write_search_index
@@ -93,7 +93,6 @@ def _nav(model: SiteModel) -> list[tuple[str, object]]:
     return [
         ("Home", "index.md"),
         ("Search", "search/"),
-        ("Near you", "near/"),
         ("What's on", "whats-on/"),
         ("Types of activity", [(model.domain_label(x), model.domain_path(x)) for x in Domain]),
         ("Areas", [(loc.name, model.locality_path[loc.id]) for loc in d.localities.values()]),
@@ -344,6 +343,7 @@ def _build(
         public_url=settings.public_url,
         today=today,
         meili=_meili_browser_config(settings),
+        map=_map_config(settings),
     )
     with db.session() as session:
         directory = read_public_directory(session, today=today, policy=policy)
@@ -448,12 +448,11 @@ def _build(
     try:
         progress("Writing data files", 0, 1)
         extra = {}
-        extra.update(data_files.near_files(model))
         extra.update(postcodes)
         extra["sitemap.xml"] = data_files.sitemap(config.site_url, list(keys))
         extra["robots.txt"] = data_files.robots(config.site_url)
         extra["_headers"] = data_files.security_headers(
-            shells.values(), new, chrome_files, settings.meili_url
+            shells.values(), new, chrome_files, settings.meili_url, _tiles_origin(settings)
         )
         for name, content in extra.items():
             _write(new / name, content)
@@ -530,6 +529,21 @@ def _meili_errors() -> Iterator[None]:
         yield
     except (MeiliError, meilisearch.errors.MeilisearchError) as exc:
         raise BuildError(f"Meilisearch at the configured MEILI_URL: {exc}") from exc
+
+
+def _map_config(settings: Settings) -> dict[str, str] | None:
+    """The tile server for maps (sitegen/maps.py), or None: no maps, nothing fetched."""
+    if not settings.map_tiles:
+        return None
+    try:
+        tiles = maps.check_template(settings.map_tiles)
+    except ValueError as exc:
+        raise BuildError(str(exc)) from exc
+    return {"tiles": tiles, "attribution": settings.map_attribution}
+
+
+def _tiles_origin(settings: Settings) -> str | None:
+    return maps.tiles_origin(settings.map_tiles) if settings.map_tiles else None
 
 
 def _meili_browser_config(settings: Settings) -> dict[str, str] | None:

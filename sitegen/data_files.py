@@ -1,10 +1,10 @@
-"""Data files the static site reads in the browser: "near you" (postcode centroids and the
-sessions in each grid cell around them) and the sitemap."""
+"""Data files the static site reads in the browser: the postcodes around the venues (for a
+search near a place; the sessions of each grid cell are in the search index) and the
+sitemap."""
 
 from __future__ import annotations
 
 import json
-import math
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,54 +13,17 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy import orm, select
 
-from api.directory.enums import AccessibilityFeature, HowToJoin
 from api.directory.models import Postcode
 from api.web.headers import headers_file, inline_script_hashes, site_csp, site_headers
 from sitegen.pages import SiteModel
 from sitegen.shell import Shell
 
-# Grid cells of about 5.5 km by 5 km: a 5 km search reads at most nine small files.
-CELL = (0.05, 0.075)
-# Postcodes published for "near you": those within this margin of a venue's area.
+# Postcodes published for searching near a place: those within this margin of the venues.
 MARGIN_DEG = 0.25
 
 
 def _dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-
-
-def near_files(model: SiteModel) -> dict[str, str]:
-    """data/near/index.json and one file per cell: [path, title, provider, where, when,
-    cost, latitude, longitude, flags (1 free, 2 step-free, 4 drop-in)]."""
-    d = model.d
-    cells: dict[str, list[list[Any]]] = defaultdict(list)
-    for s in d.sessions.values():
-        venue = d.venues.get(s.venue_id) if s.venue_id else None
-        if venue is None or venue.latitude is None or venue.longitude is None:
-            continue
-        summary = model.summary(s)
-        flags = (
-            (1 if s.is_free else 0)
-            | (2 if AccessibilityFeature.STEP_FREE in d.accessibility.get(venue.id, []) else 0)
-            | (4 if s.how_to_join == HowToJoin.DROP_IN else 0)
-        )
-        key = f"{math.floor(venue.latitude / CELL[0])}_{math.floor(venue.longitude / CELL[1])}"
-        cells[key].append(
-            [
-                summary["url"],
-                summary["title"],
-                summary["provider"],
-                summary["where"],
-                summary["when"],
-                summary["cost"],
-                round(venue.latitude, 5),
-                round(venue.longitude, 5),
-                flags,
-            ]
-        )
-    files = {f"data/near/{key}.json": _dumps(rows) for key, rows in sorted(cells.items())}
-    files["data/near/index.json"] = _dumps({"cell": list(CELL), "cells": sorted(cells)})
-    return files
 
 
 def postcode_files(db: orm.Session, model: SiteModel) -> dict[str, str]:
@@ -106,12 +69,18 @@ def robots(site_url: str) -> str:
 
 
 def security_headers(
-    shells: Iterable[Shell], site: Path, chrome_files: Iterable[str], meili_url: str | None
+    shells: Iterable[Shell],
+    site: Path,
+    chrome_files: Iterable[str],
+    meili_url: str | None,
+    tiles_origin: str | None = None,
 ) -> str:
     """``_headers`` for static hosts (Netlify, Cloudflare Pages; the app serves the same):
     the security headers of api/web/headers.py, with a CSP that allows the theme's inline
     scripts (in the shells every page is made from, and the theme's own pages such as
-    404.html) by hash and, when the site searches Meilisearch, its server."""
+    404.html) by hash, when the site searches Meilisearch its server, and when it shows maps
+    the tile server (images only)."""
     texts = ["".join(shell.parts[::2]) for shell in shells]
     texts += [(site / name).read_text() for name in chrome_files if name.endswith(".html")]
-    return headers_file(site_headers(site_csp(inline_script_hashes(texts), meili_url)))
+    csp = site_csp(inline_script_hashes(texts), meili_url, tiles_origin)
+    return headers_file(site_headers(csp))

@@ -8,17 +8,25 @@ search key found with the master key.
 
 Only documents whose content changed since the last build are sent; documents of listings
 that left the site are deleted.
+
+Meilisearch has no English stemming, so the settings carry what the static index does with
+Snowball: the synonym groups of api/directory/search_words.yaml, and each word of the
+listings tied to its other forms that share a Snowball stem ("walk", "walks", "walking"),
+plus the same stop words.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import meilisearch
 
 from api.config import Settings
+from api.directory import search_words
 
 if TYPE_CHECKING:
     from sitegen.pages import SiteModel
@@ -45,6 +53,39 @@ SETTINGS: dict[str, Any] = {
     "displayedAttributes": ["*"],
     "typoTolerance": {"enabled": True},
 }
+
+
+# Word forms sent as synonyms: enough for a large directory, bounded for the settings call.
+MAX_FORM_GROUPS = 20_000
+_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
+
+
+def synonyms(texts: list[str]) -> dict[str, list[str]]:
+    """Meilisearch's ``synonyms`` setting: every word of a synonym group finds the others,
+    and a word of the listings finds its other forms (the same Snowball stem)."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for group in search_words.synonym_groups():
+        for word in group:
+            out[word].update(w for w in group if w != word)
+    forms: dict[str, set[str]] = defaultdict(set)
+    for text in texts:
+        for word in _WORD.findall(text.lower()):
+            forms[search_words.stem(word)].add(word)
+    for group in sorted(sorted(f) for f in forms.values() if len(f) > 1)[:MAX_FORM_GROUPS]:
+        for word in group:
+            out[word].update(w for w in group if w != word)
+    return {word: sorted(found) for word, found in sorted(out.items())}
+
+
+def index_settings(model: SiteModel) -> dict[str, Any]:
+    """The index settings: SETTINGS, the synonyms of this directory and the stop words."""
+    from sitegen.search_index import STOP
+
+    texts = [
+        " ".join(str(doc.get(k) or "") for k in ("title", "description", "provider"))
+        for doc in documents(model)
+    ]
+    return {**SETTINGS, "synonyms": synonyms(texts), "stopWords": sorted(STOP)}
 
 
 class MeiliError(RuntimeError):
@@ -149,7 +190,7 @@ def index_directory(settings: Settings, model: SiteModel, previous: dict[str, st
         previous = {}  # a new (or deleted) index: send everything
         _wait(client, client.create_index(uid, {"primaryKey": "id"}))
     index = client.index(uid)
-    _wait(client, index.update_settings(SETTINGS))
+    _wait(client, index.update_settings(index_settings(model)))
     docs = documents(model)
     changed = [doc for doc in docs if previous.get(doc["id"]) != _hash(doc)]
     for start in range(0, len(changed), BATCH):

@@ -33,6 +33,7 @@ from api.directory.labels import DAY_NAMES, safe_segment, slug
 from api.directory.models import Provider, Session, Venue
 from api.directory.provenance import provenance
 from api.directory.public import Freshness, PublicDirectory, confirmed_on
+from sitegen import maps
 
 PAGE_SIZE = 100  # items per page of a listing
 
@@ -67,6 +68,7 @@ class SiteConfig:
     public_url: str  # the app: report-a-problem links go there
     today: dt.date
     meili: dict[str, str] | None = None  # url, key, index: the search page uses it
+    map: dict[str, str] | None = None  # tiles, attribution: maps shown only when set
 
 
 def long_date(day: dt.date) -> str:
@@ -283,6 +285,7 @@ class SiteModel:
             "postcode": venue.postcode,
             "latitude": venue.latitude,
             "longitude": venue.longitude,
+            "directions_url": maps.directions_url(venue.latitude, venue.longitude, venue.postcode),
             "accessibility": [
                 labels.ACCESSIBILITY[f] for f in self.d.accessibility.get(venue.id, [])
             ],
@@ -416,6 +419,7 @@ class SiteModel:
             description=(s.description or f"{s.title} with {provider.name}")[:300],
             context={
                 "session": details,
+                "map": self.config.map,
                 "trust": self.trust(provider),
                 "provider_contact": {
                     "name": provider.name,
@@ -600,7 +604,9 @@ class SiteModel:
             )
         )
         pages.append(self.search_page())
-        pages.append(Page("near/", "near.html", "Near you", "Find groups near a postcode.", {}))
+        pages.append(
+            Page("near/", "near.html", "Near you", "Search now finds groups near a postcode.", {})
+        )
         pages.append(
             Page("shortlist/", "shortlist.html", "Your shortlist", "Sessions you picked.", {})
         )
@@ -660,10 +666,11 @@ class SiteModel:
             "search/",
             "search.html",
             "Search",
-            "Search local groups and activities.",
+            "Search local groups and activities by what, where or both.",
             {
                 "facets": [{"name": n, "label": lab, "values": v} for n, lab, v in facets],
                 "meili": self.config.meili,
+                "map": self.config.map,
             },
         )
 

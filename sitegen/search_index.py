@@ -8,10 +8,15 @@ uses and the records of the results it shows), never the whole index.
     search/f/<facet>/<n>.json    documents with one filter value (delta-encoded ids)
     search/d/<n>.json            records of documents n*CHUNK..: [url, title, by, when, where,
                                  cost]
+    search/g/<cell>.json         documents meeting in one grid cell (about 5.5 by 5 km):
+                                 [doc, lat * 1e5, lon * 1e5, ...] (for "near a place")
 
-Words are lower-cased, accents removed and a plural "s" dropped (the same rules run in the
-browser, sitegen/assets/site.js); the browser matches every query word as a prefix ("knit"
-finds "knitters") and, for words of five letters or more, with one typo. Documents are
+Words are lower-cased, accents removed and stemmed with Snowball English (the same stemmer
+and rules run in the browser: sitegen/assets/search-core.js with the vendored Snowball
+JavaScript); a word of a synonym group (api/directory/search_words.yaml) is also indexed under
+its group's word, so "cookery" finds "cooking". The browser matches every query word as a
+prefix ("knit" finds "knitters") and, for words of five letters or more, with one typo.
+Documents are
 numbered in title order, so the results of one search sit in few record files. The whole
 index is rebuilt on every build (about a second for 20,000 sessions), so it is always
 complete.
@@ -20,16 +25,21 @@ complete.
 from __future__ import annotations
 
 import json
+import math
 import re
 import unicodedata
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from api.directory import search_words
+
 if TYPE_CHECKING:
     from sitegen.pages import SiteModel
 
-VERSION = 1
+VERSION = 2
+# Grid cells for "near a place": a 5-mile search reads a few small files.
+CELL = (0.05, 0.075)
 CHUNK = 25
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # Field weights: a word in the title counts most.
@@ -45,14 +55,8 @@ def fold(text: str) -> str:
 
 
 def stem(word: str) -> str:
-    """Plural to singular, roughly: 'dogs' -> 'dog', 'classes' -> 'class', 'cafes' -> 'cafe'."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes")):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
+    """Snowball English, shared with the API: 'walking' -> 'walk', 'cookery' -> 'cookeri'."""
+    return search_words.stem(word)
 
 
 # Too common to help; left out of the index and of queries (also in site.js).
@@ -63,6 +67,18 @@ def words(text: str) -> list[str]:
     return [
         stem(w) for w in _WORD.findall(fold(text)) if (len(w) > 1 or w.isdigit()) and w not in STOP
     ]
+
+
+def index_terms(text: str) -> list[str]:
+    """The terms a text is indexed under: each word's stem and, for a word of a synonym
+    group, the group's stem too."""
+    groups = search_words.canonical()
+    out = []
+    for w in words(text):
+        out.append(w)
+        if w in groups:
+            out.append(groups[w])
+    return out
 
 
 def shard_key(word: str) -> str:
@@ -103,6 +119,7 @@ def documents(model: SiteModel) -> list[dict[str, Any]]:
                     "description": s.description,
                 },
                 "facets": {f: facets.get(f, []) for f in FACETS},
+                "geo": _geo(d.venues.get(s.venue_id) if s.venue_id else None),
             }
         )
     for p in d.providers.values():
@@ -121,10 +138,17 @@ def documents(model: SiteModel) -> list[dict[str, Any]]:
                 ],
                 "text": {"title": p.name, "area": " ".join(area), "description": p.description},
                 "facets": {"type": ["Organisation"], "area": area},
+                "geo": None,
             }
         )
     docs.sort(key=lambda doc: (fold(doc["record"][1]), doc["record"][0]))
     return docs
+
+
+def _geo(venue: Any) -> tuple[float, float] | None:
+    if venue is None or venue.latitude is None or venue.longitude is None:
+        return None
+    return (venue.latitude, venue.longitude)
 
 
 def _dump(path: Path, data: Any) -> None:
@@ -137,15 +161,20 @@ def write_search_index(model: SiteModel, folder: Path) -> int:
     docs = documents(model)
     postings: dict[str, dict[int, int]] = defaultdict(dict)
     facet_docs: dict[str, dict[str, list[int]]] = {f: defaultdict(list) for f in FACETS}
+    geo_cells: dict[str, list[int]] = defaultdict(list)
     for doc_id, doc in enumerate(docs):
         for field, text in doc["text"].items():
             weight = WEIGHTS[field]
-            for word in words(text or ""):
+            for word in index_terms(text or ""):
                 found = postings[word]
                 found[doc_id] = max(found.get(doc_id, 0), weight)
         for facet, values in doc["facets"].items():
             for value in values:
                 facet_docs[facet][value].append(doc_id)
+        if doc["geo"]:
+            lat, lon = doc["geo"]
+            key = f"{math.floor(lat / CELL[0])}_{math.floor(lon / CELL[1])}"
+            geo_cells[key] += [doc_id, round(lat * 1e5), round(lon * 1e5)]
 
     shards: dict[str, dict[str, list[int]]] = defaultdict(dict)
     for word, found in postings.items():
@@ -165,6 +194,9 @@ def write_search_index(model: SiteModel, folder: Path) -> int:
             facets_meta[facet][value] = n
             _dump(folder / "f" / facet / f"{n}.json", _delta(ids))
 
+    for key, flat in geo_cells.items():
+        _dump(folder / "g" / f"{key}.json", flat)
+
     for start in range(0, len(docs), CHUNK):
         _dump(
             folder / "d" / f"{start // CHUNK}.json",
@@ -179,6 +211,10 @@ def write_search_index(model: SiteModel, folder: Path) -> int:
             "chunk": CHUNK,
             "shards": sorted(shards),
             "facets": facets_meta,
+            "synonyms": search_words.canonical(),
+            "optional": sorted(search_words.optional()),
+            "stop": sorted(STOP),
+            "geo": {"cell": list(CELL), "cells": sorted(geo_cells)},
         },
     )
     return len(docs)

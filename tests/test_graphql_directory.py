@@ -66,6 +66,10 @@ def test_all_sessions_by_title(mini_api: GraphQLClient) -> None:
         ({"text": "dog"}, ["Dog walking"]),
         ({"text": "walking dogs"}, ["Dog walking"]),  # stemmed: dogs ~ dog
         ({"text": "natter"}, ["Knit and natter"]),
+        # Synonyms (api/directory/search_words.yaml): the words people use for the same thing.
+        ({"text": "cooking"}, ["Bengali men's cookery club"]),
+        ({"text": "lonely"}, ["Telephone befriending"]),
+        ({"text": "rambling dogs"}, ["Dog walking"]),
         ({"text": "knit"}, ["Knit and natter", "Winter craft fair"]),  # prefix: "Knitters"
         ({"text": "united"}, ["Knit and natter", "Winter craft fair"]),  # provider name
         (

@@ -9,6 +9,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -181,7 +182,14 @@ def test_indexing_sends_settings_documents_and_only_changes(
 
     assert report.meili_documents == 8  # 5 sessions and 3 providers
     (patch,) = sent(state, "PATCH", "/indexes/petunia-directory/settings")
-    assert patch["body"] == SETTINGS and "_geo" in patch["body"]["filterableAttributes"]
+    body = patch["body"]
+    assert {k: v for k, v in body.items() if k in SETTINGS} == SETTINGS
+    assert "_geo" in body["filterableAttributes"] and "_geo" in body["sortableAttributes"]
+    # What the static index does with Snowball and the synonyms file, as settings: a
+    # synonym group, and the forms of a word of the listings that share a stem.
+    assert "cooking" in body["synonyms"]["cookery"] and "cookery" in body["synonyms"]["cook"]
+    assert "walk" in body["synonyms"]["walking"] and "friendship" in body["synonyms"]["lonely"]
+    assert "the" in body["stopWords"]
     assert {"searchableAttributes", "sortableAttributes"} <= set(patch["body"])
     assert all(r["auth"] == "Bearer master-key" for r in state.requests)
     dog = next(d for d in state.documents.values() if d["title"] == "Dog walking")
@@ -258,12 +266,20 @@ def test_the_site_searches_meilisearch_with_the_search_key(
             # (The fake does not filter: what matters is what was asked, checked below.)
             titles = page.locator("#pt-results li .pt-item__title").all_text_contents()
             assert "Dog walking" in titles
+            # With a place: Meilisearch's geo search, within the radius and nearest first.
+            page.fill("#postcode", "AT1 1AA")
+            page.click("#pt-search button[type=submit]")
+            page.locator("#pt-status", has_text="within 5 miles of AT1 1AA").wait_for()
             browser.close()
     finally:
         static.shutdown()
-    (query,) = sent(state, "POST", "/indexes/petunia-directory/search")
+    query, near = sent(state, "POST", "/indexes/petunia-directory/search")
     assert query["auth"] == "Bearer search-only-key"
     assert query["body"]["q"] == "dog" and query["body"]["filter"] == [['day = "Saturday"']]
+    assert "sort" not in query["body"]
+    assert near["body"]["filter"][0] == ['day = "Saturday"']
+    assert re.fullmatch(r"_geoRadius\([\d.]+, -?[\d.]+, 8047\)", near["body"]["filter"][1])
+    assert re.fullmatch(r"_geoPoint\([\d.]+, -?[\d.]+\):asc", near["body"]["sort"][0])
 
 
 @pytest.mark.skipif(not os.environ.get("MEILI_URL"), reason="MEILI_URL is not set")

@@ -242,7 +242,8 @@ def test_filters_work_without_a_backend(page: object, base: str) -> None:
     page.goto(f"{base}/search/?day=Saturday&cost=Free")  # type: ignore[attr-defined]
     page.wait_for_selector("#pt-results li")  # type: ignore[attr-defined]
     assert page.locator("input[name=day][value=Saturday]").is_checked()  # type: ignore[attr-defined]
-    assert page.locator("input[name=day][value=Saturday]").is_visible()  # type: ignore[attr-defined]
+    # The chosen filters are named above the results (the panel stays closed).
+    assert "Saturday, Free" in page.locator("#pt-chosen").text_content()  # type: ignore[attr-defined]
     urls = page.locator("#pt-results li a").evaluate_all("as => as.map(a => a.href)")  # type: ignore[attr-defined]
     assert urls
     for url in urls[:8]:
@@ -252,15 +253,15 @@ def test_filters_work_without_a_backend(page: object, base: str) -> None:
 
 
 def test_near_you_by_postcode(page: object, base: str) -> None:
-    page.goto(f"{base}/near/")  # type: ignore[attr-defined]
+    page.goto(f"{base}/search/")  # type: ignore[attr-defined]
     page.fill("#postcode", "at1 2ab")  # type: ignore[attr-defined]
-    page.click("#pt-near button[type=submit]")  # type: ignore[attr-defined]
+    page.click("#pt-search button[type=submit]")  # type: ignore[attr-defined]
     page.wait_for_selector("#pt-results li")  # type: ignore[attr-defined]
     first = page.locator("#pt-results li .pt-item__meta").first.text_content()  # type: ignore[attr-defined]
-    assert "km away" in first
+    assert "miles away" in first or "mile away" in first
     page.fill("#postcode", "not a postcode")  # type: ignore[attr-defined]
-    page.click("#pt-near button[type=submit]")  # type: ignore[attr-defined]
-    assert "is not a UK postcode" in page.locator("#postcode-error").text_content()  # type: ignore[attr-defined]
+    page.click("#pt-search button[type=submit]")  # type: ignore[attr-defined]
+    page.locator("#place-error", has_text="is not a UK postcode").wait_for()  # type: ignore[attr-defined]
     assert page.get_attribute("#postcode", "aria-invalid") == "true"  # type: ignore[attr-defined]
 
 
@@ -292,7 +293,7 @@ def axe_violations(page: object) -> list[dict]:
         "providers/anytown-cat-and-dog-shelter/dog-walking/",
         "search/?q=dog+walking",
         "whats-on/monday/",
-        "near/?postcode=AT1+2AB",
+        "search/?postcode=AT1+2AB",
         "shortlist/",
     ],
 )
@@ -305,7 +306,7 @@ def test_no_axe_violations(page: object, base: str, path: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["", "providers/anytown-cat-and-dog-shelter/dog-walking/", "search/?q=knit", "near/"],
+    ["", "providers/anytown-cat-and-dog-shelter/dog-walking/", "search/?q=knit", "search/"],
 )
 def test_pages_work_at_320_pixels(browser: object, base: str, path: str) -> None:
     context = browser.new_context(viewport={"width": 320, "height": 640})  # type: ignore[attr-defined]
@@ -427,7 +428,7 @@ def test_hostile_listing_in_search_near_and_shortlist(page: object, base: str) -
     titles = search(page, base, "evil")
     assert EVIL_TITLE in titles or EVIL_NAME in titles
     not_pwned(page)
-    page.goto(f"{base}/near/?postcode=AT1+2AB&radius=1")  # type: ignore[attr-defined]
+    page.goto(f"{base}/search/?postcode=AT1+2AB&miles=1")  # type: ignore[attr-defined]
     page.wait_for_selector("#pt-results li")  # type: ignore[attr-defined]
     assert EVIL_TITLE in page.locator("#pt-results").inner_text()  # type: ignore[attr-defined]
     not_pwned(page)
@@ -448,8 +449,8 @@ def test_hostile_listing_in_the_calendar_and_data_files(site: Path) -> None:
     assert str(event["SUMMARY"]) == EVIL_TITLE
     # The line breaks survive as text (CR LF becomes one escaped newline), never as lines.
     assert HOSTILE[8].replace("\r\n", "\n") in str(event["DESCRIPTION"])
-    near = json.loads((site / "data/near/index.json").read_text())
-    assert near["cells"]
+    near = json.loads((site / "search-index/index.json").read_text())
+    assert near["geo"]["cells"]
     services = json.loads((site / "open-data/oruk/services.json").read_text())
     evil = next(s for s in services["contents"] if s["name"] == EVIL_TITLE)
     assert "email" not in evil and "website" not in evil["organization"]

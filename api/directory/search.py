@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 
 from api import paging
-from api.directory import related
+from api.directory import related, search_words
 from api.directory.enums import (
     AccessibilityFeature,
     Delivery,
@@ -139,10 +139,12 @@ def _published_session() -> ColumnElement[bool]:
 
 
 def _match_query(dialect: str, terms: list[str]) -> str:
-    """The full-text query for ``terms``, every word a prefix: "walk" finds "walking"."""
+    """The full-text query for ``terms``, every word a prefix ("walk" finds "walking") or a
+    word of its synonym group (api/directory/search_words.yaml: "cookery" finds "cooking")."""
+    groups = [search_words.expand(term) for term in terms]
     if dialect == "sqlite":
-        return " ".join(f'"{term}"*' for term in terms)
-    return " & ".join(f"{term}:*" for term in terms)
+        return " AND ".join("(" + " OR ".join(f'"{w}"*' for w in group) + ")" for group in groups)
+    return " & ".join("(" + " | ".join(f"{w}:*" for w in group) + ")" for group in groups)
 
 
 def _text_match(dialect: str, *, ranked: bool) -> tuple[Any, Any]:

@@ -57,15 +57,18 @@ def inline_script_hashes(html: Iterable[str]) -> list[str]:
     return sorted(found)
 
 
-def site_csp(script_hashes: Iterable[str], meili_url: str | None = None) -> str:
+def site_csp(
+    script_hashes: Iterable[str], meili_url: str | None = None, tiles_origin: str | None = None
+) -> str:
     connect = "'self'"
     if meili_url:
         parts = urlsplit(meili_url)
         connect += f" {parts.scheme}://{parts.netloc}"
     scripts = " ".join(["'self'", *script_hashes])
+    images = "'self' data:" + (f" {tiles_origin}" if tiles_origin else "")
     return (
         f"default-src 'self'; script-src {scripts}; connect-src {connect}; "
-        "img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        f"img-src {images}; object-src 'none'; base-uri 'self'; form-action 'self'; "
         "frame-ancestors 'none'"
     )
 

@@ -136,19 +136,93 @@
   }
 
   // ---------------------------------------------------------------------------------------
-  // Search: Pagefind (static files) or Meilisearch (when the site was built with it).
+  // Maps: only when the site was built with a tile server (PETUNIA_MAP_TILES). Leaflet
+  // (vendored, BSD licence) is loaded then and only then; without it nothing is fetched.
+  var leaflet = null;
+  var loadLeaflet = function () {
+    if (!leaflet) {
+      leaflet = new Promise(function (resolve, reject) {
+        var css = document.createElement("link");
+        css.rel = "stylesheet";
+        css.href = siteUrl("assets/petunia/vendor/leaflet/leaflet.css");
+        document.head.appendChild(css);
+        var script = document.createElement("script");
+        script.src = siteUrl("assets/petunia/vendor/leaflet/leaflet.js");
+        script.onload = function () {
+          window.L.Icon.Default.imagePath = siteUrl("assets/petunia/vendor/leaflet/images/");
+          resolve(window.L);
+        };
+        script.onerror = reject;
+        document.head.appendChild(script);
+      });
+    }
+    return leaflet;
+  };
+  // points: [[lat, lon, label], ...]; the map fits them all (and "here").
+  var drawMap = function (box, points, here) {
+    return loadLeaflet().then(function (L) {
+      if (box._ptMap) { box._ptMap.remove(); box._ptMap = null; }
+      var map = L.map(box, { scrollWheelZoom: false });
+      box._ptMap = map;
+      L.tileLayer(box.getAttribute("data-tiles"), {
+        maxZoom: 19, attribution: box.getAttribute("data-attribution")
+      }).addTo(map);
+      var bounds = [];
+      // Markers show where; they are not controls (the list beside the map links each
+      // result, and markers of one venue would overlap as targets, WCAG 2.5.8).
+      points.forEach(function (p) {
+        var label = String(p[2] || "");
+        L.marker([p[0], p[1]], { alt: label, interactive: false, keyboard: false }).addTo(map);
+        bounds.push([p[0], p[1]]);
+      });
+      if (here) {
+        L.circleMarker([here.lat, here.lon], { radius: 7, interactive: false }).addTo(map);
+        bounds.push([here.lat, here.lon]);
+      }
+      if (bounds.length > 1) map.fitBounds(bounds, { padding: [20, 20], maxZoom: 16 });
+      else if (bounds.length) map.setView(bounds[0], 16);
+      return map;
+    });
+  };
+  document.querySelectorAll("[data-pt-map]").forEach(function (box) {
+    var points = [];
+    try { points = JSON.parse(box.getAttribute("data-points")); } catch (e) { return; }
+    // The page is complete without the map: a failure only leaves the box empty.
+    drawMap(box, points).catch(function () { box.hidden = true; });
+  });
+
+
+  // ---------------------------------------------------------------------------------------
+  // Search: what and where in one form. The static index (assets/petunia/search-core.js,
+  // loaded only when a search runs) or Meilisearch (when the site was built with it).
+  // Everything asked is in the URL, so a link worker can send the search as a link.
   var form = document.getElementById("pt-search");
   if (form) {
     var results = document.getElementById("pt-results");
     var status = document.getElementById("pt-status");
+    var chosenLine = document.getElementById("pt-chosen");
     var more = document.getElementById("pt-more");
-    var params = new URLSearchParams(location.search);
-    form.q.value = params.get("q") || "";
+    var placeError = document.getElementById("place-error");
+    var details = form.querySelector("details");
+    var locate = document.getElementById("pt-locate");
+    var PAGE = 20;
+    var pending = [], shown = 0, page = 1;
+    var FACET_NAMES = [];
     form.querySelectorAll("input[type=checkbox]").forEach(function (box) {
-      box.checked = params.getAll(box.name).indexOf(box.value) >= 0;
-      // Show the filters when a link or a shared search chose some.
-      if (box.checked) form.querySelector("details").open = true;
+      if (FACET_NAMES.indexOf(box.name) < 0) FACET_NAMES.push(box.name);
     });
+
+    var fillForm = function (params) {
+      form.q.value = params.get("q") || "";
+      form.postcode.value = params.get("postcode") || "";
+      if (params.get("miles")) form.miles.value = params.get("miles");
+      form.lat.value = params.get("lat") || "";
+      form.lon.value = params.get("lon") || "";
+      form.querySelectorAll("input[type=checkbox]").forEach(function (box) {
+        box.checked = params.getAll(box.name).indexOf(box.value) >= 0;
+      });
+      page = Math.max(1, Math.min(50, parseInt(params.get("page"), 10) || 1));
+    };
     var chosen = function () {
       var filters = {};
       form.querySelectorAll("input[type=checkbox]:checked").forEach(function (box) {
@@ -156,50 +230,32 @@
       });
       return filters;
     };
+    var chosenLabels = function () {
+      return Array.prototype.map.call(form.querySelectorAll("input[type=checkbox]:checked"), function (box) {
+        return box.value;
+      });
+    };
+    // The URL of the search as the form stands (empty fields left out), page 1 unless given.
+    var queryOf = function (withPage) {
+      var query = new URLSearchParams();
+      new FormData(form).forEach(function (value, name) {
+        if (String(value).trim() && !(name === "miles" && !form.postcode.value.trim() && !form.lat.value)) query.append(name, String(value).trim());
+      });
+      if (withPage > 1) query.set("page", String(withPage));
+      return query;
+    };
+    var remember = function () {
+      var query = queryOf(page);
+      history.replaceState(null, "", "?" + query.toString());
+    };
+
     var engine = form.getAttribute("data-engine");
     var meiliNode = document.getElementById("pt-meili");
     var meili = meiliNode ? JSON.parse(meiliNode.textContent) : null;
-    var PAGE = 20;
-    var pending = [], shown = 0;
-
-    var showMore = function () {
-      var batch = pending.slice(shown, shown + PAGE);
-      shown += batch.length;
-      return Promise.all(batch.map(function (r) { return r(); })).then(function (items) {
-        items.forEach(function (item) { results.appendChild(resultItem(item)); });
-        more.hidden = shown >= pending.length;
-      });
-    };
-    more.addEventListener("click", showMore);
-
-    // The static index (sitegen/search_index.py): the same word rules as the build.
-    var STOP = ["and", "the", "of", "for", "in", "on", "at", "to", "with", "or", "an", "my"];
-    var fold = function (text) { return text.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, ""); };
-    var stem = function (w) {
-      if (w.length > 4 && /ies$/.test(w)) return w.slice(0, -3) + "y";
-      if (w.length > 4 && /(sses|shes|ches|xes)$/.test(w)) return w.slice(0, -2);
-      if (w.length > 3 && /s$/.test(w) && !/(ss|us|is)$/.test(w)) return w.slice(0, -1);
-      return w;
-    };
-    var queryWords = function (text) {
-      var found = fold(text).match(/[\p{L}\p{N}]+/gu) || [];
-      return found.filter(function (w) { return (w.length > 1 || /^\d$/.test(w)) && STOP.indexOf(w) < 0; })
-        .map(stem).filter(function (w, i, all) { return all.indexOf(w) === i; });
-    };
-    var shardKey = function (word) {
-      return Array.from(word).slice(0, 2).map(function (c) {
-        return /^[a-z0-9]$/.test(c) ? c : "_" + c.codePointAt(0).toString(16);
-      }).join("");
-    };
-    var oneEdit = function (a, b) {
-      if (Math.abs(a.length - b.length) > 1) return false;
-      var i = 0, j = 0, edits = 0;
-      while (i < a.length && j < b.length) {
-        if (a[i] === b[j]) { i++; j++; continue; }
-        if (++edits > 1) return false;
-        if (a.length > b.length) i++; else if (b.length > a.length) j++; else { i++; j++; }
-      }
-      return edits + (a.length - i) + (b.length - j) <= 1;
+    var core = null;
+    var loadCore = function () {
+      core = core || import(siteUrl("assets/petunia/search-core.js"));
+      return core;
     };
     var files = {};
     var getFile = function (path) {
@@ -211,208 +267,247 @@
       }
       return files[path];
     };
-    var undelta = function (list) {
-      var out = [], last = 0;
-      list.forEach(function (d) { last += d; out.push(last); });
-      return out;
+    var milesText = function (m) {
+      if (m === undefined || m === null) return "";
+      return (m < 0.1 ? "under 0.1" : m.toFixed(1)) + (m >= 0.95 && m < 1.05 ? " mile" : " miles") + " away";
     };
-    var matchWord = function (index, word) {
-      var key = shardKey(word);
-      if (index.shards.indexOf(key) < 0) return Promise.resolve(new Map());
-      return getFile("t/" + key + ".json").then(function (shard) {
-        var scores = new Map();
-        Object.keys(shard).forEach(function (term) {
-          var factor = term === word ? 1 : term.indexOf(word) === 0 ? 0.8
-            : word.length >= 5 && (oneEdit(term, word) || oneEdit(term.slice(0, word.length), word)) ? 0.5 : 0;
-          if (!factor) return;
-          var flat = shard[term], id = 0;
-          for (var i = 0; i < flat.length; i += 2) {
-            id += flat[i];
-            var score = flat[i + 1] * factor;
-            if (!(scores.get(id) >= score)) scores.set(id, score);
-          }
-        });
-        return scores;
+
+    var resultsMap = document.getElementById("pt-results-map");
+    var showResultsMap = function (place) {
+      if (!resultsMap) return;
+      var points = [];
+      pending.slice(0, shown).forEach(function (r) { if (r.at) points.push(r.at); });
+      resultsMap.hidden = !(place && points.length);
+      if (!resultsMap.hidden) drawMap(resultsMap, points, place).catch(function () { resultsMap.hidden = true; });
+    };
+    var showMore = function () {
+      var batch = pending.slice(shown, shown + PAGE);
+      shown += batch.length;
+      return Promise.all(batch.map(function (r) { return r(); })).then(function (items) {
+        items.forEach(function (item) { results.appendChild(resultItem(item)); });
+        more.hidden = shown >= pending.length;
       });
     };
-    var facetDocs = function (index, facet, values) {
-      var known = index.facets[facet] || {};
-      return Promise.all(values.map(function (v) {
-        return v in known ? getFile("f/" + facet + "/" + known[v] + ".json").then(undelta) : [];
-      })).then(function (lists) {
-        var set = new Set();
-        lists.forEach(function (ids) { ids.forEach(function (id) { set.add(id); }); });
-        return set;
+    more.addEventListener("click", function () {
+      var first = shown;
+      page += 1;
+      remember();
+      showMore().then(function () {
+        // Move to the first new result, so a keyboard or screen reader user carries on there.
+        var link = results.children[first] && results.children[first].querySelector("a");
+        if (link) link.focus();
       });
-    };
-    var staticSearch = function (q, filters) {
-      return getFile("index.json").then(function (index) {
-        var words = queryWords(q);
-        var facets = Object.keys(filters);
-        return Promise.all([
-          Promise.all(words.map(function (w) { return matchWord(index, w); })),
-          Promise.all(facets.map(function (f) { return facetDocs(index, f, filters[f]); }))
-        ]).then(function (got) {
-          var perWord = got[0], sets = got[1], ranked = [];
-          var keep = function (id) { return sets.every(function (set) { return set.has(id); }); };
-          if (words.length) {
-            perWord[0].forEach(function (score, id) {
-              var total = score;
-              for (var k = 1; k < perWord.length; k++) {
-                if (!perWord[k].has(id)) return;
-                total += perWord[k].get(id);
-              }
-              if (keep(id)) ranked.push([id, total]);
-            });
-            ranked.sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; });
-          } else {
-            var smallest = sets.slice().sort(function (a, b) { return a.size - b.size; })[0];
-            smallest.forEach(function (id) { if (keep(id)) ranked.push([id, 0]); });
-            ranked.sort(function (a, b) { return a[0] - b[0]; });
-          }
-          return ranked.map(function (pair) {
-            var id = pair[0];
-            return function () {
-              return getFile("d/" + Math.floor(id / index.chunk) + ".json").then(function (chunk) {
-                var r = chunk[id % index.chunk];
-                return { url: r[0], title: r[1], provider: r[2], when: r[3], where: r[4], cost: r[5] };
+    });
+
+    var staticSearch = function (q, filters, place) {
+      return loadCore().then(function (m) {
+        return m.search(getFile, q, filters, place).then(function (ranked) {
+          return ranked.map(function (r) {
+            var thunk = function () {
+              return m.record(getFile, r.id).then(function (item) {
+                item.distance = milesText(r.miles);
+                if (thunk.at) thunk.at[2] = item.title;
+                return item;
               });
             };
+            if (r.lat !== undefined) thunk.at = [r.lat, r.lon, ""];
+            return thunk;
           });
         });
       });
     };
     var meiliQuote = function (value) { return '"' + String(value).replace(/["\\]/g, "\\$&") + '"'; };
-    var meiliSearch = function (q, filters) {
+    var meiliSearch = function (q, filters, place) {
       var filter = Object.keys(filters).map(function (k) {
         return filters[k].map(function (v) { return k + " = " + meiliQuote(v); });
       });
+      var body = { q: q || "", filter: filter, limit: 1000 };
+      if (place) {
+        // Meilisearch's geo search: within the radius, nearest first.
+        var at = place.lat.toFixed(5) + ", " + place.lon.toFixed(5);
+        filter.push("_geoRadius(" + at + ", " + Math.round(place.miles * 1609.344) + ")");
+        body.sort = ["_geoPoint(" + at + "):asc"];
+      }
       return fetch(meili.url.replace(/\/$/, "") + "/indexes/" + encodeURIComponent(meili.index) + "/search", {
         method: "POST",
         headers: { "Content-Type": "application/json", "Authorization": "Bearer " + meili.key },
-        body: JSON.stringify({ q: q || "", filter: filter, limit: 200 })
+        body: JSON.stringify(body)
       }).then(function (r) {
         if (!r.ok) throw new Error("search service answered " + r.status);
         return r.json();
-      }).then(function (body) {
-        return body.hits.map(function (hit) {
+      }).then(function (answer) {
+        return answer.hits.map(function (hit) {
           var item = { url: hit.url, title: hit.title, provider: hit.provider, when: hit.when,
-                       where: hit.where, cost: hit.cost_text };
-          return function () { return Promise.resolve(item); };
+                       where: hit.where, cost: hit.cost_text,
+                       distance: place && hit._geoDistance !== undefined ? milesText(hit._geoDistance / 1609.344) : "" };
+          var thunk = function () { return Promise.resolve(item); };
+          if (hit._geo) thunk.at = [hit._geo.lat, hit._geo.lng, hit.title];
+          return thunk;
         });
       });
     };
 
-    var run = function () {
-      var q = form.q.value.trim();
-      var filters = chosen();
-      if (!q && !Object.keys(filters).length) {
-        status.textContent = "Type what you are looking for, or pick a filter.";
-        return;
-      }
-      status.textContent = "Searching...";
-      results.textContent = "";
-      var search = engine === "meilisearch" && meili ? meiliSearch : staticSearch;
-      search(q, filters).then(function (found) {
-        pending = found; shown = 0;
-        // The status is announced once the first results are on the page.
-        return showMore().then(function () {
-          status.textContent = found.length ? found.length + (found.length === 1 ? " result" : " results") + (q ? " for \u201c" + q + "\u201d" : "") + "."
-            : "Nothing found" + (q ? " for \u201c" + q + "\u201d" : "") + ". Try fewer words or fewer filters.";
-        });
-      }).catch(function (error) {
-        status.textContent = "Search is not working at the moment (" + error.message + "). You can still browse by type of activity, day or area.";
+    // Where: a postcode (or an outward code such as AT1) from the build's postcode files,
+    // fetched only when a place is asked for; or the browser's location.
+    var POSTCODE = /^([A-PR-UWYZ][A-HK-Y]?[0-9][0-9A-Z]?) ?([0-9][ABD-HJLNP-UW-Z]{2})?$/;
+    var resolvePlace = function (text, miles) {
+      var lat = parseFloat(form.lat.value), lon = parseFloat(form.lon.value);
+      if (!text && isFinite(lat) && isFinite(lon)) return Promise.resolve({ lat: lat, lon: lon, miles: miles, name: "your location" });
+      if (!text) return Promise.resolve(null);
+      var raw = text.toUpperCase().replace(/\s+/g, "");
+      var m = POSTCODE.exec(raw);
+      if (!m) return Promise.reject(new PlaceError("\u201c" + text + "\u201d is not a UK postcode: it looks like AT1 2AB."));
+      var name = m[2] ? m[1] + " " + m[2] : m[1];
+      return fetch(siteUrl("data/postcodes/" + m[1] + ".json")).then(function (r) {
+        return r.ok ? r.json() : {};
+      }).then(function (points) {
+        var here = m[2] ? points[name] : null;
+        if (!here) {
+          // An outward code, or a postcode we do not have: the middle of its district.
+          var all = m[2] ? [] : Object.keys(points).map(function (k) { return points[k]; });
+          if (!all.length) throw new PlaceError("We do not know where " + name + " is. Check it, or leave the place empty.");
+          here = [all.reduce(function (s, p) { return s + p[0]; }, 0) / all.length,
+                  all.reduce(function (s, p) { return s + p[1]; }, 0) / all.length];
+        }
+        return { lat: here[0], lon: here[1], miles: miles, name: name };
       });
     };
+    function PlaceError(message) { this.message = message; }
+
+    var describe = function (count, q, place, labels) {
+      var text = count ? count + (count === 1 ? " result" : " results") : "Nothing found";
+      if (q) text += " for \u201c" + q + "\u201d";
+      if (place) text += " within " + place.miles + (place.miles === 1 ? " mile" : " miles") + " of " + place.name + (count ? ", nearest first" : "");
+      if (labels.length) text += ", with " + (labels.length === 1 ? "the filter " : "the filters ") + labels.join(", ");
+      text += ".";
+      if (!count) text += place ? " Try a wider distance, fewer words or fewer filters." : " Try fewer words or fewer filters.";
+      return text;
+    };
+    var showChosen = function (labels) {
+      chosenLine.textContent = "";
+      if (!labels.length) return;
+      chosenLine.appendChild(document.createTextNode("Filters: " + labels.join(", ") + ". "));
+      var clear = el("a", "pt-clear", "Clear filters");
+      var query = queryOf(1);
+      FACET_NAMES.forEach(function (n) { query.delete(n); });
+      clear.href = "?" + query.toString();
+      clear.addEventListener("click", function (event) {
+        event.preventDefault();
+        form.querySelectorAll("input[type=checkbox]").forEach(function (box) { box.checked = false; });
+        page = 1;
+        remember();
+        run(true);
+      });
+      chosenLine.appendChild(clear);
+    };
+
+    var run = function (moveFocus) {
+      var split = { words: form.q.value.trim(), place: "" };
+      var filters = chosen();
+      var labels = chosenLabels();
+      var miles = parseFloat(form.miles.value) || 5;
+      placeError.textContent = "";
+      form.postcode.removeAttribute("aria-invalid");
+      showChosen(labels);
+      var start = function () {
+        var q = split.words;
+        if (!q && !form.postcode.value.trim() && !form.lat.value && !labels.length) {
+          status.textContent = "Type what you are looking for or where, or pick a filter.";
+          return;
+        }
+        status.textContent = "Searching...";
+        results.textContent = "";
+        more.hidden = true;
+        resolvePlace(form.postcode.value.trim(), miles).then(function (place) {
+          var search = engine === "meilisearch" && meili ? meiliSearch : staticSearch;
+          return search(q, filters, place).then(function (found) {
+            pending = found; shown = 0;
+            var pages = [];
+            for (var p = 0; p < page; p++) pages.push(p);
+            return pages.reduce(function (done) { return done.then(showMore); }, Promise.resolve()).then(function () {
+              // The status is announced once the first results are on the page.
+              status.textContent = describe(found.length, q, place, labels);
+              showResultsMap(place);
+              if (moveFocus) {
+                status.focus();
+                status.scrollIntoView({ block: "start" });
+              }
+            });
+          });
+        }).catch(function (error) {
+          if (error instanceof PlaceError) {
+            form.postcode.setAttribute("aria-invalid", "true");
+            placeError.textContent = error.message;
+            status.textContent = "";
+            form.postcode.focus();
+            return;
+          }
+          status.textContent = "Search is not working at the moment (" + error.message + "). You can still browse by type of activity, day or area.";
+        });
+      };
+      // "cookery near AT1 2AB" typed in the words box: the place goes in its own box.
+      if (!form.postcode.value.trim() && !form.lat.value && /\d/.test(split.words)) {
+        loadCore().then(function (m) {
+          split = m.splitPlace(split.words);
+          if (split.place) {
+            form.q.value = split.words;
+            form.postcode.value = split.place;
+            remember();
+          }
+          start();
+        }, start);
+      } else {
+        start();
+      }
+    };
+
+    if (locate && navigator.geolocation) {
+      locate.hidden = false;
+      locate.addEventListener("click", function () {
+        status.textContent = "Finding where you are...";
+        navigator.geolocation.getCurrentPosition(function (position) {
+          // About 100 m: enough to order by distance, no closer than it needs to be.
+          form.lat.value = position.coords.latitude.toFixed(3);
+          form.lon.value = position.coords.longitude.toFixed(3);
+          form.postcode.value = "";
+          page = 1;
+          remember();
+          run(true);
+        }, function () {
+          status.textContent = "Your location is not available: type a postcode instead.";
+        });
+      });
+    }
+    form.postcode.addEventListener("input", function () { form.lat.value = ""; form.lon.value = ""; });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      var query = new URLSearchParams(new FormData(form));
-      history.replaceState(null, "", "?" + query.toString());
-      run();
+      // The filters are chosen: close the panel so the results are what comes next.
+      if (details) details.open = false;
+      page = 1;
+      remember();
+      run(true);
     });
-    if (params.toString()) run();
+    var params = new URLSearchParams(location.search);
+    fillForm(params);
+    if (params.toString()) run(false);
   }
 
   // ---------------------------------------------------------------------------------------
-  // Near you: postcode -> centroid from data/postcodes/<outward>.json, sessions from the
-  // grid cells around it (data/near/<cell>.json), nearest first.
-  var near = document.getElementById("pt-near");
-  if (near) {
-    var status = document.getElementById("pt-status");
-    var error = document.getElementById("postcode-error");
-    var list = document.getElementById("pt-results");
-    var params = new URLSearchParams(location.search);
-    near.postcode.value = params.get("postcode") || "";
-    if (params.get("radius")) near.radius.value = params.get("radius");
-    ["free", "stepfree", "dropin"].forEach(function (n) { near[n].checked = params.get(n) === "1"; });
-    var POSTCODE = /^([A-PR-UWYZ][A-HK-Y]?[0-9][0-9A-Z]?) ?([0-9][ABD-HJLNP-UW-Z]{2})$/;
-    var getJson = function (path) {
-      return fetch(siteUrl(path)).then(function (r) { return r.ok ? r.json() : null; });
-    };
-    var km = function (a, b, c, d) {
-      var R = 6371.0088, rad = Math.PI / 180;
-      var dl = (c - a) * rad, dn = (d - b) * rad;
-      var h = Math.sin(dl / 2) * Math.sin(dl / 2) + Math.cos(a * rad) * Math.cos(c * rad) * Math.sin(dn / 2) * Math.sin(dn / 2);
-      return 2 * R * Math.asin(Math.sqrt(h));
-    };
-    var find = function () {
-      error.textContent = "";
-      near.postcode.removeAttribute("aria-invalid");
-      var raw = near.postcode.value.toUpperCase().replace(/\s+/g, " ").trim();
-      var m = POSTCODE.exec(raw.replace(/ /g, "")) ;
-      if (!m) {
-        near.postcode.setAttribute("aria-invalid", "true");
-        error.textContent = raw ? "\u201c" + raw + "\u201d is not a UK postcode: it looks like AT1 2AB." : "Enter a postcode, like AT1 2AB.";
-        near.postcode.focus();
-        return;
-      }
-      var postcode = m[1] + " " + m[2];
-      var radius = parseFloat(near.radius.value) || 5;
-      status.textContent = "Looking for groups near " + postcode + "...";
-      list.textContent = "";
-      Promise.all([getJson("data/postcodes/" + m[1] + ".json"), getJson("data/near/index.json")]).then(function (got) {
-        var points = got[0], index = got[1];
-        var here = points && points[postcode];
-        if (!here) {
-          near.postcode.setAttribute("aria-invalid", "true");
-          error.textContent = "We do not know where " + postcode + " is. Check it, or browse by area.";
-          status.textContent = "";
-          return;
-        }
-        var size = index.cell, dLat = radius / 111.2, dLon = radius / (111.2 * Math.cos(here[0] * Math.PI / 180));
-        var cells = [];
-        for (var i = Math.floor((here[0] - dLat) / size[0]); i <= Math.floor((here[0] + dLat) / size[0]); i++) {
-          for (var j = Math.floor((here[1] - dLon) / size[1]); j <= Math.floor((here[1] + dLon) / size[1]); j++) {
-            if (index.cells.indexOf(i + "_" + j) >= 0) cells.push(i + "_" + j);
-          }
-        }
-        return Promise.all(cells.map(function (c) { return getJson("data/near/" + c + ".json"); })).then(function (parts) {
-          var want = (near.free.checked ? 1 : 0) | (near.stepfree.checked ? 2 : 0) | (near.dropin.checked ? 4 : 0);
-          var found = [];
-          parts.forEach(function (rows) {
-            (rows || []).forEach(function (r) {
-              if ((r[8] & want) !== want) return;
-              var d = km(here[0], here[1], r[6], r[7]);
-              if (d <= radius) found.push({ url: r[0], title: r[1], provider: r[2], where: r[3], when: r[4], cost: r[5], km: d });
-            });
-          });
-          found.sort(function (a, b) { return a.km - b.km; });
-          found.forEach(function (f) {
-            f.distance = (f.km < 0.1 ? "under 0.1" : f.km.toFixed(1)) + " km away";
-            list.appendChild(resultItem(f));
-          });
-          status.textContent = found.length + (found.length === 1 ? " session" : " sessions") + " within " + radius + " km of " + postcode + ".";
-        });
-      }).catch(function (e) {
-        status.textContent = "Something went wrong (" + e.message + "). Please try again.";
-      });
-    };
-    near.addEventListener("submit", function (event) {
-      event.preventDefault();
-      var query = new URLSearchParams(new FormData(near));
-      history.replaceState(null, "", "?" + query.toString());
-      find();
-    });
-    if (params.get("postcode")) find();
+  // "Near you" is now part of Search: an old link (or the home page's postcode box in an
+  // older copy of the site) lands on the same search, kilometres turned into miles.
+  var moved = document.getElementById("pt-near-moved");
+  if (moved) {
+    var old = new URLSearchParams(location.search);
+    var query = new URLSearchParams();
+    if (old.get("postcode")) query.set("postcode", old.get("postcode"));
+    if (old.get("radius")) {
+      var km = parseFloat(old.get("radius"));
+      var choices = [1, 3, 5, 10, 25];
+      query.set("miles", String(choices.filter(function (m) { return m >= km / 1.609344 - 0.01; })[0] || 25));
+    }
+    if (old.get("free") === "1") query.append("cost", "Free");
+    if (old.get("stepfree") === "1") query.append("access", "Step-free");
+    if (old.get("dropin") === "1") query.append("join", "Drop in");
+    location.replace(siteUrl("search/") + (query.toString() ? "?" + query.toString() : ""));
   }
 })();
