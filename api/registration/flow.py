@@ -37,6 +37,7 @@ from api.directory.enums import (
     Verification,
 )
 from api.directory.models import Locality, Provider, Session, Venue, utcnow
+from api.directory.postcodes import InvalidPostcode, normalise_postcode
 from api.directory.writing import (
     SessionFields,
     VenueFields,
@@ -46,8 +47,9 @@ from api.directory.writing import (
     unique_key,
     write_session,
 )
-from api.registration import links, mails
+from api.registration import links, mails, summary
 from api.registration.answers import Answers, ErrorCode, FieldError, Raw, check, name_key, today
+from api.registration.leads import lead_name, lead_provider
 from api.registration.models import (
     FormAttempt,
     ListingContact,
@@ -285,20 +287,7 @@ def submit(
         if existing is not None:
             return Outcome(registration=existing)
         if duplicate:
-            where = f" at {answers.postcode}" if answers.postcode else ""
-            return Outcome(
-                errors=[
-                    FieldError(
-                        "organisation",
-                        f"{duplicate.name}{where} is already in the directory or waiting to be "
-                        "checked. You can update that listing instead: we email a link to "
-                        "change it to the address it was registered with. If yours is a "
-                        "different organisation, say so and send the form again.",
-                        ErrorCode.DUPLICATE,
-                    )
-                ],
-                duplicate_of=duplicate,
-            )
+            return Outcome(errors=[_duplicate_error(duplicate, answers)], duplicate_of=duplicate)
     registration = Registration(
         submission_key=submission_key,
         kind=RegistrationKind.NEW,
@@ -322,9 +311,52 @@ def submit(
             settings, "r", registration.id, answers.email, registration.edit_link_version
         ),
         settings.confirm_link_days,
+        lead=lead_name(db, registration.locality_id),
+        review_days=settings.review_days,
+        sent=summary.rows(answers, summary.domain_labels(db)),
     )
     # In the registration's transaction: committed together, or not at all.
     return Outcome(registration=registration, mail=mails.queue(db, [message]))
+
+
+def locality_of(db: orm.Session, raw: Raw) -> int | None:
+    """The locality of the postcode typed in a form, if it is a real one near a locality."""
+    try:
+        postcode = normalise_postcode(str(raw.get("postcode") or ""))
+    except InvalidPostcode:
+        return None
+    return locality_near(db, postcode)
+
+
+@dataclass
+class Preview:
+    """What the "check your answers" page shows before anything is stored."""
+
+    answers: Answers | None
+    errors: list[FieldError]
+    lead: str = "the local lead provider"
+
+
+def preview(db: orm.Session, raw: Raw, *, confirm_different: bool = False) -> Preview:
+    """Check a registration's answers, and its duplicate, without storing anything."""
+    answers, errors = check(raw)
+    if errors or answers is None:
+        return Preview(None, errors)
+    if not confirm_different and (duplicate := find_duplicate(db, answers)):
+        return Preview(None, [_duplicate_error(duplicate, answers)])
+    return Preview(answers, [], lead_name(db, locality_near(db, answers.postcode)))
+
+
+def _duplicate_error(duplicate: Duplicate, answers: Answers) -> FieldError:
+    where = f" at {answers.postcode}" if answers.postcode else ""
+    return FieldError(
+        "organisation",
+        f"{duplicate.name}{where} is already in the directory or waiting to be "
+        "checked. You can update that listing instead: we email a link to "
+        "change it to the address it was registered with. If yours is a "
+        "different organisation, say so and send the form again.",
+        ErrorCode.DUPLICATE,
+    )
 
 
 def _lead_notice(
@@ -332,11 +364,7 @@ def _lead_notice(
 ) -> list[mails.Message]:
     if registration.locality_id is None:
         return []
-    lead = db.scalars(
-        select(Provider)
-        .join(Locality, Locality.lead_provider_id == Provider.id)
-        .where(Locality.id == registration.locality_id)
-    ).first()
+    lead = lead_provider(db, registration.locality_id)
     if lead is None or not lead.email:
         return []
     return [

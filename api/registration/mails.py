@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from jinja2 import Environment, select_autoescape
 from sqlalchemy import orm
@@ -60,16 +61,34 @@ def queue(db: orm.Session, messages: list[Message]) -> list[int]:
 
 
 def confirm_registration(
-    to: str, organisation: str, confirm_link: str, edit_link: str, days: int
+    to: str,
+    organisation: str,
+    confirm_link: str,
+    edit_link: str,
+    days: int,
+    *,
+    lead: str = "the local lead provider",
+    review_days: int | None = None,
+    sent: list[Any] | None = None,
 ) -> Message:
+    """The first email: confirm the address; it restates what was sent (``sent``: rows with
+    ``label`` and ``value``) and says what happens next, and who does it."""
+    within = f", usually within {review_days} days" if review_days else ""
+    restated = (
+        ["This is what you sent:", "\n".join(f"{row.label}: {row.value}" for row in sent)]
+        if sent
+        else []
+    )
     return Message(
         to,
         f"Confirm your listing: {organisation}",
         [
             f"Thank you for listing {organisation}.",
-            f"Please confirm your email address with the link below (it works for {days} days). "
-            "Your listing then goes to the local lead provider, who checks it before it "
-            "appears in the directory.",
+            *restated,
+            "What happens next:",
+            f"1. Confirm your email address with the link below (it works for {days} days).\n"
+            f"2. {lead[:1].upper() + lead[1:]} then checks your listing{within}.\n"
+            "3. We email you when it is in the directory, or if they ask for a change.",
             "Keep this email: the second link lets you change your listing at any time, "
             "without a password.",
             "If you did not ask to be listed, ignore this email and nothing will happen.",

@@ -17,6 +17,7 @@ from api.directory.models import Locality, Provider, Session, utcnow
 from api.registration import links, mails
 from api.registration.answers import ErrorCode, FieldError
 from api.registration.flow import listing_email, rate_limit_error, rate_limited
+from api.registration.leads import lead_name
 from api.registration.models import ProblemReport, ReportKind, ReportStatus
 
 KIND_LABELS = {
@@ -32,6 +33,7 @@ DETAILS_LIMIT = 2000
 class Listing:
     provider: Provider
     session: Session | None
+    lead: str = "the local lead provider"  # who keeps the directory up to date
 
     @property
     def about(self) -> str:
@@ -56,7 +58,7 @@ def find_listing(db: orm.Session, provider_key: str, session_key: str | None) ->
         ).first()
         if session is None:
             return None
-    return Listing(provider, session)
+    return Listing(provider, session, lead_name(db, provider.locality_id))
 
 
 @dataclass

@@ -15,6 +15,7 @@ from api.access import policy
 from api.access.tokens import Principal
 from api.directory import schedules as sched
 from api.directory.enums import Domain
+from api.directory.labels import language_name
 from api.directory.models import DomainLabel, Locality, Provider, Session
 from api.directory.text import visible
 from api.registration import flow
@@ -169,7 +170,7 @@ def summary_rows(db: orm.Session, registration: Registration) -> list[tuple[str,
             "Accessibility",
             ", ".join(ACCESSIBILITY_LABELS[f] for f in answers.accessibility) or "None given",
         ),
-        ("Languages", ", ".join(answers.languages)),
+        ("Languages", ", ".join(language_name(code) for code in answers.languages)),
         ("Who it is for", answers.who_for or "Anyone"),
         ("How to join", HOW_TO_JOIN_LABELS[answers.how_to_join]),
     ]

@@ -67,7 +67,9 @@ class RegisterProviderInput:
     organisation: str
     title: str
     description: str
-    domains: list[Domain]
+    domains: list[Domain] | None = strawberry.field(
+        default=None, description="Optional: the lead provider can choose when checking it."
+    )
     where: PlaceKind
     email: str = strawberry.field(description="Where the confirmation link is sent.")
     when: TimesKind
@@ -114,7 +116,7 @@ class RegisterProviderInput:
             "organisation": self.organisation,
             "title": self.title,
             "description": self.description,
-            "domains": [d.value for d in self.domains],
+            "domains": [d.value for d in self.domains or []],
             "where": self.where.value,
             "venue_name": text(self.venue_name),
             "postcode": text(self.postcode),
