@@ -651,6 +651,11 @@ def _lead_for(db: orm.Session, principal: Principal, registration: Registration)
     )
 
 
+def check_note(value: str, field_name: str, what: str) -> tuple[str, list[FieldError]]:
+    """A moderator's note for the provider, cleaned, or why it cannot be sent."""
+    return _note(value, field_name, what)
+
+
 def _note(value: str, field_name: str, what: str) -> tuple[str, list[FieldError]]:
     try:
         text = textrule.clean(value or "", multiline=True)

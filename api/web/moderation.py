@@ -82,32 +82,51 @@ async def queue(request: Request) -> Response:
     principal = await moderator(request)
     if principal is None:
         return _to_sign_in(request)
+    return await _queue_page(request, principal)
+
+
+async def _queue_page(
+    request: Request,
+    principal: Principal,
+    *,
+    errors: list[FieldError] | None = None,
+    v: dict[str, str] | None = None,
+) -> Response:
+    settings = settings_of(request)
 
     def load(db: orm.Session) -> tuple[list[Registration], list[dict[str, Any]]]:
         registrations = flow.moderation_queue(db, principal)
-        reports = [
-            {
-                "id": report.id,
-                "about": listing.about,
-                "what": reporting.KIND_LABELS[report.kind],
-                "details": report.details,
-                "reply_to": report.reporter_email,
-                "created": f"{report.created_at:%-d %b %Y}",
-            }
-            for report, listing in reporting.open_reports(db, principal)
-        ]
+        reports = []
+        for report, listing in reporting.open_reports(db, principal):
+            email, phone = reporting.contact(db, listing)
+            reports.append(
+                {
+                    "id": report.id,
+                    "about": listing.about,
+                    "url": reporting.listing_url(settings, listing),
+                    "email": email,
+                    "phone": phone,
+                    "what": reporting.KIND_LABELS[report.kind],
+                    "details": report.details,
+                    "reply_to": report.reporter_email,
+                    "created": f"{report.created_at:%-d %b %Y}",
+                }
+            )
         return registrations, reports
 
     registrations, reports = await read(request, load)
     flash = request.session.pop("flash", None)
     return render(
         "moderation/queue.html",
+        400 if errors else 200,
         principal=principal,
         me=request.state.staff,
         registrations=registrations,
         reports=reports,
         csrf=_csrf(request),
         notice=[flash] if flash else None,
+        errors=errors or [],
+        v=v or {},
     )
 
 
@@ -232,6 +251,8 @@ async def decide(request: Request) -> Response:
             return flow.reject(db, settings, principal, registration_id, reason)
         return flow.Outcome(errors=[FieldError("action", "Choose what to do", ErrorCode.INVALID)])
 
+    if action == "reject" and form.get("confirmed") != "yes":
+        return await _confirm_reject(request, principal, registration_id, reason)
     outcome = await write(request, work)
     if outcome.errors:
         return await registration_page(
@@ -254,6 +275,30 @@ async def decide(request: Request) -> Response:
     return RedirectResponse("/moderation", 303)
 
 
+async def _confirm_reject(
+    request: Request, principal: Principal, registration_id: int, reason: str
+) -> Response:
+    """ "Are you sure?" before a rejection, which cannot be undone: the reason is checked
+    first, so a missing one is said on the registration's page."""
+    reason_text, errors = flow.check_note(reason, "reason", "the reason")
+    if errors:
+        return await registration_page(request, errors=errors, v={"reason": reason})
+    registration = await read(
+        request, lambda db: flow.get_registration(db, principal, registration_id)
+    )
+    if registration is None:
+        return message_page(
+            "Not found", ["There is no such registration in your queue."], status=404
+        )
+    return render(
+        "moderation/confirm_reject.html",
+        me=request.state.staff,
+        r=registration,
+        reason=reason_text,
+        csrf=_csrf(request),
+    )
+
+
 async def resolve_report(request: Request) -> Response:
     principal = await moderator(request)
     if principal is None:
@@ -269,6 +314,15 @@ async def resolve_report(request: Request) -> Response:
     _report, errors = await write(
         request, lambda db: reporting.resolve(db, principal, report_id, note)
     )
+    if any(e.field == "note" for e in errors):
+        # The queue again, with an error summary linked to this report's note.
+        field = f"note-{report_id}"
+        return await _queue_page(
+            request,
+            principal,
+            errors=[FieldError(field, e.message, e.code) for e in errors],
+            v={field: note},
+        )
     request.session["flash"] = errors[0].message if errors else "The report is resolved."
     return RedirectResponse("/moderation", 303)
 
