@@ -506,9 +506,13 @@ def revoke_edit_links(db: orm.Session, provider: Provider) -> int:
     changing its address: its link version moves forward, and so does that of its open
     change requests. Fresh links come from /listing/edit-link. Returns the new version."""
     provider.edit_link_version = (provider.edit_link_version or 0) + 1
+    granted = (Registration.kind == RegistrationKind.ACCESS) & (
+        Registration.status == RegistrationStatus.APPROVED
+    )
     for registration in db.scalars(
         select(Registration).where(
-            Registration.provider_id == provider.id, Registration.status.in_(OPEN)
+            Registration.provider_id == provider.id,
+            Registration.status.in_(OPEN) | granted,
         )
     ):
         registration.edit_link_version = (registration.edit_link_version or 0) + 1
@@ -574,6 +578,19 @@ def edit_links_for(db: orm.Session, settings: Settings, email: str) -> list[int]
                     links.confirm_url(settings, registration.id),
                 )
             )
+    for access in db.scalars(
+        select(Registration).where(
+            Registration.kind == RegistrationKind.ACCESS,
+            Registration.status == RegistrationStatus.APPROVED,
+            func.lower(Registration.email) == address,
+        )
+    ):
+        found.append(
+            (
+                access.organisation,
+                links.edit_url(settings, "r", access.id, address, access.edit_link_version),
+            )
+        )
     return mails.queue(db, [mails.edit_links(address, found)]) if found else []
 
 
@@ -699,6 +716,17 @@ def approve(
             ],
         )
     lead = _lead_for(db, principal, registration)
+    if registration.kind in (RegistrationKind.JOIN, RegistrationKind.ACCESS):
+        from api.registration import joining  # it builds on this module
+
+        return joining.approve(
+            db,
+            settings,
+            principal,
+            registration,
+            answers,
+            lead.name if lead else "The lead provider",
+        )
     on = today()
     provider = db.get(Provider, registration.provider_id) if registration.provider_id else None
     if provider is None:

@@ -97,6 +97,61 @@ def confirm_registration(
     )
 
 
+def confirm_joining(
+    to: str,
+    organisation: str,
+    what: str,
+    confirm_link: str,
+    days: int,
+    *,
+    lead: str,
+    review_days: int,
+    sent: list[Any],
+) -> Message:
+    """Confirm the address of someone adding to (or asking for access to) a listed
+    organisation; it restates what they sent and what happens next."""
+    return Message(
+        to,
+        f"Confirm your email: {organisation}",
+        [
+            f"Thank you for sending {what}.",
+            "This is what you sent:",
+            "\n".join(f"{row.label}: {row.value}" for row in sent),
+            "What happens next:",
+            f"1. Confirm your email address with the link below (it works for {days} days).\n"
+            f"2. {lead[:1].upper() + lead[1:]} then checks it, usually within {review_days} "
+            "days.\n"
+            "3. We email you when they have decided.",
+            "If you did not send this, ignore this email and nothing will happen.",
+        ],
+        [("Confirm your email", confirm_link)],
+    )
+
+
+def access_granted(to: str, organisation: str, lead: str, edit_link: str) -> Message:
+    return Message(
+        to,
+        f"You can now change the listing of {organisation}",
+        [
+            f"{lead} has given you access to the listing of {organisation} in the directory.",
+            "Use the link below to change it, add activities or say it is still right. It "
+            "works without a password; keep this email.",
+        ],
+        [("Edit the listing", edit_link)],
+    )
+
+
+def joined(to: str, title: str, organisation: str, lead: str) -> Message:
+    return Message(
+        to,
+        f"Your activity is in the directory: {title}",
+        [
+            f"{lead} has checked {title} and added it to the listing of {organisation}.",
+            "To change it later, ask them for access to the listing.",
+        ],
+    )
+
+
 def new_in_queue(to: str, organisation: str, queue_link: str) -> Message:
     return Message(
         to,

@@ -28,7 +28,7 @@ from api.registration.answers import (
     check,
     text_changes,
 )
-from api.registration.models import Registration, RegistrationStatus
+from api.registration.models import Registration, RegistrationKind, RegistrationStatus
 from api.staff import signin
 from api.web.common import (
     Form,
@@ -130,6 +130,14 @@ async def _queue_page(
     )
 
 
+# The duplicate path (api/registration/joining.py): someone who cannot reach the listing's
+# email adds an activity to it, or asks for access.
+KIND_ROW = {
+    RegistrationKind.JOIN: "Adds an activity to the listing of",
+    RegistrationKind.ACCESS: "Asks for access to change the listing of",
+}
+
+
 def summary_rows(db: orm.Session, registration: Registration) -> list[tuple[str, str]]:
     """The answers as a moderator reads them, plus where the listing will be filed."""
     raw = registration.answers
@@ -139,7 +147,7 @@ def summary_rows(db: orm.Session, registration: Registration) -> list[tuple[str,
     if registration.provider_id:
         provider = db.get(Provider, registration.provider_id)
         if provider:
-            rows.append(("Changes the listing of", provider.name))
+            rows.append((KIND_ROW.get(registration.kind, "Changes the listing of"), provider.name))
     if registration.session_id:
         session = db.get(Session, registration.session_id)
         if session:
@@ -261,8 +269,11 @@ async def decide(request: Request) -> Response:
     problems = await send_now(request, outcome.mail)
     registration = outcome.registration
     assert registration is not None
+    approved = f"{registration.organisation} is approved and in the directory."
+    if registration.kind is RegistrationKind.ACCESS:
+        approved = f"Access to {registration.organisation} is granted: we emailed them a link."
     done = {
-        "approve": f"{registration.organisation} is approved and in the directory.",
+        "approve": approved,
         "changes": f"{registration.organisation} is sent back with your note.",
         "reject": f"{registration.organisation} is rejected.",
     }[str(action)]

@@ -24,7 +24,7 @@ from api.directory.models import (
     VenueFeature,
 )
 from api.directory.provenance import provenance
-from api.registration import flow, links, summary
+from api.registration import flow, joining, links, summary
 from api.registration import reports as reporting
 from api.registration.answers import (
     ACCESSIBILITY_LABELS,
@@ -38,7 +38,7 @@ from api.registration.answers import (
     Raw,
     clean,
 )
-from api.registration.models import Registration, RegistrationStatus
+from api.registration.models import Registration, RegistrationKind, RegistrationStatus
 from api.web.common import (
     Form,
     client_address,
@@ -364,6 +364,58 @@ async def update_existing(request: Request, form: Form) -> Response:
     )
 
 
+async def _join(request: Request, form: Form, kind: RegistrationKind) -> Response:
+    """The duplicate's third answer: send the activity to the lead provider to add to the
+    listed organisation (JOIN), or ask them for access to its listing (ACCESS)."""
+    raw = clean(form)
+    settings = settings_of(request)
+    address = client_address(request)
+    key = str(form.get("submission_key", ""))[:64] or new_key()
+    joined = await write(
+        request,
+        lambda db: joining.submit(
+            db, settings, raw, kind=kind, submission_key=key, address=address
+        ),
+    )
+    if joined.outcome.errors:
+        return await _form(
+            request,
+            heading="List your group or activity",
+            action="/register",
+            v=raw,
+            submission_key=key,
+            errors=joined.outcome.errors,
+            status=400,
+        )
+    problems = await send_now(request, joined.outcome.mail)
+    email = str(raw.get("email", "")).strip()
+    what = (
+        f"your activity to {joined.lead} to add to {joined.organisation}"
+        if kind is RegistrationKind.JOIN
+        else f"your request for access to {joined.organisation} to {joined.lead}"
+    )
+    return message_page(
+        "Check your email",
+        [
+            f"We have sent a link to {email}"
+            + (" (it may take a little while)" if problems else "")
+            + f". Open it to confirm your email address, and we pass {what}.",
+            f"{_capital(joined.lead)} usually decides within {settings.review_days} days, and "
+            "we email you when they have.",
+        ],
+    )
+
+
+@with_form
+async def register_join(request: Request, form: Form) -> Response:
+    return await _join(request, form, RegistrationKind.JOIN)
+
+
+@with_form
+async def register_ask_access(request: Request, form: Form) -> Response:
+    return await _join(request, form, RegistrationKind.ACCESS)
+
+
 async def confirm_link(request: Request) -> Response:
     settings = settings_of(request)
     try:
@@ -497,6 +549,9 @@ def _target(request: Request, db: orm.Session) -> tuple[Any, str | None]:
                 "This link was sent to an older email address of the listing: "
                 "ask for a new one below.",
             )
+        if registration.kind is RegistrationKind.ACCESS:
+            # Access granted by the lead provider: the link opens the listing itself.
+            return joining.opens_listing(db, registration)
         return registration, None
     provider = db.get(Provider, target.id)
     if provider is None or provider.status is ListingStatus.WITHDRAWN:
@@ -1021,6 +1076,8 @@ def routes() -> list[Route]:
         Route("/register", register_submit, methods=["POST"]),
         Route("/register/change", register_change, methods=["POST"]),
         Route("/register/update-existing", update_existing, methods=["POST"]),
+        Route("/register/join", register_join, methods=["POST"]),
+        Route("/register/ask-access", register_ask_access, methods=["POST"]),
         Route("/register/confirm/{token}", confirm_link, methods=["GET"]),
         Route("/listing/edit-link", edit_link_page, methods=["GET"]),
         Route("/listing/edit-link", edit_link_submit, methods=["POST"]),
