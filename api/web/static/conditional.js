@@ -9,8 +9,9 @@
     inputs.forEach(function (input) {
       var target = document.getElementById(input.getAttribute("data-aria-controls"));
       if (!target) return;
+      // aria-controls only: radios and checkboxes may not carry aria-expanded (as in
+      // GOV.UK Frontend since v4).
       input.setAttribute("aria-controls", target.id);
-      input.setAttribute("aria-expanded", input.checked ? "true" : "false");
       target.hidden = !input.checked;
     });
   }
