@@ -60,35 +60,27 @@ def rows(answers: Answers, labels: dict[Domain, str]) -> list[Row]:
     contact = [answers.email + (" (shown on the listing)" if answers.show_email else " (private)")]
     if answers.phone:
         contact.append(answers.phone)
-    found = [
+    kinds = ", ".join(labels.get(d, d.value) for d in answers.domains) or "not given"
+    more = [
+        f"Kind of activity: {kinds}",
+        f"Cost: {cost}",
+        f"Languages: {', '.join(language_name(code) for code in answers.languages)}",
+        f"Who it is for: {answers.who_for or 'anyone'}",
+        f"How to join: {HOW_TO_JOIN_LABELS[answers.how_to_join]}",
+    ]
+    if answers.accessibility:
+        features = ", ".join(ACCESSIBILITY_LABELS[f] for f in answers.accessibility)
+        more.append(f"Accessibility: {features}")
+    if answers.website:
+        more.append(f"Website: {answers.website}")
+    # The optional answers (or what they default to) in one row: fewer rows to check on a
+    # phone, and its Change link opens them all.
+    return [
         Row("organisation", "Organisation or group", answers.organisation),
         Row("title", "What it is called", answers.title),
         Row("description", "Description", answers.description),
-        Row(
-            "domains",
-            "Kind of activity",
-            ", ".join(labels.get(d, d.value) for d in answers.domains) or "Not given",
-        ),
         Row("where", "Where", where),
         Row("when", "When", when),
         Row("email", "Contact", "\n".join(contact)),
-        Row("website", "Website", answers.website or "Not given"),
-        Row("cost", "Cost", cost),
-        Row(
-            "languages",
-            "Languages",
-            ", ".join(language_name(code) for code in answers.languages),
-        ),
-        Row("who_for", "Who it is for", answers.who_for or "Anyone"),
-        Row("how_to_join", "How to join", HOW_TO_JOIN_LABELS[answers.how_to_join]),
+        Row("phone", "More about it", "\n".join(more)),
     ]
-    if answers.accessibility:
-        found.insert(
-            5,
-            Row(
-                "accessibility",
-                "Accessibility",
-                ", ".join(ACCESSIBILITY_LABELS[f] for f in answers.accessibility),
-            ),
-        )
-    return found

@@ -55,7 +55,10 @@ from api.web.common import (
 
 # The optional questions folded under "More about it" on the registration form.
 MORE_QUESTIONS = frozenset(
-    {"cost", "cost_amount", "concessions", "website", "languages", "who_for", "how_to_join"}
+    {
+        *("phone", "domains", "cost", "cost_amount", "concessions", "address"),
+        *("accessibility", "website", "languages", "who_for", "how_to_join"),
+    }
 )
 SERVER_ERROR = [
     "Sorry, something went wrong on our side and nothing was saved.",
