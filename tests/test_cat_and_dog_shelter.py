@@ -99,7 +99,6 @@ def test_the_cat_and_dog_shelter_lists_itself(
         page.get_by_label("Describe it in a few sentences").fill(
             "Walk one of our dogs around the fields with a volunteer."
         )
-        page.get_by_label("Getting active").check()
         page.get_by_label("At a place").check()
         page.get_by_label("Name of the place").fill("Cat and Dog Shelter")
         page.get_by_label("Postcode").fill("at2 1aa")

@@ -69,7 +69,7 @@ def _fill_required(page: Page, organisation: str, postcode: str, email: str) -> 
     page.get_by_label("Describe it in a few sentences").fill(
         "Walk one of our dogs around the fields with a volunteer."
     )
-    page.get_by_label("At a place").check()
+    page.get_by_label("At a place", exact=True).check()
     page.get_by_label("Postcode of the place").fill(postcode)
     page.get_by_label("On set days and times").check()
     page.get_by_label("Saturday").check()
@@ -158,12 +158,12 @@ def test_follow_up_questions_reveal_with_javascript_and_stay_labelled_without(
         page.get_by_text("More about it (optional)").click()
         for label in follow_ups:
             expect(page.get_by_label(label)).to_be_hidden()
-        expect(page.get_by_label("At a place")).to_have_attribute(
+        expect(page.get_by_label("At a place", exact=True)).to_have_attribute(
             "aria-controls", "conditional-where-venue"
         )
-        page.get_by_label("At a place").check()
+        page.get_by_label("At a place", exact=True).check()
         expect(page.get_by_label("Postcode of the place")).to_be_visible()
-        page.get_by_label("Online").check()
+        page.get_by_label("Online", exact=True).check()
         expect(page.get_by_label("Postcode of the place")).to_be_hidden()
         page.get_by_label("On set days and times").check()
         expect(page.get_by_label(follow_ups[1])).to_be_hidden()
