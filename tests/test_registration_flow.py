@@ -366,3 +366,16 @@ def test_concurrent_registrations_with_one_key_all_get_the_stored_one(
             assert s.scalar(select(func.count()).select_from(QueuedEmail)) == 4
     finally:
         own.dispose()
+
+
+def test_graphql_registration_asks_no_more_than_the_form(app: TestClient, mailbox: Mailbox) -> None:
+    """registerProvider keeps its inputs; the kind of activity is optional now, as on the
+    form (a relaxed input: every query that worked still works)."""
+    without = {k: v for k, v in SHELTER_INPUT.items() if k not in ("domains", "venueName")}
+    done = gql(app, REGISTER, input={**without, "submissionKey": "gql-2"})
+    assert done.get("errors") is None, done
+    payload = done["data"]["registerProvider"]
+    assert payload["errors"] == [] and payload["registration"]["status"] == "AWAITING_CONFIRMATION"
+    # The confirmation email restates what was sent.
+    body = Mailbox.text(mailbox.last("woof@southfield.example"))
+    assert "What it is called: Dog walking" in body and "What happens next:" in body
