@@ -374,6 +374,9 @@ async def _join(request: Request, form: Form, kind: RegistrationKind) -> Respons
     settings = settings_of(request)
     address = client_address(request)
     key = str(form.get("submission_key", ""))[:64] or new_key()
+    if str(form.get("nickname", "")).strip():
+        # The honeypot was filled in: nothing is stored, and the sender is not told.
+        return message_page("Check your email", ["We have sent you a link to confirm it."])
     joined = await write(
         request,
         lambda db: joining.submit(
