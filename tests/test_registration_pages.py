@@ -241,6 +241,7 @@ def test_a_listed_provider_changes_an_offer_and_confirms_it(app, db, mailbox) ->
     offer = re.search(r'href="(/listing/[^"]+/offer/\d+)"', page.text).group(1)
     form = app.get(offer)
     assert re.search(r'value="SA"\s+checked', form.text) and 'value="10:00"' in form.text
+    assert 'id="f-languages" name="languages" type="text" value="English"' in form.text  # not "en"
     changed = app.post(
         offer,
         data={

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from api.directory import schedules as sched
 from api.directory.enums import Delivery, Domain, ListingStatus
+from api.directory.labels import language_name
 from api.directory.models import (
     DomainLabel,
     Provider,
@@ -30,6 +31,7 @@ from api.registration.answers import (
     ACCESSIBILITY_LABELS,
     DAY_LABELS,
     HOW_TO_JOIN_LABELS,
+    LANGUAGES,
     LIST_FIELDS,
     TEXT_LIMITS,
     WEEK_LABELS,
@@ -734,6 +736,13 @@ async def listing_submit(request: Request, form: Form) -> Response:
     )
 
 
+def _language_as_typed(code: str) -> str:
+    """A language as people write it in the form ("Bengali", not "bn"), when the form reads
+    that name back."""
+    name = language_name(code)
+    return name if name.lower() in LANGUAGES else code
+
+
 def raw_from_listing(
     db: orm.Session, provider: Provider, session: Session | None
 ) -> tuple[Raw, bool, str | None]:
@@ -770,7 +779,8 @@ def raw_from_listing(
                 )
             ],
             "languages": ", ".join(
-                db.scalars(
+                _language_as_typed(code)
+                for code in db.scalars(
                     select(SessionLanguage.language).where(SessionLanguage.session_id == session.id)
                 )
             ),
