@@ -219,6 +219,7 @@ def _registration_and_report(base: str, mailbox: Mailbox) -> None:
             "organisation": "Anytown Knitters",
             "title": "Knit and natter",
             "description": "Bring wool.",
+            "domains": "ARTS_FOR_HEALTH",
             "where": "ONLINE",
             "when": "ASK",
             "email": "knit@example.org",
