@@ -233,8 +233,9 @@ def main() -> None:
         r = measure(code.resolve())
         total = r.person + r.machine
         print(
-            f"| {code.resolve().name} | {r.required} | {r.questions_read} | {r.options_read} | {r.typed} "
-            f"| {r.taps} | {r.screens:.1f} | {r.check_rows} | {r.machine:.1f} | {r.person:.0f} "
+            f"| {code.resolve().name} | {r.required} | {r.questions_read} | {r.options_read} "
+            f"| {r.typed} | {r.taps} | {r.screens:.1f} | {r.check_rows} | {r.machine:.1f} "
+            f"| {r.person:.0f} "
             f"| {total // 60:.0f} min {total % 60:02.0f} s | "
             f"{'met' if total < TARGET else 'missed'} |"
         )
