@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     # Registration and listing upkeep (api/registration/).
     # How long the emailed "confirm your listing" link works, and the "edit your listing" link.
     confirm_link_days: int = 7
+    # What a provider is told about how long the lead provider usually takes to check a
+    # confirmed listing ("usually within N days").
+    review_days: int = Field(default=5, ge=1)
     edit_link_days: int = 400
     # `petunia purge` deletes registrations (and their email addresses) never confirmed
     # within this many days.

@@ -139,6 +139,7 @@ def form(client: int, n: int) -> dict[str, str | list[str]]:
         "email": f"group{client}-{n}@load.example",
         "show_email": "yes",
         "submission_key": f"load-{client}-{n}",
+        "send": "yes",  # the "accept and send" of the check your answers page
     }
 
 

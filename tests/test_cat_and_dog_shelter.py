@@ -87,7 +87,7 @@ def test_the_cat_and_dog_shelter_lists_itself(
         fits_a_phone(page)
 
         # Sending it empty shows every problem, linked from the summary.
-        page.get_by_role("button", name="Send").click()
+        page.get_by_role("button", name="Continue").click()
         assert page.title().startswith("Error:")
         summary = page.locator(".error-summary")
         assert summary.get_by_role("link", name="Enter the name of your organisation").count() == 1
@@ -99,7 +99,6 @@ def test_the_cat_and_dog_shelter_lists_itself(
         page.get_by_label("Describe it in a few sentences").fill(
             "Walk one of our dogs around the fields with a volunteer."
         )
-        page.get_by_label("Getting active").check()
         page.get_by_label("At a place").check()
         page.get_by_label("Name of the place").fill("Cat and Dog Shelter")
         page.get_by_label("Postcode").fill("at2 1aa")
@@ -108,7 +107,12 @@ def test_the_cat_and_dog_shelter_lists_itself(
         page.get_by_label("Sunday").check()
         page.get_by_label("Start time").fill("10am")
         page.get_by_label("Email address").fill("walks@shelter.example")
-        page.get_by_role("button", name="Send").click()
+        page.get_by_role("button", name="Continue").click()
+        expect(
+            page.get_by_role("heading", name="Check your answers before sending")
+        ).to_be_visible()
+        accessible(page)
+        page.get_by_role("button", name="Accept and send").click()
         expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
         accessible(page)
 
@@ -116,7 +120,7 @@ def test_the_cat_and_dog_shelter_lists_itself(
         confirm = mailbox.link(mailbox.last("walks@shelter.example"), "/register/confirm/")
         assert confirm.startswith(base)
         page.goto(confirm)
-        expect(page.get_by_role("heading", name="Your listing is confirmed")).to_be_visible()
+        expect(page.get_by_role("heading", name="Email confirmed")).to_be_visible()
         accessible(page)
         shelter.close()
 

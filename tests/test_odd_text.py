@@ -128,7 +128,8 @@ def app(db: Database, mailbox: Mailbox, tmp_path: Path) -> Iterator[TestClient]:
 def post_form(app: TestClient, path: str, answers: dict) -> object:
     page = app.get(path)
     key = re.search(r'name="submission_key" value="([0-9a-f]+)"', page.text).group(1)
-    return app.post(path, data={**answers, "submission_key": key})
+    # "send": the registration's "Accept and send", past "check your answers".
+    return app.post(path, data={**answers, "submission_key": key, "send": "yes"})
 
 
 def test_the_form_normalises_what_it_can(app: TestClient, db: Database, mailbox: Mailbox) -> None:

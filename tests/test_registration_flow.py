@@ -62,11 +62,15 @@ def key_of(page: str) -> str:
 
 
 def register(app: TestClient, answers: dict, **headers: str):
+    """The form, then "check your answers", then Accept and send (a form with problems comes
+    back from the first step)."""
     page = app.get("/register")
     assert page.status_code == 200
-    return app.post(
-        "/register", data={**answers, "submission_key": key_of(page.text)}, headers=headers
-    )
+    data = {**answers, "submission_key": key_of(page.text)}
+    checked = app.post("/register", data=data, headers=headers)
+    if "Check your answers before sending" not in checked.text:
+        return checked
+    return app.post("/register", data={**data, "send": "yes"}, headers=headers)
 
 
 def lead_token(db: Database) -> str:
@@ -93,7 +97,10 @@ def test_the_whole_flow_by_html(app: TestClient, db: Database, mailbox: Mailbox)
         assert reg.postcode == "AT1 2AB" and reg.locality_id is not None
 
     confirmed = app.get(path_of(confirm))
-    assert confirmed.status_code == 200 and "Your listing is confirmed" in confirmed.text
+    # Confirming the address is not the check: the page says who checks it, and when.
+    assert confirmed.status_code == 200 and "Your listing is confirmed" not in confirmed.text
+    assert "Email confirmed" in confirmed.text
+    assert "Better Services Testtown will check it, usually within 5 days" in confirmed.text
     assert app.get(path_of(confirm)).status_code == 200  # following it twice is harmless
 
     # A lead provider signs in (email link, authenticator app) and approves it.
@@ -362,3 +369,16 @@ def test_concurrent_registrations_with_one_key_all_get_the_stored_one(
             assert s.scalar(select(func.count()).select_from(QueuedEmail)) == 4
     finally:
         own.dispose()
+
+
+def test_graphql_registration_asks_no_more_than_the_form(app: TestClient, mailbox: Mailbox) -> None:
+    """registerProvider keeps its inputs; the kind of activity is optional now, as on the
+    form (a relaxed input: every query that worked still works)."""
+    without = {k: v for k, v in SHELTER_INPUT.items() if k not in ("domains", "venueName")}
+    done = gql(app, REGISTER, input={**without, "submissionKey": "gql-2"})
+    assert done.get("errors") is None, done
+    payload = done["data"]["registerProvider"]
+    assert payload["errors"] == [] and payload["registration"]["status"] == "AWAITING_CONFIRMATION"
+    # The confirmation email restates what was sent.
+    body = Mailbox.text(mailbox.last("woof@southfield.example"))
+    assert "What it is called: Dog walking" in body and "What happens next:" in body

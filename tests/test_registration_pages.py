@@ -69,12 +69,10 @@ def test_errors_redisplay_everything_typed_with_a_message_at_each_field(app, db)
     page = register(app, typed)
     assert page.status_code == 400
     body = page.text
-    assert "There is a problem" in body and body.count('class="error-message"') >= 8
+    assert "There is a problem" in body and body.count('class="error-message"') >= 6
     for field in (
         "title",
         "description",
-        "domains",
-        "venue_name",
         "postcode",
         "starts",
         "email",
@@ -204,9 +202,24 @@ def test_request_changes_then_edit_then_reject(app, db, mailbox) -> None:
     with db.session() as s:
         reg = s.get(Registration, reg_id)
         assert reg.status is RegistrationStatus.PENDING_REVIEW and reg.answers["ends"] == "1pm"
-    rejected = app.post(
+    # Rejecting asks "are you sure?" first, and nothing is decided until the answer is yes.
+    asked = app.post(
         f"/moderation/registrations/{reg_id}",
         data={"csrf": csrf, "action": "reject", "reason": "Not a community group."},
+    )
+    assert asked.status_code == 200
+    assert "Are you sure you want to reject Northfield Cat &amp; Dog Rescue?" in asked.text
+    assert 'name="confirmed" value="yes"' in asked.text
+    with db.session() as s:
+        assert s.get(Registration, reg_id).status is RegistrationStatus.PENDING_REVIEW
+    rejected = app.post(
+        f"/moderation/registrations/{reg_id}",
+        data={
+            "csrf": csrf,
+            "action": "reject",
+            "reason": "Not a community group.",
+            "confirmed": "yes",
+        },
     )
     assert "is rejected" in rejected.text
     assert "Not a community group." in Mailbox.text(mailbox.last("walks@rescue.example"))
@@ -228,6 +241,7 @@ def test_a_listed_provider_changes_an_offer_and_confirms_it(app, db, mailbox) ->
     offer = re.search(r'href="(/listing/[^"]+/offer/\d+)"', page.text).group(1)
     form = app.get(offer)
     assert re.search(r'value="SA"\s+checked', form.text) and 'value="10:00"' in form.text
+    assert 'id="f-languages" name="languages" type="text" value="English"' in form.text  # not "en"
     changed = app.post(
         offer,
         data={
@@ -307,6 +321,7 @@ def test_report_a_problem_reaches_the_provider_and_the_lead(app, db, mailbox) ->
         },
     )
     assert sent.status_code == 200 and "Thank you for telling us" in sent.text
+    assert "to Better Services Testtown, who keeps the directory up to date" in sent.text
     to_provider = mailbox.last("dogs@shelter.example")
     assert "the day or time is wrong" in Mailbox.text(to_provider)
     assert mailbox.link(to_provider, "/listing/")
@@ -315,6 +330,15 @@ def test_report_a_problem_reaches_the_provider_and_the_lead(app, db, mailbox) ->
     queue = app.get("/moderation")
     assert "It is &lt;i&gt;Sundays&lt;/i&gt; only now" in queue.text
     report_id = re.search(r"/moderation/reports/(\d+)/resolve", queue.text).group(1)
+    # The report links to the listing on the site and to the provider's contact.
+    assert 'href="http://petunia.test/providers/shelter/dog-walking/"' in queue.text
+    assert 'href="mailto:dogs@shelter.example"' in queue.text
+    # A note is required: an empty one is refused with an error summary, and stays open.
+    empty = app.post(f"/moderation/reports/{report_id}/resolve", data={"csrf": csrf, "note": " "})
+    assert empty.status_code == 400 and "There is a problem" in empty.text
+    assert f'href="#f-note-{report_id}"' in empty.text and "Write what was done" in empty.text
+    with db.session() as s:
+        assert s.get(ProblemReport, int(report_id)).status is ReportStatus.OPEN
     app.post(f"/moderation/reports/{report_id}/resolve", data={"csrf": csrf, "note": "Updated"})
     with db.session() as s:
         assert s.scalars(select(ProblemReport.status)).one() is ReportStatus.RESOLVED

@@ -258,6 +258,12 @@ class _Checker:
         return list(dict.fromkeys(chosen))
 
 
+# The questions a person must answer (at most six: what a lead provider needs to check a
+# listing and a person needs to find it). Follow-up fields (the postcode of a place, the days
+# and start time of set times, the amount of a charge) are part of the question they follow.
+REQUIRED_QUESTIONS = ("organisation", "title", "description", "where", "when", "email")
+
+
 def check(raw: Raw, *, allow_keep: bool = False) -> tuple[Answers | None, list[FieldError]]:
     """Check every answer; all problems are reported at once, in the order of the form."""
     c = _Checker(raw)
@@ -276,9 +282,8 @@ def check(raw: Raw, *, allow_keep: bool = False) -> tuple[Answers | None, list[F
         "The description",
         required="Describe what you offer in a few sentences",
     )
+    # Optional: the lead provider can file it under a kind when they check it.
     domains = c.many("domains", {d.value: d for d in Domain}, "kinds of activity")
-    if not domains and not any(e.field == "domains" for e in c.errors):
-        c.error("domains", "Choose at least one kind of activity", ErrorCode.REQUIRED)
 
     where = c.choice("where", Where, "Choose where it happens")
     venue_name = c.text("venue_name", "The name of the place")
@@ -286,12 +291,8 @@ def check(raw: Raw, *, allow_keep: bool = False) -> tuple[Answers | None, list[F
     address = c.text("address", "The address")
     postcode = None
     if where is Where.VENUE:
-        if not venue_name and not any(e.field == "venue_name" for e in c.errors):
-            c.error(
-                "venue_name",
-                "Enter the name of the place, for example 'Village hall'",
-                ErrorCode.REQUIRED,
-            )
+        # The place's name is optional: most groups meet at their own premises, and the
+        # postcode is what a person needs to find it.
         if not postcode_text and not any(e.field == "postcode" for e in c.errors):
             c.error("postcode", "Enter the postcode of the place", ErrorCode.REQUIRED)
         elif postcode_text:
@@ -385,7 +386,7 @@ def check(raw: Raw, *, allow_keep: bool = False) -> tuple[Answers | None, list[F
             description=description,
             domains=domains,
             delivery=delivery,
-            venue_name=venue_name if where is Where.VENUE else None,
+            venue_name=(venue_name or organisation) if where is Where.VENUE else None,
             postcode=postcode,
             address=address if where is Where.VENUE else "",
             rules=rules,

@@ -38,6 +38,7 @@ from api.directory.enums import (
     Verification,
 )
 from api.directory.models import Locality, Provider, Session, Venue, utcnow
+from api.directory.postcodes import InvalidPostcode, normalise_postcode
 from api.directory.writing import (
     SessionFields,
     VenueFields,
@@ -47,8 +48,9 @@ from api.directory.writing import (
     unique_key,
     write_session,
 )
-from api.registration import links, mails
+from api.registration import links, mails, summary
 from api.registration.answers import Answers, ErrorCode, FieldError, Raw, check, name_key, today
+from api.registration.leads import lead_name, lead_provider
 from api.registration.models import (
     FormAttempt,
     ListingContact,
@@ -286,20 +288,7 @@ def submit(
         if existing is not None:
             return Outcome(registration=existing)
         if duplicate:
-            where = f" at {answers.postcode}" if answers.postcode else ""
-            return Outcome(
-                errors=[
-                    FieldError(
-                        "organisation",
-                        f"{duplicate.name}{where} is already in the directory or waiting to be "
-                        "checked. You can update that listing instead: we email a link to "
-                        "change it to the address it was registered with. If yours is a "
-                        "different organisation, say so and send the form again.",
-                        ErrorCode.DUPLICATE,
-                    )
-                ],
-                duplicate_of=duplicate,
-            )
+            return Outcome(errors=[_duplicate_error(duplicate, answers)], duplicate_of=duplicate)
     registration = Registration(
         submission_key=submission_key,
         kind=RegistrationKind.NEW,
@@ -323,9 +312,52 @@ def submit(
             settings, "r", registration.id, answers.email, registration.edit_link_version
         ),
         settings.confirm_link_days,
+        lead=lead_name(db, registration.locality_id),
+        review_days=settings.review_days,
+        sent=summary.rows(answers, summary.domain_labels(db)),
     )
     # In the registration's transaction: committed together, or not at all.
     return Outcome(registration=registration, mail=mails.queue(db, [message]))
+
+
+def locality_of(db: orm.Session, raw: Raw) -> int | None:
+    """The locality of the postcode typed in a form, if it is a real one near a locality."""
+    try:
+        postcode = normalise_postcode(str(raw.get("postcode") or ""))
+    except InvalidPostcode:
+        return None
+    return locality_near(db, postcode)
+
+
+@dataclass
+class Preview:
+    """What the "check your answers" page shows before anything is stored."""
+
+    answers: Answers | None
+    errors: list[FieldError]
+    lead: str = "the local lead provider"
+
+
+def preview(db: orm.Session, raw: Raw, *, confirm_different: bool = False) -> Preview:
+    """Check a registration's answers, and its duplicate, without storing anything."""
+    answers, errors = check(raw)
+    if errors or answers is None:
+        return Preview(None, errors)
+    if not confirm_different and (duplicate := find_duplicate(db, answers)):
+        return Preview(None, [_duplicate_error(duplicate, answers)])
+    return Preview(answers, [], lead_name(db, locality_near(db, answers.postcode)))
+
+
+def _duplicate_error(duplicate: Duplicate, answers: Answers) -> FieldError:
+    where = f" at {answers.postcode}" if answers.postcode else ""
+    return FieldError(
+        "organisation",
+        f"{duplicate.name}{where} is already in the directory or waiting to be "
+        "checked. You can update that listing instead: we email a link to "
+        "change it to the address it was registered with. If yours is a "
+        "different organisation, say so and send the form again.",
+        ErrorCode.DUPLICATE,
+    )
 
 
 def _lead_notice(
@@ -333,11 +365,7 @@ def _lead_notice(
 ) -> list[mails.Message]:
     if registration.locality_id is None:
         return []
-    lead = db.scalars(
-        select(Provider)
-        .join(Locality, Locality.lead_provider_id == Provider.id)
-        .where(Locality.id == registration.locality_id)
-    ).first()
+    lead = lead_provider(db, registration.locality_id)
     if lead is None or not lead.email:
         return []
     return [
@@ -479,9 +507,13 @@ def revoke_edit_links(db: orm.Session, provider: Provider) -> int:
     changing its address: its link version moves forward, and so does that of its open
     change requests. Fresh links come from /listing/edit-link. Returns the new version."""
     provider.edit_link_version = (provider.edit_link_version or 0) + 1
+    granted = (Registration.kind == RegistrationKind.ACCESS) & (
+        Registration.status == RegistrationStatus.APPROVED
+    )
     for registration in db.scalars(
         select(Registration).where(
-            Registration.provider_id == provider.id, Registration.status.in_(OPEN)
+            Registration.provider_id == provider.id,
+            Registration.status.in_(OPEN) | granted,
         )
     ):
         registration.edit_link_version = (registration.edit_link_version or 0) + 1
@@ -547,6 +579,19 @@ def edit_links_for(db: orm.Session, settings: Settings, email: str) -> list[int]
                     links.confirm_url(settings, registration.id),
                 )
             )
+    for access in db.scalars(
+        select(Registration).where(
+            Registration.kind == RegistrationKind.ACCESS,
+            Registration.status == RegistrationStatus.APPROVED,
+            func.lower(Registration.email) == address,
+        )
+    ):
+        found.append(
+            (
+                access.organisation,
+                links.edit_url(settings, "r", access.id, address, access.edit_link_version),
+            )
+        )
     return mails.queue(db, [mails.edit_links(address, found)]) if found else []
 
 
@@ -624,6 +669,11 @@ def _lead_for(db: orm.Session, principal: Principal, registration: Registration)
     )
 
 
+def check_note(value: str, field_name: str, what: str) -> tuple[str, list[FieldError]]:
+    """A moderator's note for the provider, cleaned, or why it cannot be sent."""
+    return _note(value, field_name, what)
+
+
 def _note(value: str, field_name: str, what: str) -> tuple[str, list[FieldError]]:
     try:
         text = textrule.clean(value or "", multiline=True)
@@ -667,6 +717,17 @@ def approve(
             ],
         )
     lead = _lead_for(db, principal, registration)
+    if registration.kind in (RegistrationKind.JOIN, RegistrationKind.ACCESS):
+        from api.registration import joining  # it builds on this module
+
+        return joining.approve(
+            db,
+            settings,
+            principal,
+            registration,
+            answers,
+            lead.name if lead else "The lead provider",
+        )
     on = today()
     provider = db.get(Provider, registration.provider_id) if registration.provider_id else None
     if provider is None:

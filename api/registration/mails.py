@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from jinja2 import Environment, select_autoescape
 from sqlalchemy import orm
@@ -60,21 +61,94 @@ def queue(db: orm.Session, messages: list[Message]) -> list[int]:
 
 
 def confirm_registration(
-    to: str, organisation: str, confirm_link: str, edit_link: str, days: int
+    to: str,
+    organisation: str,
+    confirm_link: str,
+    edit_link: str,
+    days: int,
+    *,
+    lead: str = "the local lead provider",
+    review_days: int | None = None,
+    sent: list[Any] | None = None,
 ) -> Message:
+    """The first email: confirm the address; it restates what was sent (``sent``: rows with
+    ``label`` and ``value``) and says what happens next, and who does it."""
+    within = f", usually within {review_days} days" if review_days else ""
+    restated = (
+        ["This is what you sent:", "\n".join(f"{row.label}: {row.value}" for row in sent)]
+        if sent
+        else []
+    )
     return Message(
         to,
         f"Confirm your listing: {organisation}",
         [
             f"Thank you for listing {organisation}.",
-            f"Please confirm your email address with the link below (it works for {days} days). "
-            "Your listing then goes to the local lead provider, who checks it before it "
-            "appears in the directory.",
+            *restated,
+            "What happens next:",
+            f"1. Confirm your email address with the link below (it works for {days} days).\n"
+            f"2. {lead[:1].upper() + lead[1:]} then checks your listing{within}.\n"
+            "3. We email you when it is in the directory, or if they ask for a change.",
             "Keep this email: the second link lets you change your listing at any time, "
             "without a password.",
             "If you did not ask to be listed, ignore this email and nothing will happen.",
         ],
         [("Confirm your listing", confirm_link), ("Edit your listing", edit_link)],
+    )
+
+
+def confirm_joining(
+    to: str,
+    organisation: str,
+    what: str,
+    confirm_link: str,
+    days: int,
+    *,
+    lead: str,
+    review_days: int,
+    sent: list[Any],
+) -> Message:
+    """Confirm the address of someone adding to (or asking for access to) a listed
+    organisation; it restates what they sent and what happens next."""
+    return Message(
+        to,
+        f"Confirm your email: {organisation}",
+        [
+            f"Thank you for sending {what}.",
+            "This is what you sent:",
+            "\n".join(f"{row.label}: {row.value}" for row in sent),
+            "What happens next:",
+            f"1. Confirm your email address with the link below (it works for {days} days).\n"
+            f"2. {lead[:1].upper() + lead[1:]} then checks it, usually within {review_days} "
+            "days.\n"
+            "3. We email you when they have decided.",
+            "If you did not send this, ignore this email and nothing will happen.",
+        ],
+        [("Confirm your email", confirm_link)],
+    )
+
+
+def access_granted(to: str, organisation: str, lead: str, edit_link: str) -> Message:
+    return Message(
+        to,
+        f"You can now change the listing of {organisation}",
+        [
+            f"{lead} has given you access to the listing of {organisation} in the directory.",
+            "Use the link below to change it, add activities or say it is still right. It "
+            "works without a password; keep this email.",
+        ],
+        [("Edit the listing", edit_link)],
+    )
+
+
+def joined(to: str, title: str, organisation: str, lead: str) -> Message:
+    return Message(
+        to,
+        f"Your activity is in the directory: {title}",
+        [
+            f"{lead} has checked {title} and added it to the listing of {organisation}.",
+            "To change it later, ask them for access to the listing.",
+        ],
     )
 
 

@@ -25,6 +25,11 @@ class RegistrationStatus(StrEnum):
 class RegistrationKind(StrEnum):
     NEW = "NEW"  # a new organisation
     UPDATE = "UPDATE"  # a change to a listed provider, from its edit link
+    # Someone of an organisation already listed (who cannot reach its email) sends an
+    # activity to add to it (JOIN), or asks for access to change the listing (ACCESS):
+    # provider_id is that listing; the lead provider decides (api/registration/joining.py).
+    JOIN = "JOIN"
+    ACCESS = "ACCESS"
 
 
 class ReportKind(StrEnum):

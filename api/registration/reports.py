@@ -13,10 +13,12 @@ from api.audit.log import record
 from api.config import Settings
 from api.directory import text as textrule
 from api.directory.enums import ListingStatus
+from api.directory.labels import safe_segment
 from api.directory.models import Locality, Provider, Session, utcnow
 from api.registration import links, mails
 from api.registration.answers import ErrorCode, FieldError
 from api.registration.flow import listing_email, rate_limit_error, rate_limited
+from api.registration.leads import lead_name
 from api.registration.models import ProblemReport, ReportKind, ReportStatus
 
 KIND_LABELS = {
@@ -32,6 +34,7 @@ DETAILS_LIMIT = 2000
 class Listing:
     provider: Provider
     session: Session | None
+    lead: str = "the local lead provider"  # who keeps the directory up to date
 
     @property
     def about(self) -> str:
@@ -56,7 +59,7 @@ def find_listing(db: orm.Session, provider_key: str, session_key: str | None) ->
         ).first()
         if session is None:
             return None
-    return Listing(provider, session)
+    return Listing(provider, session, lead_name(db, provider.locality_id))
 
 
 @dataclass
@@ -168,6 +171,20 @@ def _lead_of(db: orm.Session, provider: Provider) -> Provider | None:
     ).first()
 
 
+def listing_url(settings: Settings, listing: Listing) -> str:
+    """The listing's page on the public site (the paths sitegen/pages.py gives them)."""
+    path = f"providers/{safe_segment(listing.provider.key, f'p{listing.provider.id}')}/"
+    if listing.session is not None:
+        path += f"{safe_segment(listing.session.key, f's{listing.session.id}')}/"
+    return settings.resolved_site_url + path
+
+
+def contact(db: orm.Session, listing: Listing) -> tuple[str | None, str | None]:
+    """How a moderator reaches the provider about a report: (email, phone)."""
+    phone = listing.provider.phone or (listing.session.contact_phone if listing.session else None)
+    return listing_email(db, listing.provider), phone
+
+
 def open_reports(db: orm.Session, principal: Principal) -> list[tuple[ProblemReport, Listing]]:
     """Open reports about listings in this moderator's localities, oldest first."""
     rows = db.execute(
@@ -214,6 +231,15 @@ def resolve(
             FieldError("id", "This report is already resolved.", ErrorCode.INVALID_STATE)
         ]
     text = (note or "").strip()
+    if not text:
+        # The note is the record of what was done: the README promises one.
+        return report, [
+            FieldError(
+                "note",
+                "Write what was done about the report, for example 'Phone number corrected'",
+                ErrorCode.REQUIRED,
+            )
+        ]
     if len(text) > DETAILS_LIMIT:
         return report, [
             FieldError(

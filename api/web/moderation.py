@@ -16,6 +16,7 @@ from api.access.tokens import Principal
 from api.directory import publishing
 from api.directory import schedules as sched
 from api.directory.enums import Domain
+from api.directory.labels import language_name
 from api.directory.models import DomainLabel, Locality, Provider, Session
 from api.directory.text import visible
 from api.registration import flow
@@ -28,7 +29,7 @@ from api.registration.answers import (
     check,
     text_changes,
 )
-from api.registration.models import Registration, RegistrationStatus
+from api.registration.models import Registration, RegistrationKind, RegistrationStatus
 from api.staff import signin
 from api.web.common import (
     Form,
@@ -82,35 +83,62 @@ async def queue(request: Request) -> Response:
     principal = await moderator(request)
     if principal is None:
         return _to_sign_in(request)
+    return await _queue_page(request, principal)
+
+
+async def _queue_page(
+    request: Request,
+    principal: Principal,
+    *,
+    errors: list[FieldError] | None = None,
+    v: dict[str, str] | None = None,
+) -> Response:
+    settings = settings_of(request)
 
     def load(db: orm.Session) -> tuple[list[Registration], list[dict[str, Any]]]:
         registrations = flow.moderation_queue(db, principal)
-        reports = [
-            {
-                "id": report.id,
-                "about": listing.about,
-                "what": reporting.KIND_LABELS[report.kind],
-                "details": report.details,
-                "reply_to": report.reporter_email,
-                "created": f"{report.created_at:%-d %b %Y}",
-                "provider_id": report.provider_id,
-                "closed": report.kind is reporting.ReportKind.CLOSED,
-            }
-            for report, listing in reporting.open_reports(db, principal)
-        ]
+        reports = []
+        for report, listing in reporting.open_reports(db, principal):
+            email, phone = reporting.contact(db, listing)
+            reports.append(
+                {
+                    "id": report.id,
+                    "about": listing.about,
+                    "url": reporting.listing_url(settings, listing),
+                    "email": email,
+                    "phone": phone,
+                    "what": reporting.KIND_LABELS[report.kind],
+                    "details": report.details,
+                    "reply_to": report.reporter_email,
+                    "created": f"{report.created_at:%-d %b %Y}",
+                    "provider_id": report.provider_id,
+                    "closed": report.kind is reporting.ReportKind.CLOSED,
+                }
+            )
         return registrations, reports
 
     registrations, reports = await read(request, load)
     flash = request.session.pop("flash", None)
     return render(
         "moderation/queue.html",
+        400 if errors else 200,
         principal=principal,
         me=request.state.staff,
         registrations=registrations,
         reports=reports,
         csrf=_csrf(request),
         notice=[flash] if flash else None,
+        errors=errors or [],
+        v=v or {},
     )
+
+
+# The duplicate path (api/registration/joining.py): someone who cannot reach the listing's
+# email adds an activity to it, or asks for access.
+KIND_ROW = {
+    RegistrationKind.JOIN: "Adds an activity to the listing of",
+    RegistrationKind.ACCESS: "Asks for access to change the listing of",
+}
 
 
 def summary_rows(db: orm.Session, registration: Registration) -> list[tuple[str, str]]:
@@ -122,7 +150,7 @@ def summary_rows(db: orm.Session, registration: Registration) -> list[tuple[str,
     if registration.provider_id:
         provider = db.get(Provider, registration.provider_id)
         if provider:
-            rows.append(("Changes the listing of", provider.name))
+            rows.append((KIND_ROW.get(registration.kind, "Changes the listing of"), provider.name))
     if registration.session_id:
         session = db.get(Session, registration.session_id)
         if session:
@@ -172,7 +200,7 @@ def summary_rows(db: orm.Session, registration: Registration) -> list[tuple[str,
             "Accessibility",
             ", ".join(ACCESSIBILITY_LABELS[f] for f in answers.accessibility) or "None given",
         ),
-        ("Languages", ", ".join(answers.languages)),
+        ("Languages", ", ".join(language_name(code) for code in answers.languages)),
         ("Who it is for", answers.who_for or "Anyone"),
         ("How to join", HOW_TO_JOIN_LABELS[answers.how_to_join]),
     ]
@@ -234,6 +262,8 @@ async def decide(request: Request) -> Response:
             return flow.reject(db, settings, principal, registration_id, reason)
         return flow.Outcome(errors=[FieldError("action", "Choose what to do", ErrorCode.INVALID)])
 
+    if action == "reject" and form.get("confirmed") != "yes":
+        return await _confirm_reject(request, principal, registration_id, reason)
     outcome = await write(request, work)
     if outcome.errors:
         return await registration_page(
@@ -242,8 +272,11 @@ async def decide(request: Request) -> Response:
     problems = await send_now(request, outcome.mail)
     registration = outcome.registration
     assert registration is not None
+    approved = f"{registration.organisation} is approved. " + publishing.when_visible(settings)
+    if registration.kind is RegistrationKind.ACCESS:
+        approved = f"Access to {registration.organisation} is granted: we emailed them a link."
     done = {
-        "approve": f"{registration.organisation} is approved. " + publishing.when_visible(settings),
+        "approve": approved,
         "changes": f"{registration.organisation} is sent back with your note.",
         "reject": f"{registration.organisation} is rejected.",
     }[str(action)]
@@ -254,6 +287,30 @@ async def decide(request: Request) -> Response:
         )
     request.session["flash"] = done
     return RedirectResponse("/moderation", 303)
+
+
+async def _confirm_reject(
+    request: Request, principal: Principal, registration_id: int, reason: str
+) -> Response:
+    """ "Are you sure?" before a rejection, which cannot be undone: the reason is checked
+    first, so a missing one is said on the registration's page."""
+    reason_text, errors = flow.check_note(reason, "reason", "the reason")
+    if errors:
+        return await registration_page(request, errors=errors, v={"reason": reason})
+    registration = await read(
+        request, lambda db: flow.get_registration(db, principal, registration_id)
+    )
+    if registration is None:
+        return message_page(
+            "Not found", ["There is no such registration in your queue."], status=404
+        )
+    return render(
+        "moderation/confirm_reject.html",
+        me=request.state.staff,
+        r=registration,
+        reason=reason_text,
+        csrf=_csrf(request),
+    )
 
 
 async def resolve_report(request: Request) -> Response:
@@ -280,6 +337,15 @@ async def resolve_report(request: Request) -> Response:
             stays_up=listing == "stays",
         ),
     )
+    if any(e.field == "note" for e in errors):
+        # The queue again, with an error summary linked to this report's note.
+        field = f"note-{report_id}"
+        return await _queue_page(
+            request,
+            principal,
+            errors=[FieldError(field, e.message, e.code) for e in errors],
+            v={field: note},
+        )
     done = "The report is resolved."
     if listing == "withdraw":
         done += " The listing is withdrawn. " + publishing.when_gone(settings_of(request))

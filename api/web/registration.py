@@ -14,6 +14,7 @@ from starlette.routing import Route
 from api.directory import publishing
 from api.directory import schedules as sched
 from api.directory.enums import Delivery, Domain, ListingStatus
+from api.directory.labels import language_name
 from api.directory.models import (
     DomainLabel,
     Provider,
@@ -25,19 +26,22 @@ from api.directory.models import (
     VenueFeature,
 )
 from api.directory.provenance import provenance
-from api.registration import flow, links
+from api.registration import flow, joining, links, summary
 from api.registration import reports as reporting
 from api.registration.answers import (
     ACCESSIBILITY_LABELS,
     DAY_LABELS,
     HOW_TO_JOIN_LABELS,
+    LANGUAGES,
+    LIST_FIELDS,
+    TEXT_LIMITS,
     WEEK_LABELS,
     ErrorCode,
     FieldError,
     Raw,
     clean,
 )
-from api.registration.models import Registration, RegistrationStatus
+from api.registration.models import Registration, RegistrationKind, RegistrationStatus
 from api.web.common import (
     Form,
     client_address,
@@ -52,15 +56,13 @@ from api.web.common import (
     write,
 )
 
-# Used when the database has no domain labels yet (an empty install).
-DEFAULT_DOMAIN_LABELS = {
-    Domain.PHYSICAL_ACTIVITY: "Getting active",
-    Domain.HEALTHY_EATING: "Healthy eating",
-    Domain.ARTS_FOR_HEALTH: "Arts and creativity",
-    Domain.BEFRIENDING: "Friendship and company",
-    Domain.WELFARE_RIGHTS: "Money, benefits and advice",
-    Domain.VOLUNTEERING: "Volunteering",
-}
+# The optional questions folded under "More about it" on the registration form.
+MORE_QUESTIONS = frozenset(
+    {
+        *("phone", "domains", "cost", "cost_amount", "concessions", "address"),
+        *("accessibility", "website", "languages", "who_for", "how_to_join"),
+    }
+)
 SERVER_ERROR = [
     "Sorry, something went wrong on our side and nothing was saved.",
     "Everything you typed is still below: please send it again in a few minutes.",
@@ -72,7 +74,7 @@ def _domain_options(db: orm.Session) -> list[tuple[str, str, str | None]]:
     return [
         (
             d.value,
-            rows[d].label if d in rows else DEFAULT_DOMAIN_LABELS[d],
+            rows[d].label if d in rows else summary.DEFAULT_DOMAIN_LABELS[d],
             rows[d].description if d in rows else None,
         )
         for d in Domain
@@ -129,13 +131,17 @@ async def _form(
     notice_warning: bool = False,
     allow_keep: bool = False,
     keep: str | None = None,
-    submit_label: str = "Send",
+    submit_label: str = "Continue",
+    open_more: bool = False,
 ) -> Response:
     try:
-        options = await read(request, _domain_options)
+        options, lead = await read(
+            request, lambda db: (_domain_options(db), flow.lead_name(db, flow.locality_of(db, v)))
+        )
     except Exception:  # noqa: BLE001 - the form must still come back with what was typed
         log.exception("could not read domain labels")
-        options = [(d.value, label, None) for d, label in DEFAULT_DOMAIN_LABELS.items()]
+        options = [(d.value, label, None) for d, label in summary.DEFAULT_DOMAIN_LABELS.items()]
+        lead = "the local lead provider"
     errors = errors or []
     return render(
         "register.html",
@@ -151,6 +157,11 @@ async def _form(
         duplicate=any(e.code is ErrorCode.DUPLICATE for e in errors)
         or bool(v.get("confirm_different")),
         submit_label=submit_label,
+        lead=lead,
+        open_more=open_more
+        or mode != "new"
+        or any(v.get(name) for name in MORE_QUESTIONS if name != "cost")
+        or any(e.field in MORE_QUESTIONS for e in errors),
         **_form_context(options, allow_keep=allow_keep, keep=keep),
     )
 
@@ -169,15 +180,83 @@ async def register_page(request: Request) -> Response:
     )
 
 
+def _answers_to_carry(raw: Raw) -> list[tuple[str, str]]:
+    """Every answer as hidden (name, value) pairs, so the check page can send them on or
+    back to the form without anything lost."""
+    pairs = [(name, str(raw[name])) for name in TEXT_LIMITS if raw.get(name)]
+    for name in LIST_FIELDS:
+        pairs += [(name, str(value)) for value in raw.get(name) or []]
+    return pairs
+
+
+async def _check_page(request: Request, form: Form, raw: Raw) -> Response:
+    """The "check your answers" step (GOV.UK pattern): nothing is stored yet."""
+    confirm_different = form.get("confirm_different") == "yes"
+    try:
+        preview, labels = await read(request, lambda db: _preview(db, raw, confirm_different))
+    except Exception:  # noqa: BLE001 - nothing typed is lost, even on our own faults
+        log.exception("registration could not be checked")
+        return await _form(
+            request,
+            heading="List your group or activity",
+            action="/register",
+            v=raw,
+            submission_key=str(form.get("submission_key", ""))[:64] or new_key(),
+            status=500,
+            notice=SERVER_ERROR,
+            notice_warning=True,
+        )
+    if preview.errors or preview.answers is None:
+        return await _form(
+            request,
+            heading="List your group or activity",
+            action="/register",
+            v=raw,
+            submission_key=str(form.get("submission_key", ""))[:64] or new_key(),
+            errors=preview.errors,
+            status=400,
+        )
+    return render(
+        "register_check.html",
+        rows=summary.rows(preview.answers, labels),
+        carry=_answers_to_carry(raw),
+        submission_key=str(form.get("submission_key", ""))[:64] or new_key(),
+        nickname=str(form.get("nickname", ""))[:200],
+        lead=preview.lead,
+        email=preview.answers.email,
+    )
+
+
+def _preview(
+    db: orm.Session, raw: Raw, confirm_different: bool
+) -> tuple[flow.Preview, dict[Domain, str]]:
+    return flow.preview(db, raw, confirm_different=confirm_different), summary.domain_labels(db)
+
+
+@with_form
+async def register_change(request: Request, form: Form) -> Response:
+    """A Change link on the check page: the form again, with every answer kept."""
+    return await _form(
+        request,
+        heading="List your group or activity",
+        action="/register",
+        v=clean(form),
+        submission_key=str(form.get("submission_key", ""))[:64] or new_key(),
+        open_more=form.get("change") in MORE_QUESTIONS,
+    )
+
+
 @with_form
 async def register_submit(request: Request, form: Form) -> Response:
     raw = clean(form)
+    if form.get("send") != "yes":
+        return await _check_page(request, form, raw)
     key = str(form.get("submission_key", ""))[:64]
     settings = settings_of(request)
     address = client_address(request)
 
-    def work(db: orm.Session) -> flow.Outcome:
-        return flow.submit(
+    def work(db: orm.Session) -> tuple[flow.Outcome, str]:
+        outcome = flow.submit(
             db,
             settings,
             raw,
@@ -186,9 +265,11 @@ async def register_submit(request: Request, form: Form) -> Response:
             honeypot=str(form.get("nickname", "")),
             confirm_different=form.get("confirm_different") == "yes",
         )
+        where = outcome.registration.locality_id if outcome.registration else None
+        return outcome, flow.lead_name(db, where)
 
     try:
-        outcome = await write(request, work)
+        outcome, lead = await write(request, work)
     except Exception:  # noqa: BLE001 - nothing typed is lost, even on our own faults
         log.exception("registration could not be saved")
         return await _form(
@@ -229,12 +310,17 @@ async def register_submit(request: Request, form: Form) -> Response:
         [
             f"We have sent a link to {email}. Open it to confirm your listing; it works for "
             f"{settings.confirm_link_days} days.",
-            "Your local lead provider then checks the listing before it appears in the "
-            "directory. The same email has a link to change your listing at any time.",
+            f"{_capital(lead)} then checks the listing before it appears in the directory, "
+            f"usually within {settings.review_days} days. The same email has a link to change "
+            "your listing at any time.",
             "No email? Check your spam folder, or ask for the link again.",
         ],
         links=[("Ask for the link again", "/listing/edit-link")],
     )
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 @with_form
@@ -244,9 +330,12 @@ async def update_existing(request: Request, form: Form) -> Response:
     raw = clean(form)
     settings = settings_of(request)
     address = client_address(request)
-    masked, mail, errors = await write(
-        request, lambda db: flow.link_to_duplicate(db, settings, raw, address=address)
-    )
+
+    def work(db: orm.Session) -> tuple[str | None, list[int], list[FieldError], str]:
+        masked, mail, errors = flow.link_to_duplicate(db, settings, raw, address=address)
+        return masked, mail, errors, flow.lead_name(db, flow.locality_of(db, raw))
+
+    masked, mail, errors, lead = await write(request, work)
     if errors or masked is None:
         return await _form(
             request,
@@ -276,9 +365,64 @@ async def update_existing(request: Request, form: Form) -> Response:
         [
             f"We have emailed a link to change the existing listing to the address it was "
             f"registered with ({masked}).",
-            "If you cannot reach that address, contact your local lead provider.",
+            f"If you cannot reach that address, contact {lead}.",
         ],
     )
+
+
+async def _join(request: Request, form: Form, kind: RegistrationKind) -> Response:
+    """The duplicate's third answer: send the activity to the lead provider to add to the
+    listed organisation (JOIN), or ask them for access to its listing (ACCESS)."""
+    raw = clean(form)
+    settings = settings_of(request)
+    address = client_address(request)
+    key = str(form.get("submission_key", ""))[:64] or new_key()
+    if str(form.get("nickname", "")).strip():
+        # The honeypot was filled in: nothing is stored, and the sender is not told.
+        return message_page("Check your email", ["We have sent you a link to confirm it."])
+    joined = await write(
+        request,
+        lambda db: joining.submit(
+            db, settings, raw, kind=kind, submission_key=key, address=address
+        ),
+    )
+    if joined.outcome.errors:
+        return await _form(
+            request,
+            heading="List your group or activity",
+            action="/register",
+            v=raw,
+            submission_key=key,
+            errors=joined.outcome.errors,
+            status=400,
+        )
+    problems = await send_now(request, joined.outcome.mail)
+    email = str(raw.get("email", "")).strip()
+    what = (
+        f"your activity to {joined.lead} to add to {joined.organisation}"
+        if kind is RegistrationKind.JOIN
+        else f"your request for access to {joined.organisation} to {joined.lead}"
+    )
+    return message_page(
+        "Check your email",
+        [
+            f"We have sent a link to {email}"
+            + (" (it may take a little while)" if problems else "")
+            + f". Open it to confirm your email address, and we pass {what}.",
+            f"{_capital(joined.lead)} usually decides within {settings.review_days} days, and "
+            "we email you when they have.",
+        ],
+    )
+
+
+@with_form
+async def register_join(request: Request, form: Form) -> Response:
+    return await _join(request, form, RegistrationKind.JOIN)
+
+
+@with_form
+async def register_ask_access(request: Request, form: Form) -> Response:
+    return await _join(request, form, RegistrationKind.ACCESS)
 
 
 async def confirm_link(request: Request) -> Response:
@@ -287,7 +431,13 @@ async def confirm_link(request: Request) -> Response:
         registration_id = links.read_confirm_token(settings, request.path_params["token"])
     except links.LinkProblem as exc:
         return message_page("This link does not work", [str(exc)], status=400, resend=True)
-    outcome = await write(request, lambda db: flow.confirm(db, settings, registration_id))
+
+    def work(db: orm.Session) -> tuple[flow.Outcome, str]:
+        outcome = flow.confirm(db, settings, registration_id)
+        where = outcome.registration.locality_id if outcome.registration else None
+        return outcome, flow.lead_name(db, where)
+
+    outcome, lead = await write(request, work)
     if outcome.errors or outcome.registration is None:
         return message_page(
             "This link does not work",
@@ -301,11 +451,19 @@ async def confirm_link(request: Request) -> Response:
     elif registration.status is RegistrationStatus.REJECTED:
         lines = ["The lead provider has already decided not to list it; we emailed you why."]
     else:
-        lines = [
-            "Your local lead provider will check it, and we will email you when it is in the "
-            "directory.",
-            "To change it in the meantime, use the edit link in the same email.",
-        ]
+        # Confirming the address is not the check: say who checks it, and when.
+        return message_page(
+            "Email confirmed",
+            [
+                f"{registration.organisation}: {_capital(lead)} will check it, usually within "
+                f"{settings.review_days} days, and we will email you when it is in the "
+                "directory.",
+                "To change it in the meantime, use the edit link in the same email.",
+            ],
+            panel=True,
+            panel_text=f"{_capital(lead)} will check it, usually within "
+            f"{settings.review_days} days",
+        )
     return message_page(
         "Your listing is confirmed",
         lines,
@@ -400,6 +558,9 @@ def _target(request: Request, db: orm.Session) -> tuple[Any, str | None]:
                 "This link was sent to an older email address of the listing: "
                 "ask for a new one below.",
             )
+        if registration.kind is RegistrationKind.ACCESS:
+            # Access granted by the lead provider: the link opens the listing itself.
+            return joining.opens_listing(db, registration)
         return registration, None
     provider = db.get(Provider, target.id)
     if provider is None or provider.status is ListingStatus.WITHDRAWN:
@@ -529,13 +690,17 @@ async def listing_submit(request: Request, form: Form) -> Response:
     raw = clean(form)
     settings = settings_of(request)
 
+    lead = ["the local lead provider"]
+
     def work(db: orm.Session) -> tuple[str | None, flow.Outcome | None]:
         target, problem = _target(request, db)
         if problem:
             return problem, None
         if not isinstance(target, Registration):
             return "Choose an activity to change from your listing's page.", None
-        return None, flow.revise(db, settings, target, raw)
+        outcome = flow.revise(db, settings, target, raw)
+        lead[0] = flow.lead_name(db, target.locality_id)
+        return None, outcome
 
     try:
         problem, outcome = await write(request, work)
@@ -548,6 +713,7 @@ async def listing_submit(request: Request, form: Form) -> Response:
             mode="revise",
             v=raw,
             submission_key=str(form.get("submission_key", "")),
+            submit_label="Save changes",
             status=500,
             notice=SERVER_ERROR,
             notice_warning=True,
@@ -563,12 +729,19 @@ async def listing_submit(request: Request, form: Form) -> Response:
     return message_page(
         "Your changes are saved",
         [
-            "Your local lead provider will check the listing, and we will email you when "
-            "it is in the directory."
+            f"{_capital(lead[0])} will check the listing, usually within "
+            f"{settings.review_days} days, and we will email you when it is in the directory."
         ],
         panel=True,
         panel_text=outcome.registration.organisation if outcome.registration else None,
     )
+
+
+def _language_as_typed(code: str) -> str:
+    """A language as people write it in the form ("Bengali", not "bn"), when the form reads
+    that name back."""
+    name = language_name(code)
+    return name if name.lower() in LANGUAGES else code
 
 
 def raw_from_listing(
@@ -607,7 +780,8 @@ def raw_from_listing(
                 )
             ],
             "languages": ", ".join(
-                db.scalars(
+                _language_as_typed(code)
+                for code in db.scalars(
                     select(SessionLanguage.language).where(SessionLanguage.session_id == session.id)
                 )
             ),
@@ -906,8 +1080,8 @@ async def report_submit(request: Request, form: Form) -> Response:
     return message_page(
         "Thank you for telling us",
         [
-            f"We have passed your report about {listing.about} to the organisation and to the "
-            "local lead provider, who keeps the directory up to date.",
+            f"We have passed your report about {listing.about} to the organisation and to "
+            f"{listing.lead}, who keeps the directory up to date.",
         ],
         panel=True,
         panel_text="Report sent",
@@ -918,7 +1092,10 @@ def routes() -> list[Route]:
     return [
         Route("/register", register_page, methods=["GET"]),
         Route("/register", register_submit, methods=["POST"]),
+        Route("/register/change", register_change, methods=["POST"]),
         Route("/register/update-existing", update_existing, methods=["POST"]),
+        Route("/register/join", register_join, methods=["POST"]),
+        Route("/register/ask-access", register_ask_access, methods=["POST"]),
         Route("/register/confirm/{token}", confirm_link, methods=["GET"]),
         Route("/listing/edit-link", edit_link_page, methods=["GET"]),
         Route("/listing/edit-link", edit_link_submit, methods=["POST"]),

@@ -78,7 +78,9 @@ class RegisterProviderInput:
     organisation: str
     title: str
     description: str
-    domains: list[Domain]
+    domains: list[Domain] | None = strawberry.field(
+        default=None, description="Optional: the lead provider can choose when checking it."
+    )
     where: PlaceKind | None = strawberry.field(
         default=None,
         description="Where it happens, in the old enum.",
@@ -163,7 +165,7 @@ class RegisterProviderInput:
             "organisation": self.organisation,
             "title": self.title,
             "description": self.description,
-            "domains": [d.value for d in self.domains],
+            "domains": [d.value for d in self.domains or []],
             "where": self._where(),
             "venue_name": text(self.venue_name),
             "postcode": text(self.postcode),

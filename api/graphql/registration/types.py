@@ -23,7 +23,9 @@ RegistrationStatus = strawberry.enum(
     "PENDING_REVIEW in the lead provider's queue, then APPROVED, CHANGES_REQUESTED or REJECTED.",
 )
 RegistrationKind = strawberry.enum(
-    models.RegistrationKind, description="NEW organisation, or an UPDATE to a listed one."
+    models.RegistrationKind,
+    description="NEW organisation, an UPDATE to a listed one, an activity to JOIN a listed "
+    "one (sent by someone who cannot reach its email), or a request for ACCESS to it.",
 )
 ProblemKind = strawberry.enum(models.ReportKind, description="What is wrong with a listing.")
 ProblemStatus = strawberry.enum(models.ReportStatus)
