@@ -401,6 +401,8 @@ class World:
     sessions: list[dict]  # {"provider": id, "locality": id | None, "domains": [...], "pub": bool}
     relationship: dict[str, Relationship]  # provider key -> relationship
     provider_of: dict[str, str]  # session key -> provider key
+    # session key -> (session id, provider id, provider published?)
+    session_ids: dict[str, tuple[int, int, bool]] = field(default_factory=dict)
 
 
 def read_world(db: Database) -> World:
@@ -423,9 +425,15 @@ def read_world(db: Database) -> World:
             domains.setdefault(row.session_id, []).append(Domain(row.domain))
         sessions = []
         provider_of = {}
+        session_ids = {}
         for row in s.scalars(select(Session)):
             owner = by_id[row.provider_id]
             provider_of[row.key] = owner["key"]
+            session_ids[row.key] = (
+                row.id,
+                row.provider_id,
+                owner["status"] is ListingStatus.PUBLISHED,
+            )
             sessions.append({
                 "provider": row.provider_id,
                 "locality": venues.get(row.venue_id) if row.venue_id else owner["locality"],
@@ -433,7 +441,7 @@ def read_world(db: Database) -> World:
                 "published": owner["status"] is ListingStatus.PUBLISHED,
             })  # fmt: skip
         relationship = {p["key"]: p["relationship"] for p in providers}
-    return World(locs, practices, providers, sessions, relationship, provider_of)
+    return World(locs, practices, providers, sessions, relationship, provider_of, session_ids)
 
 
 def expected(
@@ -559,6 +567,59 @@ def expected(
         pct(len(within), len(days)), ((fc, "all", "within"), (fc, "all", "after"))
     )
     cells[fc, "all", "after"] = Count(len(after))
+
+    # Did not attend by practice (a referral that ever had the status DID_NOT_ATTEND).
+    dna_total = ("dna_and_decline", "did_not_attend", "referrals")
+    for key in chosen:
+        loc_id = world.localities[key][0]
+        for ods, (pid, _name, loc) in world.practices.items():
+            if loc != key:
+                continue
+            row = f"{loc_id}:{pid}"
+            mine = [p for p in pop if p.practice == ods]
+            missed = {p.key for p in mine if p.key in dna}
+            sets[f"practice {row}"] = {p.key for p in mine}
+            sets[f"practice dna {row}"] = missed
+            cells["dna_by_practice", row, "referrals"] = Count(len(mine))
+            cells["dna_by_practice", row, "did_not_attend"] = Count(len(missed))
+            cells["dna_by_practice", row, "rate"] = Derived(
+                pct(len(missed), len(mine)),
+                (("dna_by_practice", row, "did_not_attend"), ("dna_by_practice", row, "referrals")),
+            )
+    cells["dna_by_practice", "total", "referrals"] = Count(N)
+    cells["dna_by_practice", "total", "did_not_attend"] = Count(len(dna))
+    cells["dna_by_practice", "total", "rate"] = Derived(
+        pct(len(dna), N), (("dna_by_practice", "total", "did_not_attend"), dna_total)
+    )
+
+    # Uptake and attendance: rows are every session of a published provider and every
+    # session anyone (in any period) was signposted to, and their providers.
+    ever = {k for p in people for k in p.sessions}
+    rows_s = {k for k, (_i, _p, pub) in world.session_ids.items() if pub or k in ever}
+    units = {
+        "session": {str(world.session_ids[k][0]): {k} for k in rows_s},
+        "provider": {},
+    }
+    for k in rows_s:
+        units["provider"].setdefault(str(world.session_ids[k][1]), set()).add(k)
+    for by, groups in units.items():
+        t = f"uptake_by_{by}"
+        for row, keys in groups.items():
+            sent = [p for p in pop if keys & set(p.sessions)]
+            came = {p.key for p in sent if any(c and k in keys for k, _on, c in p.attendance)}
+            missed = {p.key for p in sent
+                      if any(not c and k in keys for k, _on, c in p.attendance)}  # fmt: skip
+            sets[f"uptake {by} {row}"] = {p.key for p in sent}
+            sets[f"uptake {by} {row} attended"] = came
+            sets[f"uptake {by} {row} missed"] = missed
+            cells[t, row, "signposted"] = Count(len(sent))
+            cells[t, row, "attended"] = Count(len(came))
+            cells[t, row, "missed"] = Count(len(missed))
+            for column, part in (("uptake", "attended"), ("missed_share", "missed")):
+                cells[t, row, column] = Derived(
+                    pct(len(came if part == "attended" else missed), len(sent)),
+                    ((t, row, part), (t, row, "signposted")),
+                )
 
     # Support levels and tariff.
     assessed = [p for p in pop if p.level is not None]

@@ -40,6 +40,8 @@ DAYS = [dt.date(2024, 6, 24) + dt.timedelta(days=n) for n in range(14)]
 NOT_PEOPLE = {"unmet_need_vs_supply", "unmet_need_by_domain", "directory_health",
               "directory_by_domain"}  # fmt: skip
 EVENTS = {"total_before", "total_after"}
+# Tables of people added for commissioners (issue 16): the pairs must compare them.
+NEW_TABLES = ("dna_by_practice", "uptake_by_provider", "uptake_by_session")
 
 
 def fixed_periods() -> list[tuple[dt.date, dt.date]]:
@@ -193,6 +195,9 @@ def test_no_two_reports_give_a_referral_away(
         if got[small][0] < got[big][0] and len(got[big][0] - got[small][0]) == 1:
             pairs.append((small, big))
     assert len(pairs) >= 5, (len(pairs), len(got), refused)  # else this shows nothing
+    # The pairs compare the tables added for commissioners too (issue 16), not only the old.
+    compared = {key[0] for pair in pairs for n in pair for key in people_counts(got[n][4])}
+    assert set(NEW_TABLES) <= compared, set(NEW_TABLES) - compared
 
     # The true figures, none hidden: which cells count the extra referral, its own values.
     def everything(self: Release) -> Released:

@@ -178,6 +178,12 @@ def relations(report: Report) -> list[dict[Key, float]]:
         saving["nhs_use", category, "total_before"] = float(unit)
         saving["nhs_use", category, "total_after"] = -float(unit)
     eqs.append(saving)
+    dp = "dna_by_practice"
+    same((dp, "total", "referrals"), N)
+    same((dp, "total", "did_not_attend"), ("dna_and_decline", "did_not_attend", "referrals"))
+    total(rows(dp, "did_not_attend", lambda r: r != "total"), (dp, "total", "did_not_attend"))
+    for row in rows(dp, "referrals", lambda r: r != "total"):
+        same(row, ("referrals_by_practice", row[1], "referrals"))
     un = "unmet_need_vs_supply"
     domain_totals = rows(un, "unmet", lambda r: r.endswith(":all"))
     for whole in domain_totals:
@@ -221,8 +227,26 @@ NESTED = [
 ]  # fmt: skip
 
 
+def nested_sets(sets: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """NESTED, and the nested counts of the tables by practice and by session or provider."""
+    extra = []
+    for name in sets:
+        if name.startswith("practice dna "):
+            extra.append((name.replace("dna ", ""), name))
+        elif name.startswith("uptake ") and name.count(" ") == 2:
+            extra += [(name, name + " attended"), (name, name + " missed")]
+    return [*NESTED, *extra]
+
+
 def cell_of_set(name: str) -> Key:
     kind, _, rest = name.partition(" ")
+    if kind == "practice":
+        dna = rest.startswith("dna ")
+        row = rest.removeprefix("dna ")
+        return ("dna_by_practice", row, "did_not_attend" if dna else "referrals")
+    if kind == "uptake":
+        by, row, *part = rest.split(" ")
+        return (f"uptake_by_{by}", row, part[0] if part else "signposted")
     fixed = {
         "all": ("referrals_by_month", "total", "referrals"),
         "did not attend": ("dna_and_decline", "did_not_attend", "referrals"),
@@ -298,7 +322,7 @@ def test_suppressed_values_cannot_be_recovered_from_the_totals(
     targets = [(f"hidden {k}={truth[k]}", {k: 1.0}) for k, c in got.items()
                if c.suppressed and k in truth and truth[k] != 0]  # fmt: skip
     assert targets, "nothing is suppressed: the data set no longer tests anything"
-    for big, small in NESTED:
+    for big, small in nested_sets(sets):
         if big not in sets or small not in sets:
             continue
         assert sets[small] <= sets[big], (big, small)

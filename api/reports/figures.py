@@ -220,6 +220,90 @@ def domain_counts(db: orm.Session, scope: Scope) -> dict[Domain, tuple[int, int]
 
 
 # ---------------------------------------------------------------------------------------------
+# Uptake and attendance by session and provider; did-not-attend by practice
+
+
+@dataclass(frozen=True)
+class UptakeCell:
+    """People (referrals in the scope) signposted to one session, or to any session of one
+    provider, by whether they attended at least once and missed at least once."""
+
+    unit: int  # session id or provider id
+    attended: bool
+    missed: bool
+    count: int
+    keys: int = 0
+
+
+def uptake_cells(db: orm.Session, scope: Scope, *, by: str) -> list[UptakeCell]:
+    """``by`` "session" or "provider": one row per (unit, attended, missed) that has anyone;
+    a person counts once per unit however many of its sessions they were signposted to."""
+    unit = Signpost.session_id if by == "session" else Signpost.provider_id
+    came = func.max(case((Attendance.attended.is_(True), 1), else_=0))
+    missed = func.max(case((Attendance.attended.is_(False), 1), else_=0))
+    per_person = (
+        select(
+            unit.label("unit"),
+            Referral.id.label("rid"),
+            Referral.record_key.label("record_key"),
+            func.coalesce(came, 0).label("came"),
+            func.coalesce(missed, 0).label("missed"),
+        )
+        .select_from(Signpost)
+        .join(Referral, Referral.id == Signpost.referral_id)
+        .outerjoin(Attendance, Attendance.signpost_id == Signpost.id)
+        .where(scope.referrals())
+        .group_by(unit, Referral.id, Referral.record_key)
+        .subquery()
+    )
+    rows = db.execute(
+        select(
+            per_person.c.unit,
+            per_person.c.came,
+            per_person.c.missed,
+            func.count(),
+            func.coalesce(func.sum(per_person.c.record_key), 0),
+        ).group_by(per_person.c.unit, per_person.c.came, per_person.c.missed)
+    ).all()
+    return [UptakeCell(u, bool(c), bool(m), n, int(k)) for u, c, m, n, k in rows]
+
+
+def uptake_units(db: orm.Session) -> tuple[list[tuple[int, str, int]], list[tuple[int, str]]]:
+    """The rows of the uptake tables, whoever was referred: every session of a published
+    provider and every session anyone was ever signposted to, (id, name, provider id); and
+    their providers (id, name). A row never appears because of the people in the period."""
+    signposted = select(Signpost.session_id).distinct()
+    sessions = db.execute(
+        select(Session.id, Session.title, Session.provider_id)
+        .join(Provider, Provider.id == Session.provider_id)
+        .where((Provider.status == ListingStatus.PUBLISHED) | Session.id.in_(signposted))
+        .order_by(Session.title, Session.id)
+    ).all()
+    ids = {p for _s, _n, p in sessions}
+    providers = db.execute(
+        select(Provider.id, Provider.name).where(Provider.id.in_(ids)).order_by(Provider.name)
+    ).all()
+    return [(s, n, p) for s, n, p in sessions], [(p, n) for p, n in providers]
+
+
+def dna_by_practice(db: orm.Session, scope: Scope) -> dict[tuple[int, int, bool], tuple[int, int]]:
+    """Referrals by (locality, practice, ever did-not-attend): (count, keys)."""
+    ever = exists(
+        select(ReferralEvent.id).where(
+            ReferralEvent.referral_id == Referral.id,
+            ReferralEvent.to_status == S.DID_NOT_ATTEND,
+        )
+    )
+    flag = case((ever, 1), else_=0)
+    rows = db.execute(
+        select(Referral.locality_id, Referral.practice_id, flag, func.count(), KEYS)
+        .where(scope.referrals())
+        .group_by(Referral.locality_id, Referral.practice_id, flag)
+    ).all()
+    return {(loc, p, bool(d)): (n, int(k)) for loc, p, d, n, k in rows}
+
+
+# ---------------------------------------------------------------------------------------------
 # Support levels and tariff
 
 

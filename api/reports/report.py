@@ -25,7 +25,7 @@ from api.referrals.enums import ReferralStatus, SupportLevel
 from api.reports import figures
 from api.reports.charts import bar_chart
 from api.reports.costs import NHS_CATEGORIES, NHS_LABELS, Tariff, UnitCosts
-from api.reports.disclosure import CONFIDENTIAL, HIDDEN, RULE, Release, Released
+from api.reports.disclosure import CONFIDENTIAL, HIDDEN, RULE, THRESHOLD, Release, Released
 from api.reports.noise import CellKey, Exact, Noise
 
 # The exact release (ADMIN only): today's rule, with secondary suppression.
@@ -61,6 +61,7 @@ class Unit(StrEnum):
 class Section(StrEnum):
     REFERRALS = "REFERRALS"
     SUPPORT_AND_TARIFF = "SUPPORT_AND_TARIFF"
+    UPTAKE = "UPTAKE"
     OUTCOMES = "OUTCOMES"
     NHS_USE = "NHS_USE"
     UNMET_NEED = "UNMET_NEED"
@@ -70,6 +71,7 @@ class Section(StrEnum):
 SECTION_TITLES = {
     Section.REFERRALS: "Referrals",
     Section.SUPPORT_AND_TARIFF: "Support levels and tariff",
+    Section.UPTAKE: "Uptake and attendance by session, provider and practice",
     Section.OUTCOMES: "Outcomes",
     Section.NHS_USE: "NHS use before and after",
     Section.UNMET_NEED: "Unmet need against supply",
@@ -224,6 +226,9 @@ class _Draft:
     notes: list[str] = field(default_factory=list)
     # (title, column key, unit sign, decimals, include total rows?)
     charts: list[tuple[str, str, str, int]] = field(default_factory=list)
+    # Order the rows (not the totals) by this column's published value, smallest first:
+    # published values only, so the order says nothing the table does not.
+    sort_by: str | None = None
 
     def add(
         self,
@@ -278,6 +283,8 @@ def _finish(draft: _Draft, released: Released) -> Table:
             group, total)
         for key, label, specs, group, total, _short in draft.rows
     )  # fmt: skip
+    if draft.sort_by is not None:
+        rows = _sorted(rows, [c.key for c in draft.columns].index(draft.sort_by))
     shorts = {key: short for key, _l, _s, _g, _t, short in draft.rows}
     charts = []
     for title, column_key, unit, decimals in draft.charts:
@@ -303,6 +310,24 @@ def _finish(draft: _Draft, released: Released) -> Table:
         tuple(draft.notes),
         tuple(charts),
     )
+
+
+def _sorted(rows: tuple[Row, ...], index: int) -> tuple[Row, ...]:
+    """Rows by a published column, smallest first: "<5" between 0 and 5, a figure hidden to
+    protect another ("[c]") last, as its size is not published; totals stay at the end."""
+
+    def rank(row: Row) -> tuple:
+        cell = row.cells[index]
+        if cell.value is not None:
+            value = cell.value
+        elif cell.display == HIDDEN:
+            value = THRESHOLD - 0.5
+        else:
+            value = float("inf")
+        return (value, row.label)
+
+    body = sorted((r for r in rows if not r.total), key=rank)
+    return (*body, *(r for r in rows if r.total))
 
 
 class _Grid:
@@ -480,6 +505,7 @@ STEPS = (
     "Referrals",
     "Lifecycle and first contact",
     "Support levels and tariff",
+    "Uptake and attendance",
     "Outcomes",
     "NHS use",
     "Unmet need and supply",
@@ -520,6 +546,7 @@ class _Builder:
                     self.referrals,
                     self.lifecycle,
                     self.support,
+                    self.uptake,
                     self.outcomes,
                     self.nhs_use,
                     self.unmet_need,
@@ -762,6 +789,106 @@ class _Builder:
                 "Some referrals were contacted without a recorded time to first contact: "
                 "they count as contacted but not in the time columns."
             )
+
+        self.dna_by_practice()
+
+    def dna_by_practice(self) -> None:
+        """Did-not-attend by referring practice: feedback on referrals that did not suit."""
+        rel = self.release
+        raw = figures.dna_by_practice(self.db, self.scope)
+        grid = _Grid(rel, self.noise, "dna_practice", raw)
+        grid.count(ALL, lambda a: True, new=False, is_total=True)
+        dna_total = ("lifecycle", "did not attend")
+        grid.count(dna_total, lambda a: a[2], new=False)
+        t = self.draft(
+            "dna_by_practice",
+            Section.UPTAKE,
+            "Did not attend, by referring practice",
+            "Referrals received in the period from each practice, and those that missed an "
+            "appointment at least once (did not attend). A high rate may mean referrals that "
+            "did not suit the person: feedback for the practice, not a judgement of it.",
+            Column("referrals", "Referrals", Unit.COUNT),
+            Column("did_not_attend", "Did not attend (at least once)", Unit.COUNT),
+            Column("rate", "% did not attend", Unit.PERCENT, 1),
+        )
+        practices = self.db.execute(
+            select(GpPractice.id, GpPractice.name, GpPractice.ods_code, GpPractice.locality_id)
+            .where(self.scope.localities(GpPractice.locality_id))
+            .order_by(GpPractice.name)
+        ).all()
+        listed = {(loc, p): (name, ods) for p, name, ods, loc in practices}
+        for loc, p, _d in raw:
+            listed.setdefault((loc, p), ("", ""))
+        info = dict(self.db.execute(select(GpPractice.id, GpPractice.name)).all())
+        ods = dict(self.db.execute(select(GpPractice.id, GpPractice.ods_code)).all())
+        for loc, loc_name in self.localities:
+            for p in sorted((p for lo, p in listed if lo == loc), key=lambda p: info[p]):
+                referred = ("referrals", "practice", loc, p)
+                key = ("dna", "practice", loc, p)
+                dna = grid.count(key, lambda a, here=(loc, p, True): a == here)
+                grid.count(referred, lambda a, here=(loc, p): a[:2] == here, new=False)
+                t.add(f"{loc}:{p}", f"{info[p]} ({ods[p]})", _Fig(referred), _Fig(key),
+                      _Derived(_ratio(dna, rel.value(referred), 100), (key, referred)),
+                      group=loc_name)  # fmt: skip
+        grid.differences()
+        t.add("total", "Total", _Fig(ALL), _Fig(dna_total),
+              _Derived(_ratio(rel.value(dna_total), rel.value(ALL), 100), (dna_total, ALL)),
+              total=True)  # fmt: skip
+
+    # -- uptake and attendance by session and provider -------------------------------------------
+
+    def uptake(self) -> None:
+        sessions, providers = figures.uptake_units(self.db)
+        provider_name = dict(providers)
+        columns = (
+            Column("signposted", "Signposted", Unit.COUNT),
+            Column("attended", "Attended at least once", Unit.COUNT),
+            Column("uptake", "% attended", Unit.PERCENT, 1),
+            Column("missed", "Missed a date", Unit.COUNT),
+            Column("missed_share", "% missed a date", Unit.PERCENT, 1),
+        )
+        for by, units, title, what in (
+            ("provider", [(p, n, None) for p, n in providers], "Uptake by provider",
+             "any of the provider's sessions"),
+            ("session", sessions, "Uptake by session, least used first", "the session"),
+        ):  # fmt: skip
+            raw = figures.uptake_cells(self.db, self.scope, by=by)
+            t = self.draft(
+                f"uptake_by_{by}",
+                Section.UPTAKE,
+                title,
+                f"People referred in the period who were signposted to {what}, how many "
+                "attended at least once (uptake), and how many missed a date they were "
+                "expected (as the provider's register records it). A person counts once per "
+                "row, and may count in several rows.",
+                *columns,
+            )
+            t.sort_by = "signposted"
+            t.notes.append(
+                "Rows are in order of people signposted, fewest first: the least used are the "
+                "first to review when deciding what to recommission or decommission. A row "
+                "with few people rests on too few to judge by itself."
+            )
+            for unit, name, owner in units:
+                cells = {(c.attended, c.missed): (c.count, c.keys) for c in raw if c.unit == unit}
+                grid = _Grid(self.release, self.noise, ("uptake", by, unit), cells)
+                keys = {part: ("uptake", by, unit, part) for part in
+                        ("signposted", "attended", "missed")}  # fmt: skip
+                n = grid.count(keys["signposted"], lambda a: True, is_total=True)
+                came = grid.count(keys["attended"], lambda a: a[0])
+                missed = grid.count(keys["missed"], lambda a: a[1])
+                grid.differences()
+                label = name if owner is None else f"{name} ({provider_name[owner]})"
+                t.add(
+                    str(unit),
+                    label,
+                    _Fig(keys["signposted"]),
+                    _Fig(keys["attended"]),
+                    _Derived(_ratio(came, n, 100), (keys["attended"], keys["signposted"])),
+                    _Fig(keys["missed"]),
+                    _Derived(_ratio(missed, n, 100), (keys["missed"], keys["signposted"])),
+                )
+            t.charts.append((f"% attended, {by}s with a shown figure", "uptake", "%", 0))
 
     # -- support levels and tariff ---------------------------------------------------------------
 
