@@ -706,6 +706,28 @@ def expected(
             cells[t, key, f"{name}_share"] = Derived(
                 pct(len(members), n), ((t, key, name), people_cell)
             )
+        kept = {p for p, c in changes.items() if c >= 0}
+        sets[f"{key} kept"] = kept
+        cells[t, key, "kept"] = Count(len(kept))
+        cells[t, key, "kept_share"] = Derived(pct(len(kept), n), ((t, key, "kept"), people_cell))
+        # By level of need (today's support level; "NONE": not assessed).
+        for level in [*(lv.value for lv in SupportLevel), "NONE"]:
+            members = [p for p in both if (p.level.value if p.level else "NONE") == level]
+            row = f"{key}:{level}"
+            level_kept = {p.key for p in members if changes[p.key] >= 0}
+            sets[f"{key} level {level}"] = {p.key for p in members}
+            sets[f"{key} level {level} kept"] = level_kept
+            cells["outcomes_by_level", row, "people"] = Count(len(members))
+            cells["outcomes_by_level", row, "kept"] = Count(len(level_kept))
+            cells["outcomes_by_level", row, "kept_share"] = Derived(
+                pct(len(level_kept), len(members)),
+                (("outcomes_by_level", row, "kept"), ("outcomes_by_level", row, "people")),
+            )
+            cells["outcomes_by_level", row, "mean_change"] = Derived(
+                statistics.fmean(changes[p.key] for p in members) if members else None,
+                (("outcomes_by_level", row, "people"),),
+                extra=True,
+            )
         width = hi - lo
         third = {
             p.key: min(int((Fraction(score(p.outcomes[key][TimePoint.BASELINE]), k) - lo) * 3

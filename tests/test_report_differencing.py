@@ -41,7 +41,7 @@ NOT_PEOPLE = {"unmet_need_vs_supply", "unmet_need_by_domain", "directory_health"
               "directory_by_domain"}  # fmt: skip
 EVENTS = {"total_before", "total_after"}
 # Tables of people added for commissioners (issue 16): the pairs must compare them.
-NEW_TABLES = ("dna_by_practice", "uptake_by_provider", "uptake_by_session")
+NEW_TABLES = ("dna_by_practice", "uptake_by_provider", "uptake_by_session", "outcomes_by_level")
 
 
 def fixed_periods() -> list[tuple[dt.date, dt.date]]:
@@ -120,7 +120,8 @@ def people_counts(report: Report) -> dict[Cell, float]:
 
 # Means a reader can turn back into a sum (count x mean): the extra referral's own value is
 # the difference of the two sums.
-MEANS = [("outcomes", "people", "mean_change"), ("cost_avoided", "people", "per_person")]
+MEANS = [("outcomes", "people", "mean_change"), ("cost_avoided", "people", "per_person"),
+         ("outcomes_by_level", "people", "mean_change")]  # fmt: skip
 
 
 def own_values(report: Report) -> dict[tuple[str, str], float]:

@@ -173,6 +173,10 @@ def relations(report: Report) -> list[dict[Key, float]]:
         total([("outcomes", instrument, d) for d in ("improved", "same", "worse")], n)
         total(rows("outcomes_by_baseline", "people", lambda r, i=instrument: r.startswith(i + ":")),
               n)  # fmt: skip
+        total([("outcomes", instrument, d) for d in ("improved", "same")],
+              ("outcomes", instrument, "kept"))  # fmt: skip
+        total(rows("outcomes_by_level", "people", lambda r, i=instrument: r.startswith(i + ":")),
+              n)  # fmt: skip
     saving = {("cost_avoided", "all", "total"): -1.0}
     for category, unit in data.UNIT_COSTS.items():
         saving["nhs_use", category, "total_before"] = float(unit)
@@ -233,6 +237,10 @@ def nested_sets(sets: dict[str, set[str]]) -> list[tuple[str, str]]:
     for name in sets:
         if name.startswith("practice dna "):
             extra.append((name.replace("dna ", ""), name))
+        elif " level " in name and not name.endswith(" kept"):
+            extra += [(name, name + " kept"), (name.split(" ")[0] + " both", name)]
+        elif name.endswith(" kept") and name.count(" ") == 1:
+            extra.append((name.split(" ")[0] + " both", name))
         elif name.startswith("uptake ") and name.count(" ") == 2:
             extra += [(name, name + " attended"), (name, name + " missed")]
     return [*NESTED, *extra]
@@ -269,6 +277,9 @@ def cell_of_set(name: str) -> Key:
         return ("outcomes", kind, "baseline")
     if rest == "both":
         return ("outcomes", kind, "people")
+    if rest.startswith("level "):
+        level, *part = rest[6:].split(" ")
+        return ("outcomes_by_level", f"{kind}:{level}", "kept" if part else "people")
     if rest.startswith("band "):
         return ("outcomes_by_baseline", f"{kind}:{rest[5:]}", "people")
     return ("outcomes", kind, rest)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Date,
     Float,
     Integer,
+    String,
     and_,
     case,
     cast,
@@ -434,7 +435,19 @@ def instruments(db: orm.Session, scope: Scope, *, every: bool = False) -> list[O
     )
 
 
-def outcomes(db: orm.Session, scope: Scope, instrument: OutcomeInstrument) -> InstrumentOutcomes:
+def level_of_need() -> ColumnElement[str]:
+    """A referral's level of need (support level) for the outcome tables: today its current
+    level. The seam for support-level history (issue 16, plans16): once a referral's levels
+    are kept with their dates, this becomes the level in force on the end score's date
+    (``level_in_force`` as a correlated subquery), and nothing else here changes."""
+    return Referral.support_level
+
+
+def outcomes(
+    db: orm.Session, scope: Scope, instrument: OutcomeInstrument, *, by_level: bool = False
+) -> InstrumentOutcomes:
+    """Changes in score for the people with a baseline and an end score, grouped by baseline
+    band (or, ``by_level``, by level of need) and direction."""
     info = InstrumentInfo(
         instrument.id,
         instrument.key,
@@ -465,6 +478,9 @@ def outcomes(db: orm.Session, scope: Scope, instrument: OutcomeInstrument) -> In
     # Thirds of the scale in whole numbers: mean = sum / k, so 3 * (sum - k*lo) against k*width.
     offset = 3 * (total(base) - k * lo)
     band = case((offset < k * width, "LOW"), (offset < 2 * k * width, "MIDDLE"), else_="HIGH")
+    if by_level:
+        # The groups are levels of need instead of baseline bands ("NONE": not assessed).
+        band = func.coalesce(cast(level_of_need(), String(40)), "NONE")
     change = total(end) - total(base)
     direction = case((change > 0, "improved"), (change == 0, "same"), else_="worse")
     rows = db.execute(

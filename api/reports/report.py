@@ -1012,6 +1012,8 @@ class _Builder:
             Column("same_share", "% no change", Unit.PERCENT, 1),
             Column("worse", "Worse", Unit.COUNT),
             Column("worse_share", "% worse", Unit.PERCENT, 1),
+            Column("kept", "Improved or kept their score", Unit.COUNT),
+            Column("kept_share", "% improved or kept", Unit.PERCENT, 1),
         )
         bands = self.draft(
             "outcomes_by_baseline",
@@ -1020,6 +1022,18 @@ class _Builder:
             "The same people by where they started: the lowest, middle or top third of the "
             "instrument's scale. People who start lowest usually gain most.",
             Column("people", "People", Unit.COUNT),
+            Column("mean_change", "Mean change", Unit.NUMBER, 2, signed=True),
+        )
+        levels = self.draft(
+            "outcomes_by_level",
+            Section.OUTCOMES,
+            "Change by level of need",
+            "The same people by their level of need (the support level assessed: today's "
+            "level), with the share who improved or kept their score, as the Year of Care "
+            "measures ask. A level with few people says little on its own.",
+            Column("people", "People", Unit.COUNT),
+            Column("kept", "Improved or kept their score", Unit.COUNT),
+            Column("kept_share", "% improved or kept", Unit.PERCENT, 1),
             Column("mean_change", "Mean change", Unit.NUMBER, 2, signed=True),
         )
         every = not self.noise.exact  # a row must not say someone has a score
@@ -1043,6 +1057,8 @@ class _Builder:
             for d in ("improved", "same", "worse"):
                 direction_keys[d] = ("outcomes", i, d)
                 grid.count(direction_keys[d], lambda a, d=d: a[1] == d)
+            kept_key = ("outcomes", i, "kept")
+            kept = grid.count(kept_key, lambda a: a[1] != "worse")
             band_keys, band_n = {}, {}
             for b in figures.BANDS:
                 band_keys[b] = ("outcomes", i, "band", b)
@@ -1087,7 +1103,10 @@ class _Builder:
                         _Derived(_ratio(counts[d], n, 100), (direction_keys[d], n_key)),
                     )
                 ],
+                _Fig(kept_key),
+                _Derived(_ratio(kept, n, 100), (kept_key, n_key)),
             )
+            self.outcomes_by_level(levels, instrument, n_key, sum_key)
             low_point, width = (
                 o.instrument.scale_min,
                 o.instrument.scale_max - o.instrument.scale_min,
@@ -1110,8 +1129,55 @@ class _Builder:
         if not t.rows:
             t.notes.append("No baseline scores were recorded for these referrals.")
             bands.notes.append("No baseline scores were recorded for these referrals.")
+        if not levels.rows:
+            levels.notes.append("No baseline scores were recorded for these referrals.")
         t.charts.append(("% of people improved, by instrument", "improved_share", "%", 0))
+        levels.charts.append(("% improved or kept their score, by level of need",
+                              "kept_share", "%", 0))  # fmt: skip
         bands.charts.append(("Mean change by baseline score", "mean_change", "", 2))
+
+    def outcomes_by_level(
+        self, t: _Draft, instrument: object, n_key: Hashable, sum_key_all: Hashable
+    ) -> None:
+        """One instrument's rows of "Change by level of need": the same people as its row
+        in "Change in outcome scores" (``n_key``), by level."""
+        rel, noise = self.release, self.noise
+        o = figures.outcomes(self.db, self.scope, instrument, by_level=True)  # type: ignore[arg-type]
+        i, k = o.instrument.key, o.instrument.items
+        cells = {}
+        for level, g in o.groups.items():
+            for direction, n in (("improved", g.improved), ("same", g.same),
+                                 ("worse", g.worse)):  # fmt: skip
+                cells[level, direction] = (n, g.keys.get(direction, 0))
+        grid = _Grid(rel, noise, ("outcomes_level", i), cells)
+        grid.count(n_key, lambda a: True, new=False, is_total=True)
+        # Every level, and "not assessed", whoever has a score: a row must not appear with
+        # the first person it counts.
+        sum_keys = []
+        for level in [*(lv.value for lv in SupportLevel), "NONE"]:
+            people_key = ("outcomes", i, "level", level)
+            kept_key = ("outcomes", i, "level", level, "kept")
+            n = grid.count(people_key, lambda a, lv=level: a[0] == lv)
+            kept = grid.count(kept_key, lambda a, lv=level: a[0] == lv and a[1] != "worse")
+            g = o.groups.get(level)
+            change = (noise.amount(g.sum_change, g.all_keys, g.largest, "change")
+                      if g else Fraction(0))  # fmt: skip
+            sum_key = rel.amount(("outcomes", i, "level", level, "sum"), change,
+                                 follows=[people_key])  # fmt: skip
+            sum_keys.append(sum_key)
+            label = "Not assessed" if level == "NONE" else level.capitalize()
+            t.add(
+                f"{i}:{level}",
+                label,
+                _Fig(people_key),
+                _Fig(kept_key),
+                _Derived(_ratio(kept, n, 100), (kept_key, people_key)),
+                _Derived(_ratio(change, n * k) if g else None, (people_key, sum_key)),
+                group=o.instrument.name,
+                short=f"{o.instrument.name[:18]}: {label.lower()}",
+            )
+        rel.sum(sum_keys, sum_key_all)
+        grid.differences()
 
     # -- NHS use ---------------------------------------------------------------------------------
 
