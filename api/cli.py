@@ -892,7 +892,7 @@ def report(
     )
     try:
         with Progress(console=err, transient=True) as progress, db.session() as session:
-            task = progress.add_task("Report", total=len(STEPS) + 2)
+            task = progress.add_task("Report", total=len(STEPS) + 3)
 
             def on_step(name: str) -> None:
                 progress.update(task, description=name, advance=1)
@@ -904,6 +904,7 @@ def report(
                 unit_costs=unit_table,
                 target_days=settings.contact_target_working_days,
                 on_step=on_step,
+                compare=True,  # the summary page compares with the previous period
             )
             progress.update(task, description="Writing files")
             written = write_report(result, out)

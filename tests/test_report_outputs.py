@@ -415,4 +415,68 @@ def test_the_demo_report(new_database_url, tmp_path: Path) -> None:
                 if cell.controlled and not cell.suppressed and column.unit.value == "COUNT":
                     assert cell.value == 0 or cell.value >= 5, (table.key, row.key, column.key)
     html = render_html(report)
-    assert html.count("<svg") >= 10 and "Key figures" in html
+    assert html.count("<svg") >= 10 and "Summary" in html
+
+
+def test_the_printed_report_is_a_board_paper(report_world: tuple, tmp_path: Path) -> None:
+    """Issue 16, "A report a board can act on", in real Chromium's PDF: a one-page summary
+    first (against the previous period and the targets), page numbers and a running header
+    on every page, UK local time, charts whose text prints at 9 pt or more with full labels,
+    no plotted figure beside a mark; and axe-core finds nothing on the page."""
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+    from pypdf import PdfReader
+
+    with report_world[0].session() as s:
+        report = build_report(s, ReportRequest(data.START, data.END, as_of=data.AS_OF),
+                              tariff=load_tariff(), unit_costs=load_unit_costs(),
+                              compare=True)  # fmt: skip
+    assert report.previous is not None
+    assert (report.previous.start, report.previous.end) == (dt.date(2023, 4, 1),
+                                                            dt.date(2024, 3, 31))  # fmt: skip
+    write_report(report, tmp_path)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "UTC" not in html and re.search(r"\d\d:\d\d (GMT|BST) \(UK time\)", html)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=os.environ.get("PETUNIA_CHROMIUM", "/usr/bin/chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update"],
+        )  # fmt: skip
+        try:
+            page = browser.new_page()
+            page.goto((tmp_path / "report.html").as_uri())
+            results = Axe().run(page)
+            assert results.violations_count == 0, results.generate_report()
+            page.emulate_media(media="print")
+            # Charts are drawn at their own size in print: 13 px text is 9.75 pt on paper.
+            scales = page.evaluate(
+                "Array.from(document.querySelectorAll('svg.chart')).map(s => "
+                "s.getBoundingClientRect().width / s.viewBox.baseVal.width)"
+            )
+            assert scales and min(scales) >= 0.92, min(scales)  # 13 px x 0.92 = 9 pt
+            pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+        finally:
+            browser.close()
+    (tmp_path / "report.pdf").write_bytes(pdf)
+    pages = [pg.extract_text() for pg in PdfReader(io.BytesIO(pdf)).pages]
+    n = len(pages)
+    assert n >= len(report.sections()) + 2
+    first = " ".join(pages[0].split())
+    # Page 1 is the summary: key figures, the comparison, the targets; nothing else.
+    assert "Summary" in first and "Previous period" in first and "Against target" in first
+    assert "1 April 2023 to 31 March 2024" in first  # the previous period of the same length
+    assert "Contacted within 5 working days" in first and "90% or more" in first
+    assert "Disclosure control" not in first and "Referrals received by month" not in first
+    # The uncertain cost estimate is not a key figure; the page says why instead.
+    cost = report.table("cost_avoided")
+    if cost.cell("all", "total_low").value is not None and cost.cell("all", "total_low").value <= 0:
+        assert "not a key figure" in first
+    for k, text in enumerate(pages, start=1):
+        flat = " ".join(text.split())
+        assert f"Page {k} of {n}" in flat, (k, flat[-200:])
+        assert "Social prescribing commissioning report, 1 April 2024 to 31 March 2025" in flat
+    everything = " ".join(" ".join(pages).split())
+    assert "…" not in everything  # no label cut short
+    assert "Maintenance incentive (still engaged)" in everything
+    assert "UTC" not in everything

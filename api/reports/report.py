@@ -17,6 +17,7 @@ from enum import StrEnum
 from fractions import Fraction
 from itertools import combinations
 
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import orm, select
 
 from api.directory.enums import Domain, ListedBy, ListingStatus
@@ -169,6 +170,8 @@ class Report:
     tables: tuple[Table, ...]
     rule: str = RULE_TEXT
     exact: bool = True  # False: perturbed (the release for everyone but ADMIN)
+    # The previous period of the same length, for the summary's comparison (None: not asked).
+    previous: Report | None = None
 
     def table(self, key: str) -> Table:
         return next(t for t in self.tables if t.key == key)
@@ -286,20 +289,20 @@ def _finish(draft: _Draft, released: Released) -> Table:
     if draft.sort_by is not None:
         rows = _sorted(rows, [c.key for c in draft.columns].index(draft.sort_by))
     shorts = {key: short for key, _l, _s, _g, _t, short in draft.rows}
+    del shorts  # charts wrap full labels now (api/reports/charts.py)
     charts = []
     for title, column_key, unit, decimals in draft.charts:
         index = [c.key for c in draft.columns].index(column_key)
+        column = draft.columns[index]
         shown = [r for r in rows if not r.total]
         if not shown:
             continue
-        labels = [shorts[r.key] or (f"{r.group}: {r.label}" if r.group else r.label) for r in shown]
+        labels = [f"{r.group}: {r.label}" if r.group else r.label for r in shown]
         values = [r.cells[index].value for r in shown]
-        marks = [r.cells[index].display for r in shown]
-        charts.append(
-            Chart(
-                title, bar_chart(title, labels, values, unit=unit, decimals=decimals, marks=marks)
-            )
-        )
+        axis = column.label + (" (%)" if unit == "%" and "%" not in column.label else "")
+        axis += " (£)" if unit == "£" else ""
+        chart = bar_chart(title, labels, values, unit=unit, decimals=decimals, axis_title=axis)
+        charts.append(Chart(title, chart))
     return Table(
         draft.key,
         draft.section,
@@ -416,14 +419,30 @@ def counted_to(start: dt.date, end: dt.date, today: dt.date | None = None) -> dt
     return min(end, last)
 
 
-def check_request(db: orm.Session, request: ReportRequest) -> list[tuple[int, str]]:
+def previous_period(start: dt.date, end: dt.date, counted_end: dt.date) -> tuple[dt.date, dt.date]:
+    """The period before ``start`` to ``end`` of the same length, counted as far into it as
+    the report is counted (``counted_end``): the previous month, quarter or financial year
+    (its first months, when this one counts only its first months so far)."""
+    if start.day == 1 and (end + dt.timedelta(days=1)).day == 1:
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        counted = (counted_end.year - start.year) * 12 + counted_end.month - start.month + 1
+        before = start - relativedelta(months=months)
+        return before, before + relativedelta(months=counted) - dt.timedelta(days=1)
+    length = end - start + dt.timedelta(days=1)
+    before = start - length
+    return before, before + (counted_end - start)
+
+
+def check_request(
+    db: orm.Session, request: ReportRequest, *, fixed: bool = True
+) -> list[tuple[int, str]]:
     """The localities the report covers, (id, name) by name; ReportError when the request
-    cannot be met."""
+    cannot be met. ``fixed=False``: a previous period for comparison (see build_report)."""
     if request.end < request.start:
         raise ReportError("period.to", "the period ends before it starts: swap the dates")
     if (request.end - request.start).days > MAX_DAYS:
         raise ReportError("period", "a report covers at most 5 years: choose a shorter period")
-    if not request.exact and not fixed_period(request.start, request.end):
+    if fixed and not request.exact and not fixed_period(request.start, request.end):
         raise ReportError(
             "period",
             "a report covers a calendar month, a quarter (January to March, April to June, "
@@ -449,12 +468,17 @@ def build_report(
     unit_costs: UnitCosts,
     target_days: int = 5,
     on_step: Callable[[str], None] | None = None,
+    compare: bool = False,
+    _previous: bool = False,
 ) -> Report:
-    """Compute, protect and lay out every table of the report."""
+    """Compute, protect and lay out every table of the report. ``compare``: also the
+    previous period of the same length (``Report.previous``), for the summary page. That
+    period is the previous month, quarter or financial year, or its first months as far as
+    this one is counted: a report anyone could have asked for once those months ended."""
     _snapshot(db)
-    localities = check_request(db, request)
+    localities = check_request(db, request, fixed=not _previous)
     step = on_step or (lambda _name: None)
-    end = request.end if request.exact else counted_to(request.start, request.end)
+    end = request.end if request.exact or _previous else counted_to(request.start, request.end)
     scope = figures.Scope(
         request.start,
         end,
@@ -469,6 +493,18 @@ def build_report(
     step("Disclosure control")
     released = build.release.solve()
     tables = tuple(_finish(d, released) for d in build.drafts)
+    previous = None
+    if compare:
+        step("Previous period")
+        before = previous_period(request.start, request.end, end)
+        previous = build_report(
+            db,
+            ReportRequest(*before, request.locality_ids, as_of=as_of, exact=request.exact),
+            tariff=tariff,
+            unit_costs=unit_costs,
+            target_days=target_days,
+            _previous=True,
+        )
     return Report(
         start=request.start,
         end=end,
@@ -482,6 +518,7 @@ def build_report(
         tables=tables,
         rule=RULE_TEXT if request.exact else PERTURBED_RULE_TEXT,
         exact=request.exact,
+        previous=previous,
     )
 
 

@@ -94,6 +94,7 @@ async def _build(request: Request, me: SignedIn, wanted: ReportRequest) -> Repor
             tariff=tariff,
             unit_costs=unit_costs,
             target_days=settings.contact_target_working_days,
+            compare=True,  # the summary page compares with the previous period
         )
         record(
             db,
