@@ -11,6 +11,7 @@ the report's SQL.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import random
 import statistics
 from collections.abc import Callable, Iterator
@@ -53,7 +54,9 @@ from api.referrals.enums import ContactMethod, SupportLevel
 from api.referrals.enums import ReferralStatus as S
 from api.referrals.models import Referral
 from api.referrals.protection import protector
+from api.referrals.equality import EqualityIn
 from api.referrals.purge import purge
+from api.reports.imd import import_imd
 
 LONDON = ZoneInfo("Europe/London")
 START, END = dt.date(2024, 4, 1), dt.date(2025, 3, 31)  # a financial year
@@ -75,6 +78,8 @@ UNIT_COSTS = {
     "prescriptions": Decimal(9),
 }
 INSTRUMENTS = {"ons4": (0, 10), "ltc6": (0, 3)}
+IMD = {"AT1 1AA": 2, "AT1 2AB": 7, "AT2 1AA": 10}  # the test lookup (AT9 9ZZ is not in it)
+PURGED_BEFORE = dt.datetime(2025, 5, 31, tzinfo=dt.UTC)  # closed before this: purged by seed
 REVERSED = {("ons4", "anxiety")}
 
 
@@ -96,6 +101,9 @@ class Person:
     # instrument key -> time point -> {item: score}
     outcomes: dict[str, dict[TimePoint, dict[str, int]]] = field(default_factory=dict)
     nhs: dict[NhsUsePeriod, tuple[int, int, int, int]] = field(default_factory=dict)
+    # Equality data as recorded (None: not recorded) and the postcode of the contact details.
+    equality: EqualityIn | None = None
+    postcode: str | None = None
 
 
 @dataclass
@@ -231,6 +239,21 @@ def make_people() -> tuple[list[Person], list[Need]]:
                 max(0, b[3] - rng.randint(-3, 10)),
             )
 
+    # Equality data, from its own random stream so the rest of the data set is unchanged:
+    # some people record nothing; postcodes with and without an IMD decile in the lookup.
+    eq = random.Random(16)
+    for p in people:
+        p.postcode = eq.choice([*IMD, "AT9 9ZZ", None])
+        if eq.random() < 0.2:
+            continue
+        p.equality = EqualityIn(
+            sex=eq.choice(["1", "2", "2", None, "X"]),
+            ethnic_category=eq.choice(["A", "A", "A", "C", "H", "N", "Z", None]),
+            long_term_conditions=tuple(
+                eq.sample(["asthma", "diabetes", "copd", "mental_health"], eq.choice([0, 1, 2]))
+            ),
+        )
+
     needs = []
     for _ in range(40):
         day = dt.date(2024, 2, 1) + dt.timedelta(days=rng.randint(0, 500))
@@ -252,6 +275,8 @@ def seed(db: Database, people: list[Person], needs: list[Need]) -> None:
     settings = get_settings(encryption_key=ENCRYPTION_KEY)
     guard = protector(settings)
     with db.session() as s:
+        lookup = "postcode,imd_decile\n" + "".join(f"{k},{v}\n" for k, v in IMD.items())
+        import_imd(s, io.StringIO(lookup))
         practices = {p.ods_code: p for p in s.scalars(select(GpPractice))}
         localities = {loc.key: loc.id for loc in s.scalars(select(Locality))}
         lead_id = s.scalar(select(Provider.id).where(Provider.key == "lead-north"))
@@ -270,8 +295,10 @@ def seed(db: Database, people: list[Person], needs: list[Need]) -> None:
                     given_name="Test",
                     family_name=f"Person{n}",
                     date_of_birth=dt.date(1950, 1, 1) + dt.timedelta(days=97 * n),
-                    contact=intake.ContactIn(ContactMethod.PHONE, phone="07700 900123"),
+                    contact=intake.ContactIn(ContactMethod.PHONE, phone="07700 900123",
+                                             postcode=p.postcode),  # fmt: skip
                 ),
+                equality=p.equality,
                 reason="Synthetic referral for the report tests.",
                 consent_to_refer=True,
                 consent_share_outcomes=True,
@@ -326,6 +353,11 @@ def seed(db: Database, people: list[Person], needs: list[Need]) -> None:
         purged = purge(s, retention_days=30, keys=keys, now=dt.datetime(2025, 6, 30, tzinfo=dt.UTC))
         assert purged > 10
         assert s.scalar(select(Referral.id).where(Referral.purged_at.is_not(None))) is not None
+
+
+def guard() -> object:
+    """The key to the data set's personal data: reports read equality data with it."""
+    return protector(get_settings(encryption_key=ENCRYPTION_KEY))
 
 
 def _nhs_number(n: int) -> str:
@@ -620,6 +652,69 @@ def expected(
                     pct(len(came if part == "attended" else missed), len(sent)),
                     ((t, row, part), (t, row, "signposted")),
                 )
+
+    # Who is reached: equality data as recorded, gone with a purged referral.
+    def purged(p: Person) -> bool:
+        last = p.events[-1] if p.events else None
+        return bool(last) and last[0] in (S.COMPLETED, S.DECLINED, S.CLOSED) and (
+            last[1] < PURGED_BEFORE
+        )
+
+    def improved(p: Person) -> bool | None:
+        result = None
+        for key, by_time in p.outcomes.items():
+            if TimePoint.END not in by_time:
+                continue
+            lo, hi = INSTRUMENTS[key]
+
+            def turned(values: dict[str, int], key: str = key, lo: int = lo, hi: int = hi) -> int:
+                return sum(hi + lo - v if (key, i) in REVERSED else v for i, v in values.items())
+
+            up = turned(by_time[TimePoint.END]) > turned(by_time[TimePoint.BASELINE])
+            result = bool(result) or up
+        return result
+
+    def codes_of(p: Person, dimension: str) -> list[str]:
+        e = None if purged(p) else p.equality
+        if dimension == "long_term_condition":
+            return list(e.long_term_conditions) if e and e.long_term_conditions else ["NONE"]
+        if e is None:
+            return ["NONE"]
+        if dimension == "imd_decile":
+            d = IMD.get(p.postcode or "")
+            return ["NONE" if d is None else str(d)]
+        value = e.sex if dimension == "sex" else e.ethnic_category
+        return ["NONE" if value is None else value]
+
+    from api.reports.reached import DIMENSIONS, _codes
+
+    for dimension in DIMENSIONS:
+        t = f"reached_by_{dimension}"
+        for code in [*_codes()[dimension], "NONE"]:
+            members = [p for p in pop if code in codes_of(p, dimension)]
+            began = [p for p in members if reached(p, "ACTIVE")]
+            outcome = [p for p in members if improved(p) is not None]
+            better = [p for p in outcome if improved(p)]
+            name = f"{dimension} {code}"
+            sets[f"who {name}"] = {p.key for p in members}
+            for part, group in (("started", began), ("with_outcome", outcome),
+                                ("improved", better)):  # fmt: skip
+                sets[f"who {name} {part}"] = {p.key for p in group}
+                cells[t, code, part] = Count(len(group))
+            cells[t, code, "referrals"] = Count(len(members))
+            cells[t, code, "share"] = Derived(pct(len(members), N),
+                                              ((t, code, "referrals"), total_cell))  # fmt: skip
+            cells[t, code, "population"] = Plain(None)
+            cells[t, code, "started_share"] = Derived(
+                pct(len(began), len(members)), ((t, code, "started"), (t, code, "referrals"))
+            )
+            cells[t, code, "improved_share"] = Derived(
+                pct(len(better), len(outcome)), ((t, code, "improved"), (t, code, "with_outcome"))
+            )
+        cells[t, "total", "referrals"] = Count(N)
+        for column in ("share", "population", "started", "started_share", "with_outcome",
+                       "improved", "improved_share"):  # fmt: skip
+            cells[t, "total", column] = Plain(None)
 
     # Support levels and tariff.
     assessed = [p for p in pop if p.level is not None]

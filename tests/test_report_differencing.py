@@ -41,7 +41,9 @@ NOT_PEOPLE = {"unmet_need_vs_supply", "unmet_need_by_domain", "directory_health"
               "directory_by_domain"}  # fmt: skip
 EVENTS = {"total_before", "total_after"}
 # Tables of people added for commissioners (issue 16): the pairs must compare them.
-NEW_TABLES = ("dna_by_practice", "uptake_by_provider", "uptake_by_session", "outcomes_by_level")
+NEW_TABLES = ("dna_by_practice", "uptake_by_provider", "uptake_by_session", "outcomes_by_level",
+              "reached_by_sex", "reached_by_ethnic_category", "reached_by_long_term_condition",
+              "reached_by_imd_decile")  # fmt: skip
 
 
 def fixed_periods() -> list[tuple[dt.date, dt.date]]:
@@ -86,7 +88,8 @@ def obtain(db: Database, start: dt.date, end: dt.date, ids: tuple[int, ...] | No
         request = ReportRequest(start, end, ids, as_of=data.AS_OF, exact=True)
     with db.session() as s:
         try:
-            return build_report(s, request, tariff=load_tariff(), unit_costs=load_unit_costs())
+            return build_report(s, request, tariff=load_tariff(), unit_costs=load_unit_costs(),
+                                protector=data.guard())  # fmt: skip
         except ReportError:
             return None
 

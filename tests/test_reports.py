@@ -33,6 +33,7 @@ def build(db: Database, localities: list[str] | None = None) -> Report:
             ReportRequest(data.START, data.END, ids, as_of=data.AS_OF, exact=True),
             tariff=load_tariff(),
             unit_costs=load_unit_costs(),
+            protector=data.guard(),
         )
 
 
@@ -188,6 +189,11 @@ def relations(report: Report) -> list[dict[Key, float]]:
     total(rows(dp, "did_not_attend", lambda r: r != "total"), (dp, "total", "did_not_attend"))
     for row in rows(dp, "referrals", lambda r: r != "total"):
         same(row, ("referrals_by_practice", row[1], "referrals"))
+    for dimension in ("sex", "ethnic_category", "imd_decile"):  # one row per referral
+        t = f"reached_by_{dimension}"
+        total(rows(t, "referrals", lambda r: r != "total"), N)
+        same((t, "total", "referrals"), N)
+    same(("reached_by_long_term_condition", "total", "referrals"), N)
     un = "unmet_need_vs_supply"
     domain_totals = rows(un, "unmet", lambda r: r.endswith(":all"))
     for whole in domain_totals:
@@ -241,6 +247,9 @@ def nested_sets(sets: dict[str, set[str]]) -> list[tuple[str, str]]:
             extra += [(name, name + " kept"), (name.split(" ")[0] + " both", name)]
         elif name.endswith(" kept") and name.count(" ") == 1:
             extra.append((name.split(" ")[0] + " both", name))
+        elif name.startswith("who ") and name.count(" ") == 2:
+            extra += [(name, name + " started"), (name, name + " with_outcome"),
+                      (name + " with_outcome", name + " improved")]  # fmt: skip
         elif name.startswith("uptake ") and name.count(" ") == 2:
             extra += [(name, name + " attended"), (name, name + " missed")]
     return [*NESTED, *extra]
@@ -252,6 +261,9 @@ def cell_of_set(name: str) -> Key:
         dna = rest.startswith("dna ")
         row = rest.removeprefix("dna ")
         return ("dna_by_practice", row, "did_not_attend" if dna else "referrals")
+    if kind == "who":
+        dimension, code, *part = rest.split(" ")
+        return (f"reached_by_{dimension}", code, part[0] if part else "referrals")
     if kind == "uptake":
         by, row, *part = rest.split(" ")
         return (f"uptake_by_{by}", row, part[0] if part else "signposted")

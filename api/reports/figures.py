@@ -435,6 +435,24 @@ def instruments(db: orm.Session, scope: Scope, *, every: bool = False) -> list[O
     )
 
 
+def score_total(m: type[OutcomeMeasurement], instrument: OutcomeInstrument) -> ColumnElement[int]:
+    """A measurement's score: the sum of the instrument's items, each turned so that higher
+    is better."""
+    parts = []
+    for item in instrument.items:
+        score = m.scores[item["key"]].as_integer()
+        lower_better = (item.get("direction") or instrument.direction) == (
+            Direction.LOWER_IS_BETTER
+        )
+        if lower_better:
+            score = instrument.scale_min + instrument.scale_max - score
+        parts.append(score)
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + part
+    return out
+
+
 def level_of_need() -> ColumnElement[str]:
     """A referral's level of need (support level) for the outcome tables: today its current
     level. The seam for support-level history (issue 16, plans16): once a referral's levels
@@ -460,19 +478,7 @@ def outcomes(
     end = aliased(OutcomeMeasurement)
 
     def total(m: type[OutcomeMeasurement]) -> ColumnElement[int]:
-        parts = []
-        for item in instrument.items:
-            score = m.scores[item["key"]].as_integer()
-            lower_better = (item.get("direction") or instrument.direction) == (
-                Direction.LOWER_IS_BETTER
-            )
-            if lower_better:
-                score = instrument.scale_min + instrument.scale_max - score
-            parts.append(score)
-        out = parts[0]
-        for part in parts[1:]:
-            out = out + part
-        return out
+        return score_total(m, instrument)
 
     k, lo, width = info.items, info.scale_min, info.scale_max - info.scale_min
     # Thirds of the scale in whole numbers: mean = sum / k, so 3 * (sum - k*lo) against k*width.
@@ -711,3 +717,60 @@ def mean_interval(
     variance = max((square - total * total / n) / (n - 1), 0.0)
     half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * (variance / n) ** 0.5
     return mean, mean - half, mean + half
+
+
+# ---------------------------------------------------------------------------------------------
+# Who is reached: equality data (encrypted: decrypted here to be counted, never kept)
+
+
+@dataclass(frozen=True)
+class ReachedRow:
+    """One referral in the scope, for the equality tables: its record key, its equality data
+    (None: not recorded, or purged), whether it started support, and its outcome: None (no
+    baseline and end score), True (improved on at least one instrument), False."""
+
+    record_key: int
+    equality: dict | None
+    started: bool
+    improved: bool | None
+
+
+def reached_rows(db: orm.Session, scope: Scope, protector: object) -> list[ReachedRow]:
+    """Every referral of the scope (one row each: equality data is encrypted per referral,
+    so it is counted here, after decrypting, rather than grouped in SQL)."""
+    from api.referrals import equality
+
+    started = exists(
+        select(ReferralEvent.id).where(
+            ReferralEvent.referral_id == Referral.id, ReferralEvent.to_status == S.ACTIVE
+        )
+    )
+    outcome: dict[int, bool] = {}
+    for instrument in instruments(db, scope):
+        base, end = aliased(OutcomeMeasurement), aliased(OutcomeMeasurement)
+        change = score_total(end, instrument) - score_total(base, instrument)
+        rows = db.execute(
+            select(Referral.id, change)
+            .join(base, and_(base.referral_id == Referral.id,
+                             base.instrument_id == instrument.id,
+                             base.time_point == TimePoint.BASELINE))
+            .join(end, and_(end.referral_id == Referral.id,
+                            end.instrument_id == instrument.id,
+                            end.time_point == TimePoint.END))
+            .where(scope.referrals())
+        ).all()  # fmt: skip
+        for rid, delta in rows:
+            outcome[rid] = outcome.get(rid, False) or delta > 0
+    rows = db.execute(
+        select(Referral.id, Referral.record_key, Referral.key_id, Referral.equality_enc,
+               started).where(scope.referrals())
+    ).all()  # fmt: skip
+    return [
+        ReachedRow(
+            int(key),
+            equality.read(protector, key_id, token),  # type: ignore[arg-type]
+            bool(began),
+            outcome.get(rid),
+        )
+        for rid, key, key_id, token, began in rows
+    ]

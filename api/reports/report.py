@@ -63,6 +63,7 @@ class Section(StrEnum):
     REFERRALS = "REFERRALS"
     SUPPORT_AND_TARIFF = "SUPPORT_AND_TARIFF"
     UPTAKE = "UPTAKE"
+    REACHED = "REACHED"
     OUTCOMES = "OUTCOMES"
     NHS_USE = "NHS_USE"
     UNMET_NEED = "UNMET_NEED"
@@ -73,6 +74,7 @@ SECTION_TITLES = {
     Section.REFERRALS: "Referrals",
     Section.SUPPORT_AND_TARIFF: "Support levels and tariff",
     Section.UPTAKE: "Uptake and attendance by session, provider and practice",
+    Section.REACHED: "Who is reached",
     Section.OUTCOMES: "Outcomes",
     Section.NHS_USE: "NHS use before and after",
     Section.UNMET_NEED: "Unmet need against supply",
@@ -469,6 +471,8 @@ def build_report(
     target_days: int = 5,
     on_step: Callable[[str], None] | None = None,
     compare: bool = False,
+    protector: object | None = None,
+    population: dict | None = None,
     _previous: bool = False,
 ) -> Report:
     """Compute, protect and lay out every table of the report. ``compare``: also the
@@ -486,7 +490,8 @@ def build_report(
     )
     as_of = request.as_of or dt.date.today()
     noise: Noise = Exact() if request.exact else CellKey(figures.release_keys(db, scope))
-    build = _Builder(db, scope, localities, tariff, unit_costs, target_days, as_of, noise)
+    build = _Builder(db, scope, localities, tariff, unit_costs, target_days, as_of, noise,
+                     protector, population)  # fmt: skip
     for name, part in build.parts():
         step(name)
         part()
@@ -503,6 +508,8 @@ def build_report(
             tariff=tariff,
             unit_costs=unit_costs,
             target_days=target_days,
+            protector=protector,
+            population=population,
             _previous=True,
         )
     return Report(
@@ -543,6 +550,7 @@ STEPS = (
     "Lifecycle and first contact",
     "Support levels and tariff",
     "Uptake and attendance",
+    "Who is reached",
     "Outcomes",
     "NHS use",
     "Unmet need and supply",
@@ -563,7 +571,12 @@ class _Builder:
         target_days: int,
         as_of: dt.date,
         noise: Noise,
+        protector: object | None = None,
+        population: dict | None = None,
     ) -> None:
+        # The key to the referrals' equality data (None: it cannot be read, and every
+        # referral counts as "not recorded"), and the area's population by each dimension.
+        self.protector, self.population = protector, population
         self.db, self.scope, self.localities = db, scope, localities
         self.tariff, self.unit_costs = tariff, unit_costs
         self.target_days, self.as_of = target_days, as_of
@@ -584,6 +597,7 @@ class _Builder:
                     self.lifecycle,
                     self.support,
                     self.uptake,
+                    self.reached,
                     self.outcomes,
                     self.nhs_use,
                     self.unmet_need,
@@ -871,6 +885,11 @@ class _Builder:
         t.add("total", "Total", _Fig(ALL), _Fig(dna_total),
               _Derived(_ratio(rel.value(dna_total), rel.value(ALL), 100), (dna_total, ALL)),
               total=True)  # fmt: skip
+
+    def reached(self) -> None:
+        from api.reports import reached  # it builds on this module's pieces
+
+        reached.build(self)
 
     # -- uptake and attendance by session and provider -------------------------------------------
 
