@@ -52,9 +52,9 @@ from api.outcomes.recording import (
 from api.referrals import care, intake, lifecycle
 from api.referrals.enums import ContactMethod, SupportLevel
 from api.referrals.enums import ReferralStatus as S
+from api.referrals.equality import EqualityIn
 from api.referrals.models import Referral
 from api.referrals.protection import protector
-from api.referrals.equality import EqualityIn
 from api.referrals.purge import purge
 from api.reports.imd import import_imd
 
@@ -108,7 +108,7 @@ class Person:
 
 @dataclass
 class Need:
-    domain: Domain
+    domain: Domain | None  # None: fits none of the six domains ("other")
     locality: str
     at: dt.datetime
 
@@ -264,6 +264,11 @@ def make_people() -> tuple[list[Person], list[Need]]:
                 london(day, 12),
             )
         )
+    # Needs that fit no domain, from their own random stream (the rest stays the same).
+    other = random.Random(17)
+    for _ in range(9):
+        day = dt.date(2024, 4, 1) + dt.timedelta(days=other.randint(0, 364))
+        needs.append(Need(None, other.choice(["north", "south"]), london(day, 12)))
     return people, needs
 
 
@@ -295,8 +300,9 @@ def seed(db: Database, people: list[Person], needs: list[Need]) -> None:
                     given_name="Test",
                     family_name=f"Person{n}",
                     date_of_birth=dt.date(1950, 1, 1) + dt.timedelta(days=97 * n),
-                    contact=intake.ContactIn(ContactMethod.PHONE, phone="07700 900123",
-                                             postcode=p.postcode),  # fmt: skip
+                    contact=intake.ContactIn(
+                        ContactMethod.PHONE, phone="07700 900123", postcode=p.postcode
+                    ),  # fmt: skip
                 ),
                 equality=p.equality,
                 reason="Synthetic referral for the report tests.",
@@ -656,8 +662,10 @@ def expected(
     # Who is reached: equality data as recorded, gone with a purged referral.
     def purged(p: Person) -> bool:
         last = p.events[-1] if p.events else None
-        return bool(last) and last[0] in (S.COMPLETED, S.DECLINED, S.CLOSED) and (
-            last[1] < PURGED_BEFORE
+        return (
+            bool(last)
+            and last[0] in (S.COMPLETED, S.DECLINED, S.CLOSED)
+            and (last[1] < PURGED_BEFORE)
         )
 
     def improved(p: Person) -> bool | None:
@@ -891,7 +899,9 @@ def expected(
     ids = {world.localities[k][0] for k in chosen}
     t = "unmet_need_vs_supply"
 
-    def sessions_in(d: Domain | None, loc: int | None | str) -> int:
+    def sessions_in(d: Domain | None, loc: int | None | str, other: bool = False) -> int:
+        if other:
+            return 0  # nothing is listed for a need that fits no domain
         return sum(
             1
             for s in published
@@ -904,23 +914,24 @@ def expected(
             for _ in ([1] if d is not None else s["domains"])
         )
 
-    for d in Domain:
+    for d in [*Domain, None]:
+        code = d.value if d else "OTHER"
         for key in chosen:
             loc = world.localities[key][0]
             n = sum(1 for nd in in_period if nd.domain is d and nd.locality == key)
-            s = sessions_in(d, loc)
-            row = f"{d.value}:{loc}"
+            s = sessions_in(d, loc, d is None)
+            row = f"{code}:{loc}"
             cells[t, row, "unmet"] = Count(n)
             cells[t, row, "sessions"] = Plain(s)
             cells[t, row, "per_session"] = Derived(n / s if s else None, ((t, row, "unmet"),))
         n = sum(1 for nd in in_period if nd.domain is d)
-        s = sessions_in(d, "any")
-        row = f"{d.value}:all"
+        s = sessions_in(d, "any", d is None)
+        row = f"{code}:all"
         cells[t, row, "unmet"] = Count(n)
         cells[t, row, "sessions"] = Plain(s)
         cells[t, row, "per_session"] = Derived(n / s if s else None, ((t, row, "unmet"),))
-        cells["unmet_need_by_domain", d.value, "unmet"] = Count(n)
-        cells["unmet_need_by_domain", d.value, "sessions"] = Plain(s)
+        cells["unmet_need_by_domain", code, "unmet"] = Count(n)
+        cells["unmet_need_by_domain", code, "sessions"] = Plain(s)
     for key in chosen:
         loc = world.localities[key][0]
         n = sum(1 for nd in in_period if nd.locality == key)

@@ -608,8 +608,9 @@ def nhs_use(db: orm.Session, scope: Scope, costs: UnitCosts) -> NhsUseTotals:
 # Unmet need and supply; directory health
 
 
-def unmet_needs(db: orm.Session, scope: Scope) -> dict[tuple[Domain, int], tuple[int, int]]:
-    """Unmet needs recorded in the period, by domain and locality, with their keys."""
+def unmet_needs(db: orm.Session, scope: Scope) -> dict[tuple[Domain | None, int], tuple[int, int]]:
+    """Unmet needs recorded in the period, by domain (None: fits none of the six) and
+    locality, with their keys. Descriptions are never read: free text stays out of reports."""
     lo, hi = scope.bounds()
     rows = db.execute(
         select(
@@ -622,7 +623,7 @@ def unmet_needs(db: orm.Session, scope: Scope) -> dict[tuple[Domain, int], tuple
         )
         .group_by(UnmetNeed.domain, UnmetNeed.locality_id)
     ).all()
-    return {(Domain(d), loc): (n, int(k)) for d, loc, n, k in rows}
+    return {(None if d is None else Domain(d), loc): (n, int(k)) for d, loc, n, k in rows}
 
 
 def supply(

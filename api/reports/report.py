@@ -558,6 +558,13 @@ STEPS = (
 )
 
 ALL = ("referrals",)  # the release key of "referrals received in the period"
+# Unmet needs by domain, then those that fit none of the six ("other", domain None).
+NEED_DOMAINS: tuple[Domain | None, ...] = (*Domain, None)
+OTHER_NEED = "Other (fits none of the six domains)"
+
+
+def _need_code(domain: Domain | None) -> str:
+    return "OTHER" if domain is None else domain.value
 
 
 class _Builder:
@@ -612,6 +619,9 @@ class _Builder:
         d = _Draft(key, section, title, description, list(columns))
         self.drafts.append(d)
         return d
+
+    def need_label(self, domain: Domain | None) -> str:
+        return OTHER_NEED if domain is None else self.label(domain)
 
     def label(self, domain: Domain) -> str:
         return self.domain_labels.get(domain, domain.value.replace("_", " ").capitalize())
@@ -1360,23 +1370,24 @@ class _Builder:
         rel.sum(loc_keys.values(), grand_key)
         domain_keys = []
         per_loc: dict[int, list[Hashable]] = {loc: [] for loc, _ in locs}
-        for domain in Domain:
+        for domain in NEED_DOMAINS:
+            code, group = _need_code(domain), self.need_label(domain)
             cell_keys = []
             for loc, name in locs:
                 n = count(lambda d, lo, domain=domain, loc=loc: (d, lo) == (domain, loc))
-                key = rel.count(("unmet", domain.value, loc), n)
+                key = rel.count(("unmet", code, loc), n)
                 cell_keys.append(key)
                 per_loc[loc].append(key)
                 s = sessions.get((domain, loc), 0)
-                t.add(f"{domain.value}:{loc}", name, _Fig(key), _Plain(s),
-                      _Derived(_ratio(n, s), (key,)), group=self.label(domain))  # fmt: skip
+                t.add(f"{code}:{loc}", name, _Fig(key), _Plain(s),
+                      _Derived(_ratio(n, s), (key,)), group=group)  # fmt: skip
             n = count(lambda d, lo, domain=domain: d is domain)
-            key = rel.count(("unmet", domain.value), n)
+            key = rel.count(("unmet", code), n)
             domain_keys.append(key)
             rel.sum(cell_keys, key)
             s = sum(v for (d, lo), v in sessions.items() if d is domain)
-            t.add(f"{domain.value}:all", "All localities", _Fig(key), _Plain(s),
-                  _Derived(_ratio(n, s), (key,)), group=self.label(domain), total=True)  # fmt: skip
+            t.add(f"{code}:all", "All localities", _Fig(key), _Plain(s),
+                  _Derived(_ratio(n, s), (key,)), group=group, total=True)  # fmt: skip
         rel.sum(domain_keys, grand_key)
         for loc, keys in per_loc.items():
             rel.sum(keys, loc_keys[loc])
@@ -1391,7 +1402,9 @@ class _Builder:
               _Derived(_ratio(grand, s), (grand_key,)), total=True)  # fmt: skip
         t.notes.append(
             "A session in several domains counts once in each. Sessions online or at home "
-            "with no locality count only in the 'All localities' rows."
+            "with no locality count only in the 'All localities' rows. \"Other\" counts "
+            "needs that fit none of the six domains; what they are (a short description) is "
+            "never in the report, as free text could identify someone."
         )
 
         chart = self.draft(
@@ -1402,9 +1415,9 @@ class _Builder:
             Column("unmet", "Unmet needs", Unit.COUNT),
             Column("sessions", "Sessions listed", Unit.COUNT),
         )
-        for domain, key in zip(Domain, domain_keys, strict=True):
+        for domain, key in zip(NEED_DOMAINS, domain_keys, strict=True):
             s = sum(v for (d, lo), v in sessions.items() if d is domain)
-            chart.add(domain.value, self.label(domain), _Fig(key), _Plain(s))
+            chart.add(_need_code(domain), self.need_label(domain), _Fig(key), _Plain(s))
         chart.add("total", "All domains", _Fig(grand_key), _Plain(sum(sessions.values())),
                   total=True)  # fmt: skip
         chart.charts.append(("Unmet needs by domain", "unmet", "", 0))
