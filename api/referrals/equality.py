@@ -141,9 +141,12 @@ def record(
     )
 
 
-def read(protector: Protector, key_id: str | None, token: str | None) -> dict[str, Any] | None:
-    """A referral's equality data, or None (not recorded, purged, or its key is gone)."""
-    if token is None:
+def read(
+    protector: Protector | None, key_id: str | None, token: str | None
+) -> dict[str, Any] | None:
+    """A referral's equality data, or None (not recorded, purged, its key is gone, or no
+    protector to read it with)."""
+    if token is None or protector is None:
         return None
     try:
         key = protector.data_key(key_id)
