@@ -57,6 +57,7 @@ def domain_report(db: Database, locality_ids: tuple[int, ...] | None = None, **k
             ReportRequest(data.START, data.END, locality_ids, as_of=kw.pop("as_of", data.AS_OF)),
             tariff=load_tariff(),
             unit_costs=load_unit_costs(),
+            protector=data.guard(),
         )
 
 
@@ -171,6 +172,7 @@ def test_graphql_gives_exact_figures_to_admin_only_and_fixed_periods_to_others(
                 ReportRequest(data.START, dt.date(2024, 10, 14), as_of=today, exact=True),
                 tariff=load_tariff(),
                 unit_costs=load_unit_costs(),
+                protector=data.guard(),
             )
         assert got["exact"] is True and got["rule"] == want.rule
         for gt, wt in zip(got["tables"], want.tables, strict=True):
@@ -196,6 +198,7 @@ def test_petunia_report_writes_html_and_a_csv_per_table(
 ) -> None:
     db = report_world[0]
     monkeypatch.setenv("DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("PETUNIA_ENCRYPTION_KEY", data.ENCRYPTION_KEY)  # equality data
     out = tmp_path / "board-pack"
     result = runner.invoke(app, ["report", "--from", "2024-04-01", "--to", "2025-03-31",
                                  "--as-of", "2025-06-30", "--out", str(out)],
