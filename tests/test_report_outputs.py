@@ -387,10 +387,12 @@ def test_the_demo_report(new_database_url, tmp_path: Path) -> None:
     from api import migrations
 
     migrations.upgrade(db.engine)
+    from api.referrals.protection import protector
+
+    settings = get_settings(encryption_key=data.ENCRYPTION_KEY, data_dir=tmp_path)
     with db.session() as s:
         loaded = load_directory(s, DEMO)
-        load_referral_data(s, DEMO, get_settings(encryption_key=data.ENCRYPTION_KEY,
-                                                 data_dir=tmp_path), loaded)  # fmt: skip
+        load_referral_data(s, DEMO, settings, loaded)
     try:
         with db.session() as s:
             report = build_report(
@@ -403,6 +405,7 @@ def test_the_demo_report(new_database_url, tmp_path: Path) -> None:
                 ),
                 tariff=load_tariff(),
                 unit_costs=load_unit_costs(),
+                protector=protector(settings),
             )
     finally:
         db.dispose()
@@ -419,6 +422,26 @@ def test_the_demo_report(new_database_url, tmp_path: Path) -> None:
                     assert cell.value == 0 or cell.value >= 5, (table.key, row.key, column.key)
     html = render_html(report)
     assert html.count("<svg") >= 10 and "Summary" in html
+
+    # Every table added for commissioners (issue 16) has figures in the demo.
+    def shown(key: str, column: str) -> int:
+        return sum(1 for r in report.table(key).rows if not r.total
+                   and (r.cells[[c.key for c in report.table(key).columns].index(column)].value
+                        or 0) > 0)  # fmt: skip
+
+    # Sessions: the demo's 120 referrals spread over many sessions, each with few people
+    # (shown "<5"): the least used, which is what the table is for.
+    assert len(report.table("uptake_by_session").rows) >= 10
+    # By level of need: about 27 people with both scores per instrument over three levels,
+    # so the exact release hides most of it (secondary suppression); the rows are there.
+    assert len(report.table("outcomes_by_level").rows) == 8
+    for key, column in (("dna_by_practice", "did_not_attend"),
+                        ("uptake_by_provider", "attended"),
+                        ("reached_by_sex", "referrals"), ("reached_by_ethnic_category", "referrals"),
+                        ("reached_by_long_term_condition", "referrals"),
+                        ("reached_by_imd_decile", "referrals")):  # fmt: skip
+        assert shown(key, column) >= 1, key
+    assert report.table("unmet_need_by_domain").cell("OTHER", "unmet").value >= 5
 
 
 def test_the_printed_report_is_a_board_paper(report_world: tuple, tmp_path: Path) -> None:
