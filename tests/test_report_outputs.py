@@ -437,7 +437,8 @@ def test_the_demo_report(new_database_url, tmp_path: Path) -> None:
     assert len(report.table("outcomes_by_level").rows) == 8
     for key, column in (("dna_by_practice", "did_not_attend"),
                         ("uptake_by_provider", "attended"),
-                        ("reached_by_sex", "referrals"), ("reached_by_ethnic_category", "referrals"),
+                        ("reached_by_sex", "referrals"),
+                        ("reached_by_ethnic_category", "referrals"),
                         ("reached_by_long_term_condition", "referrals"),
                         ("reached_by_imd_decile", "referrals")):  # fmt: skip
         assert shown(key, column) >= 1, key
