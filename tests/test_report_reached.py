@@ -24,6 +24,7 @@ from api.reports.reached import PopulationFileError, load_population
 from api.reports.render import render_html, table_csv
 from api.reports.report import ReportRequest, build_report
 from tests import report_data as data
+from tests.referral_support import world  # noqa: F401 (a fixture)
 from tests.report_data import report_world  # noqa: F401 (a fixture)
 
 
@@ -112,3 +113,31 @@ def test_needs_that_fit_no_domain_are_counted_never_described(report_world: tupl
     assert "Other (fits none of the six domains)" in html
     assert "A need nothing meets." not in html
     assert all("A need nothing meets." not in table_csv(t) for t in report.tables)
+
+
+def test_graphql_takes_optional_equality_data_on_a_new_referral(world: object) -> None:
+    """createReferral's optional `equality`: stored encrypted with the referral's key, with
+    the IMD decile of the contact postcode; a bad code is a typed error naming the field."""
+    from api.config import get_settings
+    from api.referrals.protection import protector
+    from tests.referral_support import ENCRYPTION_KEY, create, new_referral
+
+    with world.db.session() as s:
+        import_imd(s, io.StringIO("postcode,imd_decile\nAT1 2AB,3\n"))
+    contact = {"preferredMethod": "PHONE", "phone": "07700 900123", "postcode": "at12ab"}
+    rid = new_referral(world, person={"contact": contact},
+                       equality={"sex": "2", "ethnicCategory": "n",
+                                 "longTermConditions": ["asthma", "diabetes"]})  # fmt: skip
+    assert rid
+    with world.db.session() as s:
+        row = s.scalars(select(Referral).order_by(Referral.id.desc())).first()
+        assert row is not None and row.equality_enc is not None
+        got = equality.read(protector(get_settings(encryption_key=ENCRYPTION_KEY)),
+                            row.key_id, row.equality_enc)  # fmt: skip
+    assert got == {"sex": "2", "ethnicCategory": "N", "imdDecile": 3,
+                   "longTermConditions": ["asthma", "diabetes"]}  # fmt: skip
+    bad = create(world, equality={"ethnicCategory": "Q"})
+    assert bad["referral"] is None
+    assert bad["errors"][0]["field"] == "input.equality.ethnicCategory"
+    # Without it, a referral is made as before.
+    assert new_referral(world)
