@@ -141,3 +141,23 @@ def test_graphql_takes_optional_equality_data_on_a_new_referral(world: object) -
     assert bad["errors"][0]["field"] == "input.equality.ethnicCategory"
     # Without it, a referral is made as before.
     assert new_referral(world)
+
+
+def test_petunia_imd_import(report_world: tuple, tmp_path: Path, monkeypatch) -> None:
+    """`petunia imd import FILE`: replaces the lookup; a bad file changes nothing and says
+    which lines are wrong, in one line each, without a traceback."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    db = report_world[0]
+    monkeypatch.setenv("DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("pcds,imd_decile\nAT1 1AA,0\n")
+    result = CliRunner().invoke(app, ["imd", "import", str(bad)])
+    assert result.exit_code != 0 and "line 2: decile must be" in result.output
+    assert "Traceback" not in result.output
+    good = tmp_path / "imd.csv"
+    good.write_text("".join(["pcds,imd_decile\n", *(f"{k},{v}\n" for k, v in data.IMD.items())]))
+    result = CliRunner().invoke(app, ["imd", "import", str(good)])
+    assert result.exit_code == 0 and "Imported the IMD decile of 3 postcodes" in result.output
