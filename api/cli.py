@@ -374,6 +374,38 @@ def import_postcodes_command(
     )
 
 
+imd_app = typer.Typer(help="The Index of Multiple Deprivation lookup.", no_args_is_help=True)
+app.add_typer(imd_app, name="imd")
+
+
+@imd_app.command("import")
+def imd_import_command(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A CSV with a postcode column (pcds or postcode) and an IMD decile column "
+            "(imd_decile, decile, imd19_decile or imd25_decile), 1 = most deprived.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Replace the IMD lookup (a postcode's deprivation decile, for "who is reached" in the
+    report). All or nothing. Referrals take their decile when their equality data is
+    recorded."""
+    from api.reports.imd import ImdFileError, import_imd
+
+    db = _database(_settings(data_dir))
+    try:
+        with file.open(newline="", encoding="utf-8-sig") as handle, db.session() as session:
+            result = import_imd(session, handle)
+    except ImdFileError as exc:
+        err.print(str(exc), highlight=False, markup=False)
+        raise _fail(f"{len(exc.problems)} bad row(s) in {file}; nothing was imported") from None
+    console.print(f"Imported the IMD decile of {result.imported} postcodes.")
+
+
 @practices_app.command("list")
 def practices_list(data_dir: DataDir = None) -> None:
     """List localities with their lead provider's key (for `clients create --provider`), then
@@ -927,6 +959,13 @@ def report(
             "publication (reports of overlapping periods can then be compared).",
         ),
     ] = False,
+    population: Annotated[
+        Path | None,
+        typer.Option(
+            help="The area's population by sex, ethnic category, long term condition and IMD "
+            'decile (CSV: dimension,code,people; see README) for "who is reached".',
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Write the commissioning report for referrals received from --from to --to (a calendar
@@ -944,6 +983,15 @@ def report(
         for problem in exc.problems:
             err.print(f"{exc.path}: {problem}", highlight=False, markup=False)
         raise _fail(f"fix {exc.path} (or pass another file); no report was written") from None
+    from api.referrals.protection import protector
+    from api.reports.reached import PopulationFileError, load_population
+
+    try:
+        people = load_population(population) if population else None
+    except PopulationFileError as exc:
+        for problem in exc.problems:
+            err.print(f"{exc.path}: {problem}", highlight=False, markup=False)
+        raise _fail(f"fix {exc.path}; no report was written") from None
     db = _database(settings)
     with db.session() as session:
         ids = _locality_ids(session, locality) if locality else None
@@ -952,7 +1000,7 @@ def report(
     )
     try:
         with Progress(console=err, transient=True) as progress, db.session() as session:
-            task = progress.add_task("Report", total=len(STEPS) + 2)
+            task = progress.add_task("Report", total=len(STEPS) + 3)
 
             def on_step(name: str) -> None:
                 progress.update(task, description=name, advance=1)
@@ -964,6 +1012,9 @@ def report(
                 unit_costs=unit_table,
                 target_days=settings.contact_target_working_days,
                 on_step=on_step,
+                compare=True,  # the summary page compares with the previous period
+                protector=protector(settings),  # equality data is counted, never shown
+                population=people,
             )
             progress.update(task, description="Writing files")
             written = write_report(result, out)

@@ -42,6 +42,7 @@ from api.registration.models import (
     Registration,
     Reminder,
 )
+from api.reports.imd import ImdDecile
 from api.staff.models import StaffAccount, StaffRecoveryCode, StaffSession, StaffSignInLink
 
 __all__ = [
@@ -86,6 +87,8 @@ __all__ = [
     "ProblemReport",
     "Registration",
     "Reminder",
+    # the IMD lookup for "who is reached" in the report
+    "ImdDecile",
     # other directories' records brought in by `petunia import oruk`
     "ImportedRecord",
     "StaffAccount",

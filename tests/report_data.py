@@ -11,6 +11,7 @@ the report's SQL.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import random
 import statistics
 from collections.abc import Callable, Iterator
@@ -51,9 +52,11 @@ from api.outcomes.recording import (
 from api.referrals import care, intake, lifecycle
 from api.referrals.enums import ContactMethod, SupportLevel
 from api.referrals.enums import ReferralStatus as S
+from api.referrals.equality import EqualityIn
 from api.referrals.models import Referral
 from api.referrals.protection import protector
 from api.referrals.purge import purge
+from api.reports.imd import import_imd
 
 LONDON = ZoneInfo("Europe/London")
 START, END = dt.date(2024, 4, 1), dt.date(2025, 3, 31)  # a financial year
@@ -75,6 +78,8 @@ UNIT_COSTS = {
     "prescriptions": Decimal(9),
 }
 INSTRUMENTS = {"ons4": (0, 10), "ltc6": (0, 3)}
+IMD = {"AT1 1AA": 2, "AT1 2AB": 7, "AT2 1AA": 10}  # the test lookup (AT9 9ZZ is not in it)
+PURGED_BEFORE = dt.datetime(2025, 5, 31, tzinfo=dt.UTC)  # closed before this: purged by seed
 REVERSED = {("ons4", "anxiety")}
 
 
@@ -96,11 +101,14 @@ class Person:
     # instrument key -> time point -> {item: score}
     outcomes: dict[str, dict[TimePoint, dict[str, int]]] = field(default_factory=dict)
     nhs: dict[NhsUsePeriod, tuple[int, int, int, int]] = field(default_factory=dict)
+    # Equality data as recorded (None: not recorded) and the postcode of the contact details.
+    equality: EqualityIn | None = None
+    postcode: str | None = None
 
 
 @dataclass
 class Need:
-    domain: Domain
+    domain: Domain | None  # None: fits none of the six domains ("other")
     locality: str
     at: dt.datetime
 
@@ -231,6 +239,21 @@ def make_people() -> tuple[list[Person], list[Need]]:
                 max(0, b[3] - rng.randint(-3, 10)),
             )
 
+    # Equality data, from its own random stream so the rest of the data set is unchanged:
+    # some people record nothing; postcodes with and without an IMD decile in the lookup.
+    eq = random.Random(16)
+    for p in people:
+        p.postcode = eq.choice([*IMD, "AT9 9ZZ", None])
+        if eq.random() < 0.2:
+            continue
+        p.equality = EqualityIn(
+            sex=eq.choice(["1", "2", "2", None, "X"]),
+            ethnic_category=eq.choice(["A", "A", "A", "C", "H", "N", "Z", None]),
+            long_term_conditions=tuple(
+                eq.sample(["asthma", "diabetes", "copd", "mental_health"], eq.choice([0, 1, 2]))
+            ),
+        )
+
     needs = []
     for _ in range(40):
         day = dt.date(2024, 2, 1) + dt.timedelta(days=rng.randint(0, 500))
@@ -241,6 +264,11 @@ def make_people() -> tuple[list[Person], list[Need]]:
                 london(day, 12),
             )
         )
+    # Needs that fit no domain, from their own random stream (the rest stays the same).
+    other = random.Random(17)
+    for _ in range(9):
+        day = dt.date(2024, 4, 1) + dt.timedelta(days=other.randint(0, 364))
+        needs.append(Need(None, other.choice(["north", "south"]), london(day, 12)))
     return people, needs
 
 
@@ -252,6 +280,8 @@ def seed(db: Database, people: list[Person], needs: list[Need]) -> None:
     settings = get_settings(encryption_key=ENCRYPTION_KEY)
     guard = protector(settings)
     with db.session() as s:
+        lookup = "postcode,imd_decile\n" + "".join(f"{k},{v}\n" for k, v in IMD.items())
+        import_imd(s, io.StringIO(lookup))
         practices = {p.ods_code: p for p in s.scalars(select(GpPractice))}
         localities = {loc.key: loc.id for loc in s.scalars(select(Locality))}
         lead_id = s.scalar(select(Provider.id).where(Provider.key == "lead-north"))
@@ -270,8 +300,11 @@ def seed(db: Database, people: list[Person], needs: list[Need]) -> None:
                     given_name="Test",
                     family_name=f"Person{n}",
                     date_of_birth=dt.date(1950, 1, 1) + dt.timedelta(days=97 * n),
-                    contact=intake.ContactIn(ContactMethod.PHONE, phone="07700 900123"),
+                    contact=intake.ContactIn(
+                        ContactMethod.PHONE, phone="07700 900123", postcode=p.postcode
+                    ),  # fmt: skip
                 ),
+                equality=p.equality,
                 reason="Synthetic referral for the report tests.",
                 consent_to_refer=True,
                 consent_share_outcomes=True,
@@ -326,6 +359,11 @@ def seed(db: Database, people: list[Person], needs: list[Need]) -> None:
         purged = purge(s, retention_days=30, keys=keys, now=dt.datetime(2025, 6, 30, tzinfo=dt.UTC))
         assert purged > 10
         assert s.scalar(select(Referral.id).where(Referral.purged_at.is_not(None))) is not None
+
+
+def guard() -> object:
+    """The key to the data set's personal data: reports read equality data with it."""
+    return protector(get_settings(encryption_key=ENCRYPTION_KEY))
 
 
 def _nhs_number(n: int) -> str:
@@ -401,6 +439,8 @@ class World:
     sessions: list[dict]  # {"provider": id, "locality": id | None, "domains": [...], "pub": bool}
     relationship: dict[str, Relationship]  # provider key -> relationship
     provider_of: dict[str, str]  # session key -> provider key
+    # session key -> (session id, provider id, provider published?)
+    session_ids: dict[str, tuple[int, int, bool]] = field(default_factory=dict)
 
 
 def read_world(db: Database) -> World:
@@ -423,9 +463,15 @@ def read_world(db: Database) -> World:
             domains.setdefault(row.session_id, []).append(Domain(row.domain))
         sessions = []
         provider_of = {}
+        session_ids = {}
         for row in s.scalars(select(Session)):
             owner = by_id[row.provider_id]
             provider_of[row.key] = owner["key"]
+            session_ids[row.key] = (
+                row.id,
+                row.provider_id,
+                owner["status"] is ListingStatus.PUBLISHED,
+            )
             sessions.append({
                 "provider": row.provider_id,
                 "locality": venues.get(row.venue_id) if row.venue_id else owner["locality"],
@@ -433,7 +479,7 @@ def read_world(db: Database) -> World:
                 "published": owner["status"] is ListingStatus.PUBLISHED,
             })  # fmt: skip
         relationship = {p["key"]: p["relationship"] for p in providers}
-    return World(locs, practices, providers, sessions, relationship, provider_of)
+    return World(locs, practices, providers, sessions, relationship, provider_of, session_ids)
 
 
 def expected(
@@ -560,6 +606,124 @@ def expected(
     )
     cells[fc, "all", "after"] = Count(len(after))
 
+    # Did not attend by practice (a referral that ever had the status DID_NOT_ATTEND).
+    dna_total = ("dna_and_decline", "did_not_attend", "referrals")
+    for key in chosen:
+        loc_id = world.localities[key][0]
+        for ods, (pid, _name, loc) in world.practices.items():
+            if loc != key:
+                continue
+            row = f"{loc_id}:{pid}"
+            mine = [p for p in pop if p.practice == ods]
+            missed = {p.key for p in mine if p.key in dna}
+            sets[f"practice {row}"] = {p.key for p in mine}
+            sets[f"practice dna {row}"] = missed
+            cells["dna_by_practice", row, "referrals"] = Count(len(mine))
+            cells["dna_by_practice", row, "did_not_attend"] = Count(len(missed))
+            cells["dna_by_practice", row, "rate"] = Derived(
+                pct(len(missed), len(mine)),
+                (("dna_by_practice", row, "did_not_attend"), ("dna_by_practice", row, "referrals")),
+            )
+    cells["dna_by_practice", "total", "referrals"] = Count(N)
+    cells["dna_by_practice", "total", "did_not_attend"] = Count(len(dna))
+    cells["dna_by_practice", "total", "rate"] = Derived(
+        pct(len(dna), N), (("dna_by_practice", "total", "did_not_attend"), dna_total)
+    )
+
+    # Uptake and attendance: rows are every session of a published provider and every
+    # session anyone (in any period) was signposted to, and their providers.
+    ever = {k for p in people for k in p.sessions}
+    rows_s = {k for k, (_i, _p, pub) in world.session_ids.items() if pub or k in ever}
+    units = {
+        "session": {str(world.session_ids[k][0]): {k} for k in rows_s},
+        "provider": {},
+    }
+    for k in rows_s:
+        units["provider"].setdefault(str(world.session_ids[k][1]), set()).add(k)
+    for by, groups in units.items():
+        t = f"uptake_by_{by}"
+        for row, keys in groups.items():
+            sent = [p for p in pop if keys & set(p.sessions)]
+            came = {p.key for p in sent if any(c and k in keys for k, _on, c in p.attendance)}
+            missed = {p.key for p in sent
+                      if any(not c and k in keys for k, _on, c in p.attendance)}  # fmt: skip
+            sets[f"uptake {by} {row}"] = {p.key for p in sent}
+            sets[f"uptake {by} {row} attended"] = came
+            sets[f"uptake {by} {row} missed"] = missed
+            cells[t, row, "signposted"] = Count(len(sent))
+            cells[t, row, "attended"] = Count(len(came))
+            cells[t, row, "missed"] = Count(len(missed))
+            for column, part in (("uptake", "attended"), ("missed_share", "missed")):
+                cells[t, row, column] = Derived(
+                    pct(len(came if part == "attended" else missed), len(sent)),
+                    ((t, row, part), (t, row, "signposted")),
+                )
+
+    # Who is reached: equality data as recorded, gone with a purged referral.
+    def purged(p: Person) -> bool:
+        last = p.events[-1] if p.events else None
+        return (
+            bool(last)
+            and last[0] in (S.COMPLETED, S.DECLINED, S.CLOSED)
+            and (last[1] < PURGED_BEFORE)
+        )
+
+    def improved(p: Person) -> bool | None:
+        result = None
+        for key, by_time in p.outcomes.items():
+            if TimePoint.END not in by_time:
+                continue
+            lo, hi = INSTRUMENTS[key]
+
+            def turned(values: dict[str, int], key: str = key, lo: int = lo, hi: int = hi) -> int:
+                return sum(hi + lo - v if (key, i) in REVERSED else v for i, v in values.items())
+
+            up = turned(by_time[TimePoint.END]) > turned(by_time[TimePoint.BASELINE])
+            result = bool(result) or up
+        return result
+
+    def codes_of(p: Person, dimension: str) -> list[str]:
+        e = None if purged(p) else p.equality
+        if dimension == "long_term_condition":
+            return list(e.long_term_conditions) if e and e.long_term_conditions else ["NONE"]
+        if e is None:
+            return ["NONE"]
+        if dimension == "imd_decile":
+            d = IMD.get(p.postcode or "")
+            return ["NONE" if d is None else str(d)]
+        value = e.sex if dimension == "sex" else e.ethnic_category
+        return ["NONE" if value is None else value]
+
+    from api.reports.reached import DIMENSIONS, _codes
+
+    for dimension in DIMENSIONS:
+        t = f"reached_by_{dimension}"
+        for code in [*_codes()[dimension], "NONE"]:
+            members = [p for p in pop if code in codes_of(p, dimension)]
+            began = [p for p in members if reached(p, "ACTIVE")]
+            outcome = [p for p in members if improved(p) is not None]
+            better = [p for p in outcome if improved(p)]
+            name = f"{dimension} {code}"
+            sets[f"who {name}"] = {p.key for p in members}
+            for part, group in (("started", began), ("with_outcome", outcome),
+                                ("improved", better)):  # fmt: skip
+                sets[f"who {name} {part}"] = {p.key for p in group}
+                cells[t, code, part] = Count(len(group))
+            cells[t, code, "referrals"] = Count(len(members))
+            cells[t, code, "share"] = Derived(pct(len(members), N),
+                                              ((t, code, "referrals"), total_cell))  # fmt: skip
+            cells[t, code, "population"] = Plain(None)
+            cells[t, code, "started_share"] = Derived(
+                pct(len(began), len(members)), ((t, code, "started"), (t, code, "referrals"))
+            )
+            cells[t, code, "improved_share"] = Derived(
+                pct(len(better), len(outcome)), ((t, code, "improved"), (t, code, "with_outcome"))
+            )
+        cells[t, "total", "referrals"] = Count(N)
+        for column in ("share", "population", "started", "started_share", "with_outcome",
+                       "improved", "improved_share"):  # fmt: skip
+            cells[t, "total", column] = Plain(None)
+
     # Support levels and tariff.
     assessed = [p for p in pop if p.level is not None]
     sets["assessed"] = {p.key for p in assessed}
@@ -645,6 +809,28 @@ def expected(
             cells[t, key, f"{name}_share"] = Derived(
                 pct(len(members), n), ((t, key, name), people_cell)
             )
+        kept = {p for p, c in changes.items() if c >= 0}
+        sets[f"{key} kept"] = kept
+        cells[t, key, "kept"] = Count(len(kept))
+        cells[t, key, "kept_share"] = Derived(pct(len(kept), n), ((t, key, "kept"), people_cell))
+        # By level of need (today's support level; "NONE": not assessed).
+        for level in [*(lv.value for lv in SupportLevel), "NONE"]:
+            members = [p for p in both if (p.level.value if p.level else "NONE") == level]
+            row = f"{key}:{level}"
+            level_kept = {p.key for p in members if changes[p.key] >= 0}
+            sets[f"{key} level {level}"] = {p.key for p in members}
+            sets[f"{key} level {level} kept"] = level_kept
+            cells["outcomes_by_level", row, "people"] = Count(len(members))
+            cells["outcomes_by_level", row, "kept"] = Count(len(level_kept))
+            cells["outcomes_by_level", row, "kept_share"] = Derived(
+                pct(len(level_kept), len(members)),
+                (("outcomes_by_level", row, "kept"), ("outcomes_by_level", row, "people")),
+            )
+            cells["outcomes_by_level", row, "mean_change"] = Derived(
+                statistics.fmean(changes[p.key] for p in members) if members else None,
+                (("outcomes_by_level", row, "people"),),
+                extra=True,
+            )
         width = hi - lo
         third = {
             p.key: min(int((Fraction(score(p.outcomes[key][TimePoint.BASELINE]), k) - lo) * 3
@@ -713,7 +899,9 @@ def expected(
     ids = {world.localities[k][0] for k in chosen}
     t = "unmet_need_vs_supply"
 
-    def sessions_in(d: Domain | None, loc: int | None | str) -> int:
+    def sessions_in(d: Domain | None, loc: int | None | str, other: bool = False) -> int:
+        if other:
+            return 0  # nothing is listed for a need that fits no domain
         return sum(
             1
             for s in published
@@ -726,23 +914,24 @@ def expected(
             for _ in ([1] if d is not None else s["domains"])
         )
 
-    for d in Domain:
+    for d in [*Domain, None]:
+        code = d.value if d else "OTHER"
         for key in chosen:
             loc = world.localities[key][0]
             n = sum(1 for nd in in_period if nd.domain is d and nd.locality == key)
-            s = sessions_in(d, loc)
-            row = f"{d.value}:{loc}"
+            s = sessions_in(d, loc, d is None)
+            row = f"{code}:{loc}"
             cells[t, row, "unmet"] = Count(n)
             cells[t, row, "sessions"] = Plain(s)
             cells[t, row, "per_session"] = Derived(n / s if s else None, ((t, row, "unmet"),))
         n = sum(1 for nd in in_period if nd.domain is d)
-        s = sessions_in(d, "any")
-        row = f"{d.value}:all"
+        s = sessions_in(d, "any", d is None)
+        row = f"{code}:all"
         cells[t, row, "unmet"] = Count(n)
         cells[t, row, "sessions"] = Plain(s)
         cells[t, row, "per_session"] = Derived(n / s if s else None, ((t, row, "unmet"),))
-        cells["unmet_need_by_domain", d.value, "unmet"] = Count(n)
-        cells["unmet_need_by_domain", d.value, "sessions"] = Plain(s)
+        cells["unmet_need_by_domain", code, "unmet"] = Count(n)
+        cells["unmet_need_by_domain", code, "sessions"] = Plain(s)
     for key in chosen:
         loc = world.localities[key][0]
         n = sum(1 for nd in in_period if nd.locality == key)

@@ -57,6 +57,7 @@ def domain_report(db: Database, locality_ids: tuple[int, ...] | None = None, **k
             ReportRequest(data.START, data.END, locality_ids, as_of=kw.pop("as_of", data.AS_OF)),
             tariff=load_tariff(),
             unit_costs=load_unit_costs(),
+            protector=data.guard(),
         )
 
 
@@ -171,6 +172,7 @@ def test_graphql_gives_exact_figures_to_admin_only_and_fixed_periods_to_others(
                 ReportRequest(data.START, dt.date(2024, 10, 14), as_of=today, exact=True),
                 tariff=load_tariff(),
                 unit_costs=load_unit_costs(),
+                protector=data.guard(),
             )
         assert got["exact"] is True and got["rule"] == want.rule
         for gt, wt in zip(got["tables"], want.tables, strict=True):
@@ -196,6 +198,7 @@ def test_petunia_report_writes_html_and_a_csv_per_table(
 ) -> None:
     db = report_world[0]
     monkeypatch.setenv("DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("PETUNIA_ENCRYPTION_KEY", data.ENCRYPTION_KEY)  # equality data
     out = tmp_path / "board-pack"
     result = runner.invoke(app, ["report", "--from", "2024-04-01", "--to", "2025-03-31",
                                  "--as-of", "2025-06-30", "--out", str(out)],
@@ -384,10 +387,12 @@ def test_the_demo_report(new_database_url, tmp_path: Path) -> None:
     from api import migrations
 
     migrations.upgrade(db.engine)
+    from api.referrals.protection import protector
+
+    settings = get_settings(encryption_key=data.ENCRYPTION_KEY, data_dir=tmp_path)
     with db.session() as s:
         loaded = load_directory(s, DEMO)
-        load_referral_data(s, DEMO, get_settings(encryption_key=data.ENCRYPTION_KEY,
-                                                 data_dir=tmp_path), loaded)  # fmt: skip
+        load_referral_data(s, DEMO, settings, loaded)
     try:
         with db.session() as s:
             report = build_report(
@@ -400,6 +405,7 @@ def test_the_demo_report(new_database_url, tmp_path: Path) -> None:
                 ),
                 tariff=load_tariff(),
                 unit_costs=load_unit_costs(),
+                protector=protector(settings),
             )
     finally:
         db.dispose()
@@ -415,4 +421,89 @@ def test_the_demo_report(new_database_url, tmp_path: Path) -> None:
                 if cell.controlled and not cell.suppressed and column.unit.value == "COUNT":
                     assert cell.value == 0 or cell.value >= 5, (table.key, row.key, column.key)
     html = render_html(report)
-    assert html.count("<svg") >= 10 and "Key figures" in html
+    assert html.count("<svg") >= 10 and "Summary" in html
+
+    # Every table added for commissioners (issue 16) has figures in the demo.
+    def shown(key: str, column: str) -> int:
+        return sum(1 for r in report.table(key).rows if not r.total
+                   and (r.cells[[c.key for c in report.table(key).columns].index(column)].value
+                        or 0) > 0)  # fmt: skip
+
+    # Sessions: the demo's 120 referrals spread over many sessions, each with few people
+    # (shown "<5"): the least used, which is what the table is for.
+    assert len(report.table("uptake_by_session").rows) >= 10
+    # By level of need: about 27 people with both scores per instrument over three levels,
+    # so the exact release hides most of it (secondary suppression); the rows are there.
+    assert len(report.table("outcomes_by_level").rows) == 8
+    for key, column in (("dna_by_practice", "did_not_attend"),
+                        ("uptake_by_provider", "attended"),
+                        ("reached_by_sex", "referrals"),
+                        ("reached_by_ethnic_category", "referrals"),
+                        ("reached_by_long_term_condition", "referrals"),
+                        ("reached_by_imd_decile", "referrals")):  # fmt: skip
+        assert shown(key, column) >= 1, key
+    assert report.table("unmet_need_by_domain").cell("OTHER", "unmet").value >= 5
+
+
+def test_the_printed_report_is_a_board_paper(report_world: tuple, tmp_path: Path) -> None:
+    """Issue 16, "A report a board can act on", in real Chromium's PDF: a one-page summary
+    first (against the previous period and the targets), page numbers and a running header
+    on every page, UK local time, charts whose text prints at 9 pt or more with full labels,
+    no plotted figure beside a mark; and axe-core finds nothing on the page."""
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+    from pypdf import PdfReader
+
+    with report_world[0].session() as s:
+        report = build_report(s, ReportRequest(data.START, data.END, as_of=data.AS_OF),
+                              tariff=load_tariff(), unit_costs=load_unit_costs(),
+                              compare=True)  # fmt: skip
+    assert report.previous is not None
+    assert (report.previous.start, report.previous.end) == (dt.date(2023, 4, 1),
+                                                            dt.date(2024, 3, 31))  # fmt: skip
+    write_report(report, tmp_path)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "UTC" not in html and re.search(r"\d\d:\d\d (GMT|BST) \(UK time\)", html)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=os.environ.get("PETUNIA_CHROMIUM", "/usr/bin/chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update"],
+        )  # fmt: skip
+        try:
+            page = browser.new_page()
+            page.goto((tmp_path / "report.html").as_uri())
+            results = Axe().run(page)
+            assert results.violations_count == 0, results.generate_report()
+            page.emulate_media(media="print")
+            # Charts are drawn at their own size in print: 13 px text is 9.75 pt on paper.
+            scales = page.evaluate(
+                "Array.from(document.querySelectorAll('svg.chart')).map(s => "
+                "s.getBoundingClientRect().width / s.viewBox.baseVal.width)"
+            )
+            assert scales and min(scales) >= 0.92, min(scales)  # 13 px x 0.92 = 9 pt
+            pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+        finally:
+            browser.close()
+    (tmp_path / "report.pdf").write_bytes(pdf)
+    pages = [pg.extract_text() for pg in PdfReader(io.BytesIO(pdf)).pages]
+    n = len(pages)
+    assert n >= len(report.sections()) + 2
+    first = " ".join(pages[0].split())
+    # Page 1 is the summary: key figures, the comparison, the targets; nothing else.
+    assert "Summary" in first and "Previous period" in first and "Against target" in first
+    assert "1 April 2023 to 31 March 2024" in first  # the previous period of the same length
+    assert "Contacted within 5 working days" in first and "90% or more" in first
+    assert "Disclosure control" not in first and "Referrals received by month" not in first
+    # The uncertain cost estimate is not a key figure; the page says why instead.
+    cost = report.table("cost_avoided")
+    if cost.cell("all", "total_low").value is not None and cost.cell("all", "total_low").value <= 0:
+        assert "not a key figure" in first
+    for k, text in enumerate(pages, start=1):
+        flat = " ".join(text.split())
+        assert f"Page {k} of {n}" in flat, (k, flat[-200:])
+        assert "Social prescribing commissioning report, 1 April 2024 to 31 March 2025" in flat
+    everything = " ".join(" ".join(pages).split())
+    assert "…" not in everything  # no label cut short
+    assert "Maintenance incentive (still engaged)" in everything
+    assert "UTC" not in everything

@@ -97,7 +97,8 @@ class UnmetNeed(Base):
     __tablename__ = "unmet_needs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    domain: Mapped[Domain] = mapped_column(enum_column(Domain), index=True)
+    # None: fits none of the six domains ("other"); the description says what it is.
+    domain: Mapped[Domain | None] = mapped_column(enum_column(Domain), index=True)
     locality_id: Mapped[int] = mapped_column(
         ForeignKey("localities.id", ondelete="RESTRICT"), index=True
     )

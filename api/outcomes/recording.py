@@ -232,18 +232,33 @@ def record_nhs_use(
     return row
 
 
+OTHER_LIMIT = 200  # a need that fits no domain: a short description of what it is
+
+
 def record_unmet_need(
     db: orm.Session,
     principal: Principal,
-    domain: Domain,
+    domain: Domain | None,
     description: str,
     locality_id: int | None,
 ) -> UnmetNeed:
     """A need nothing in the directory meets, with no patient identity. A practice's need
-    is in its own locality unless it says otherwise; a lead provider's, in one of its own."""
+    is in its own locality unless it says otherwise; a lead provider's, in one of its own.
+    ``domain`` None: it fits none of the six domains ("other"), and its short description
+    (at most OTHER_LIMIT characters) says what it is, so it is not lost."""
     text = (description or "").strip()
     if not text:
-        raise reject("input.description", "describe the need", ErrorCode.REQUIRED)
+        raise reject(
+            "input.description",
+            "describe the need" if domain else "say in a few words what the need is",
+            ErrorCode.REQUIRED,
+        )
+    if domain is None and len(text) > OTHER_LIMIT:
+        raise reject(
+            "input.description",
+            f"a need that fits no domain takes a short description: at most {OTHER_LIMIT} "
+            f"characters (this one has {len(text)})",
+        )
     if len(text) > 2000:
         raise reject("input.description", "keep it under 2000 characters")
     practice = db.get(GpPractice, principal.practice_id) if principal.practice_id else None
@@ -266,12 +281,19 @@ def record_unmet_need(
     )
     db.add(need)
     db.flush()
-    record(db, principal, "unmet_need.record", "unmet_need", need.id, domain=domain.value)
+    record(db, principal, "unmet_need.record", "unmet_need", need.id,
+           domain=domain.value if domain else "OTHER")  # fmt: skip
     return need
 
 
 def unmet_needs(db: orm.Session, principal: Principal) -> list[UnmetNeed]:
-    query = select(UnmetNeed).order_by(UnmetNeed.recorded_at.desc(), UnmetNeed.id.desc())
+    # Needs in one of the six domains: the GraphQL type's domain is non-null, so needs that
+    # fit none ("other") are counted in the report and not listed here.
+    query = (
+        select(UnmetNeed)
+        .where(UnmetNeed.domain.is_not(None))
+        .order_by(UnmetNeed.recorded_at.desc(), UnmetNeed.id.desc())
+    )
     if principal.role is Role.LEAD_PROVIDER:
         query = query.where(UnmetNeed.locality_id.in_(sorted(principal.locality_ids)))
     return list(db.scalars(query))

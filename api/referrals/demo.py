@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -31,7 +32,7 @@ from api.outcomes.recording import (
     record_outcome,
     record_unmet_need,
 )
-from api.referrals import care, intake, lifecycle, reviews
+from api.referrals import care, equality, intake, lifecycle, reviews
 from api.referrals.enums import ContactMethod, SupportLevel, Urgency
 from api.referrals.enums import ReferralStatus as S
 from api.referrals.models import Referral
@@ -39,6 +40,7 @@ from api.referrals.nhs_number import check_digit
 from api.referrals.plan_models import ReviewKind, ReviewState
 from api.referrals.protection import Protector, protector
 from api.referrals.working_days import LONDON, add_working_days, is_working_day
+from api.reports.imd import ImdDecile, import_imd
 
 GIVEN = [
     "Ada", "Bilal", "Ceri", "Dorota", "Eben", "Fatima", "Gwen", "Hamza", "Iris", "Jomo",
@@ -119,7 +121,28 @@ def seed_from_file(db: orm.Session, path: Path, settings: Settings, report: Load
         raise LoadError([Problem(path.name, 1, f"demo referrals: {exc}")]) from None
     if spec.until < spec.start:
         raise LoadError([Problem(path.name, 1, "demo referrals: `until` is before `from`")])
+    _demo_imd(db, path.parent / DEMO_IMD)
     seed_demo_referrals(db, spec, settings, report)
+
+
+# Synthetic IMD deciles for the demo area's fictional postcodes (not real deprivation data).
+DEMO_IMD = "imd_deciles_SYNTHETIC_demo.csv"
+
+
+def _demo_imd(db: orm.Session, path: Path) -> None:
+    """The demo's synthetic IMD lookup, unless a real one was imported (never replaced)."""
+    if path.exists() and db.scalar(select(ImdDecile.postcode).limit(1)) is None:
+        with path.open(newline="", encoding="utf-8") as handle:
+            import_imd(db, handle)
+
+
+DNA_PRACTICE = "C81002"  # the demo practice whose referrals miss appointments most often
+OTHER_NEEDS = (
+    "Help to care for a pet while in hospital",
+    "A quiet prayer space near home",
+    "Transport to sessions after dark",
+    "Support with gambling",
+)
 
 
 def seed_demo_referrals(
@@ -177,6 +200,51 @@ def _unmet_need(
     domain, text, _weight = r.choices(UNMET, weights=[w for *_x, w in UNMET])[0]
     need = record_unmet_need(db, lead, domain, text, practice.locality_id)
     need.recorded_at = at
+    # Now and then one that fits none of the six domains ("other", a short description).
+    if r.random() < 0.3:
+        need = record_unmet_need(db, lead, None, r.choice(OTHER_NEEDS), practice.locality_id)
+        need.recorded_at = at
+
+
+def _missed_first(
+    referral: Referral,
+    key: str,
+    practice: GpPractice,
+    contacted: dt.datetime,
+    limit: dt.datetime,
+    go: Callable[[S, dt.datetime | None], bool],
+) -> None:
+    """Some people miss their first appointment and are contacted again the same day; more
+    often from one practice (the report's did-not-attend by practice shows it). Drawn from
+    the referral's own key, so the rest of the demo is unchanged."""
+    d = random.Random(f"{key}:dna")
+    often = practice.ods_code == DNA_PRACTICE
+    if d.random() >= (0.7 if often else 0.2):
+        return
+    day = add_working_days(contacted.astimezone(LONDON).date(), 1)
+    missed = dt.datetime.combine(day, dt.time(10), LONDON).astimezone(dt.UTC)
+    again = dt.datetime.combine(day, dt.time(15), LONDON).astimezone(dt.UTC)
+    if again <= limit and go(S.DID_NOT_ATTEND, missed):
+        go(S.CONTACTED, again)
+
+
+def _equality(
+    db: orm.Session, referral: Referral, key: str, guard: Protector, postcodes: list[str]
+) -> None:
+    """Equality data for most demo referrals, drawn from the referral's own key (so the
+    rest of the demo is unchanged); some people choose to record nothing."""
+    r = random.Random(f"{key}:equality")
+    if r.random() < 0.15 or not postcodes:
+        return
+    data = equality.EqualityIn(
+        sex=r.choice(["1", "2", "2", "9", "X", None]),
+        ethnic_category=r.choices(list(equality.ETHNIC_CATEGORIES),
+                                  weights=[40, 3, 6, 2, 2, 2, 2, 6, 6, 4, 2, 3, 4, 1, 2, 2, 8])[0],
+        long_term_conditions=tuple(
+            r.sample(list(equality.conditions()), r.choice([0, 1, 1, 2, 3]))
+        ),
+    )  # fmt: skip
+    equality.record(db, referral, data, guard, postcode=r.choice(postcodes))
 
 
 def _reviews(
@@ -284,6 +352,8 @@ def _one(
         db, gp, data, key, guard, now=received,  # type: ignore[arg-type]
         contact_target_days=settings.contact_target_working_days,
     )  # fmt: skip
+    postcodes = list(db.scalars(select(ImdDecile.postcode).order_by(ImdDecile.postcode)))
+    _equality(db, referral, key, guard, postcodes)
     target = _target(r)
     if target is S.RECEIVED:
         return
@@ -311,6 +381,7 @@ def _one(
         return
     if target is S.CONTACTED:
         return
+    _missed_first(referral, key, practice, contacted, limit, go)
     assessed = when(contacted, r.randint(2, 8))
     if assessed is None:
         return

@@ -18,6 +18,7 @@ from api.audit.log import record
 from api.directory.enums import Domain
 from api.directory.models import GpPractice, utcnow
 from api.directory.postcodes import InvalidPostcode, normalise_postcode
+from api.referrals import equality as equality_data
 from api.referrals.enums import ContactMethod, ReferralStatus, Urgency
 from api.referrals.errors import ErrorCode, Problem, Rejected, reject
 from api.referrals.models import Referral, ReferralDomain, ReferralEvent
@@ -64,6 +65,8 @@ class ReferralIn:
     notes: str = ""
     # When the practice took the person's consent (default: now).
     consent_recorded_at: dt.datetime | None = None
+    # Optional equality data (api/referrals/equality.py), only as the person chooses.
+    equality: equality_data.EqualityIn | None = None
 
 
 def _text(
@@ -178,6 +181,12 @@ def validate(data: ReferralIn, now: dt.datetime) -> ReferralIn:
                 ErrorCode.INVALID,
             )
         )
+    equality = None
+    if data.equality is not None:
+        try:
+            equality = equality_data.validate(data.equality)
+        except Rejected as exc:
+            problems += exc.problems
     if problems:
         raise Rejected(problems)
     return ReferralIn(
@@ -198,13 +207,17 @@ def validate(data: ReferralIn, now: dt.datetime) -> ReferralIn:
         urgency=data.urgency,
         notes=notes,
         consent_recorded_at=_aware(consent_at) if consent_at else None,
+        equality=equality,
     )
 
 
 def _request_hash(protector: Protector, key: str, data: ReferralIn) -> str:
     # Keyed (HMAC), because the content includes the NHS number: a plain hash of it could be
     # tested against guesses.
-    canonical = json.dumps(asdict(data), sort_keys=True, default=str)
+    content = asdict(data)
+    if content.get("equality") is None:
+        content.pop("equality", None)  # as before equality data existed: retries still match
+    canonical = json.dumps(content, sort_keys=True, default=str)
     return hmac.new(
         protector.lookup_hash("idempotency:" + key).encode(), canonical.encode(), hashlib.sha256
     ).hexdigest()
@@ -324,6 +337,9 @@ def create_referral(
         return _retried(db, principal, found, request_hash), False
     for domain in clean.domains:
         db.add(ReferralDomain(referral_id=referral.id, domain=domain))
+    if clean.equality is not None:
+        equality_data.record(db, referral, clean.equality, protector,
+                             postcode=person.contact.postcode)  # fmt: skip
     db.add(
         ReferralEvent(
             referral_id=referral.id,

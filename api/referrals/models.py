@@ -72,6 +72,9 @@ class Referral(Base):
     person_enc: Mapped[str | None] = mapped_column(Text)
     # goals and action plan from the assessment (JSON, encrypted).
     plan_enc: Mapped[str | None] = mapped_column(Text)
+    # Optional equality data (api/referrals/equality.py: sex, ethnic category, long term
+    # conditions, IMD decile; JSON, encrypted); special category data, purged with the rest.
+    equality_enc: Mapped[str | None] = mapped_column(Text)
 
     # Anonymous facts.
     age_at_referral: Mapped[int] = mapped_column(Integer)

@@ -49,6 +49,7 @@ def purge(
         referral.nhs_number_hash = None
         referral.person_enc = None
         referral.plan_enc = None
+        referral.equality_enc = None  # special category data goes with the rest
         # A practice may have used something personal as its key.
         referral.idempotency_key = f"purged:{referral.id}"
         referral.purged_at = now

@@ -46,10 +46,18 @@ class _Maintenance(_File):
     after_days: int = Field(ge=1, le=3650)
 
 
+class _Targets(_File):
+    # Shares in percent: of referrals contacted, those contacted within the target working
+    # days; of people with a baseline and an end score, those who improved.
+    contact_within_share: float = Field(default=90, ge=0, le=100)
+    improved_share: float = Field(default=60, ge=0, le=100)
+
+
 class _TariffFile(_File):
     currency: Literal["GBP"] = "GBP"
     levels: _Levels
     maintenance: _Maintenance
+    targets: _Targets = _Targets()
 
 
 class _UnitCostsFile(_File):
@@ -61,10 +69,19 @@ class _UnitCostsFile(_File):
 
 
 @dataclass(frozen=True)
+class Targets:
+    """What the board measures the service against (the summary page): percentages."""
+
+    contact_within_share: float = 90
+    improved_share: float = 60
+
+
+@dataclass(frozen=True)
 class Tariff:
     levels: dict[SupportLevel, Decimal]
     maintenance: Decimal
     maintenance_after_days: int
+    targets: Targets = Targets()
 
 
 @dataclass(frozen=True)
@@ -108,6 +125,7 @@ def load_tariff(path: Path = DEFAULT_TARIFF) -> Tariff:
         levels={level: getattr(data.levels, level.value) for level in SupportLevel},
         maintenance=data.maintenance.amount,
         maintenance_after_days=data.maintenance.after_days,
+        targets=Targets(data.targets.contact_within_share, data.targets.improved_share),
     )
 
 

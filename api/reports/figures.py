@@ -20,6 +20,7 @@ from sqlalchemy import (
     Date,
     Float,
     Integer,
+    String,
     and_,
     case,
     cast,
@@ -221,6 +222,90 @@ def domain_counts(db: orm.Session, scope: Scope) -> dict[Domain, tuple[int, int]
 
 
 # ---------------------------------------------------------------------------------------------
+# Uptake and attendance by session and provider; did-not-attend by practice
+
+
+@dataclass(frozen=True)
+class UptakeCell:
+    """People (referrals in the scope) signposted to one session, or to any session of one
+    provider, by whether they attended at least once and missed at least once."""
+
+    unit: int  # session id or provider id
+    attended: bool
+    missed: bool
+    count: int
+    keys: int = 0
+
+
+def uptake_cells(db: orm.Session, scope: Scope, *, by: str) -> list[UptakeCell]:
+    """``by`` "session" or "provider": one row per (unit, attended, missed) that has anyone;
+    a person counts once per unit however many of its sessions they were signposted to."""
+    unit = Signpost.session_id if by == "session" else Signpost.provider_id
+    came = func.max(case((Attendance.attended.is_(True), 1), else_=0))
+    missed = func.max(case((Attendance.attended.is_(False), 1), else_=0))
+    per_person = (
+        select(
+            unit.label("unit"),
+            Referral.id.label("rid"),
+            Referral.record_key.label("record_key"),
+            func.coalesce(came, 0).label("came"),
+            func.coalesce(missed, 0).label("missed"),
+        )
+        .select_from(Signpost)
+        .join(Referral, Referral.id == Signpost.referral_id)
+        .outerjoin(Attendance, Attendance.signpost_id == Signpost.id)
+        .where(scope.referrals())
+        .group_by(unit, Referral.id, Referral.record_key)
+        .subquery()
+    )
+    rows = db.execute(
+        select(
+            per_person.c.unit,
+            per_person.c.came,
+            per_person.c.missed,
+            func.count(),
+            func.coalesce(func.sum(per_person.c.record_key), 0),
+        ).group_by(per_person.c.unit, per_person.c.came, per_person.c.missed)
+    ).all()
+    return [UptakeCell(u, bool(c), bool(m), n, int(k)) for u, c, m, n, k in rows]
+
+
+def uptake_units(db: orm.Session) -> tuple[list[tuple[int, str, int]], list[tuple[int, str]]]:
+    """The rows of the uptake tables, whoever was referred: every session of a published
+    provider and every session anyone was ever signposted to, (id, name, provider id); and
+    their providers (id, name). A row never appears because of the people in the period."""
+    signposted = select(Signpost.session_id).distinct()
+    sessions = db.execute(
+        select(Session.id, Session.title, Session.provider_id)
+        .join(Provider, Provider.id == Session.provider_id)
+        .where((Provider.status == ListingStatus.PUBLISHED) | Session.id.in_(signposted))
+        .order_by(Session.title, Session.id)
+    ).all()
+    ids = {p for _s, _n, p in sessions}
+    providers = db.execute(
+        select(Provider.id, Provider.name).where(Provider.id.in_(ids)).order_by(Provider.name)
+    ).all()
+    return [(s, n, p) for s, n, p in sessions], [(p, n) for p, n in providers]
+
+
+def dna_by_practice(db: orm.Session, scope: Scope) -> dict[tuple[int, int, bool], tuple[int, int]]:
+    """Referrals by (locality, practice, ever did-not-attend): (count, keys)."""
+    ever = exists(
+        select(ReferralEvent.id).where(
+            ReferralEvent.referral_id == Referral.id,
+            ReferralEvent.to_status == S.DID_NOT_ATTEND,
+        )
+    )
+    flag = case((ever, 1), else_=0)
+    rows = db.execute(
+        select(Referral.locality_id, Referral.practice_id, flag, func.count(), KEYS)
+        .where(scope.referrals())
+        .group_by(Referral.locality_id, Referral.practice_id, flag)
+    ).all()
+    return {(loc, p, bool(d)): (n, int(k)) for loc, p, d, n, k in rows}
+
+
+# ---------------------------------------------------------------------------------------------
 # Support levels and tariff
 
 
@@ -347,7 +432,37 @@ def instruments(db: orm.Session, scope: Scope, *, every: bool = False) -> list[O
     )
 
 
-def outcomes(db: orm.Session, scope: Scope, instrument: OutcomeInstrument) -> InstrumentOutcomes:
+def score_total(m: type[OutcomeMeasurement], instrument: OutcomeInstrument) -> ColumnElement[int]:
+    """A measurement's score: the sum of the instrument's items, each turned so that higher
+    is better."""
+    parts = []
+    for item in instrument.items:
+        score = m.scores[item["key"]].as_integer()
+        lower_better = (item.get("direction") or instrument.direction) == (
+            Direction.LOWER_IS_BETTER
+        )
+        if lower_better:
+            score = instrument.scale_min + instrument.scale_max - score
+        parts.append(score)
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + part
+    return out
+
+
+def level_of_need() -> ColumnElement[str]:
+    """A referral's level of need (support level) for the outcome tables: today its current
+    level. The seam for support-level history (issue 16, plans16): once a referral's levels
+    are kept with their dates, this becomes the level in force on the end score's date
+    (``level_in_force`` as a correlated subquery), and nothing else here changes."""
+    return Referral.support_level
+
+
+def outcomes(
+    db: orm.Session, scope: Scope, instrument: OutcomeInstrument, *, by_level: bool = False
+) -> InstrumentOutcomes:
+    """Changes in score for the people with a baseline and an end score, grouped by baseline
+    band (or, ``by_level``, by level of need) and direction."""
     info = InstrumentInfo(
         instrument.id,
         instrument.key,
@@ -360,24 +475,15 @@ def outcomes(db: orm.Session, scope: Scope, instrument: OutcomeInstrument) -> In
     end = aliased(OutcomeMeasurement)
 
     def total(m: type[OutcomeMeasurement]) -> ColumnElement[int]:
-        parts = []
-        for item in instrument.items:
-            score = m.scores[item["key"]].as_integer()
-            lower_better = (item.get("direction") or instrument.direction) == (
-                Direction.LOWER_IS_BETTER
-            )
-            if lower_better:
-                score = instrument.scale_min + instrument.scale_max - score
-            parts.append(score)
-        out = parts[0]
-        for part in parts[1:]:
-            out = out + part
-        return out
+        return score_total(m, instrument)
 
     k, lo, width = info.items, info.scale_min, info.scale_max - info.scale_min
     # Thirds of the scale in whole numbers: mean = sum / k, so 3 * (sum - k*lo) against k*width.
     offset = 3 * (total(base) - k * lo)
     band = case((offset < k * width, "LOW"), (offset < 2 * k * width, "MIDDLE"), else_="HIGH")
+    if by_level:
+        # The groups are levels of need instead of baseline bands ("NONE": not assessed).
+        band = func.coalesce(cast(level_of_need(), String(40)), "NONE")
     change = total(end) - total(base)
     direction = case((change > 0, "improved"), (change == 0, "same"), else_="worse")
     rows = db.execute(
@@ -499,8 +605,9 @@ def nhs_use(db: orm.Session, scope: Scope, costs: UnitCosts) -> NhsUseTotals:
 # Unmet need and supply; directory health
 
 
-def unmet_needs(db: orm.Session, scope: Scope) -> dict[tuple[Domain, int], tuple[int, int]]:
-    """Unmet needs recorded in the period, by domain and locality, with their keys."""
+def unmet_needs(db: orm.Session, scope: Scope) -> dict[tuple[Domain | None, int], tuple[int, int]]:
+    """Unmet needs recorded in the period, by domain (None: fits none of the six) and
+    locality, with their keys. Descriptions are never read: free text stays out of reports."""
     lo, hi = scope.bounds()
     rows = db.execute(
         select(
@@ -513,7 +620,7 @@ def unmet_needs(db: orm.Session, scope: Scope) -> dict[tuple[Domain, int], tuple
         )
         .group_by(UnmetNeed.domain, UnmetNeed.locality_id)
     ).all()
-    return {(Domain(d), loc): (n, int(k)) for d, loc, n, k in rows}
+    return {(None if d is None else Domain(d), loc): (n, int(k)) for d, loc, n, k in rows}
 
 
 def supply(
@@ -608,3 +715,60 @@ def mean_interval(
     variance = max((square - total * total / n) / (n - 1), 0.0)
     half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * (variance / n) ** 0.5
     return mean, mean - half, mean + half
+
+
+# ---------------------------------------------------------------------------------------------
+# Who is reached: equality data (encrypted: decrypted here to be counted, never kept)
+
+
+@dataclass(frozen=True)
+class ReachedRow:
+    """One referral in the scope, for the equality tables: its record key, its equality data
+    (None: not recorded, or purged), whether it started support, and its outcome: None (no
+    baseline and end score), True (improved on at least one instrument), False."""
+
+    record_key: int
+    equality: dict | None
+    started: bool
+    improved: bool | None
+
+
+def reached_rows(db: orm.Session, scope: Scope, protector: object) -> list[ReachedRow]:
+    """Every referral of the scope (one row each: equality data is encrypted per referral,
+    so it is counted here, after decrypting, rather than grouped in SQL)."""
+    from api.referrals import equality
+
+    started = exists(
+        select(ReferralEvent.id).where(
+            ReferralEvent.referral_id == Referral.id, ReferralEvent.to_status == S.ACTIVE
+        )
+    )
+    outcome: dict[int, bool] = {}
+    for instrument in instruments(db, scope):
+        base, end = aliased(OutcomeMeasurement), aliased(OutcomeMeasurement)
+        change = score_total(end, instrument) - score_total(base, instrument)
+        rows = db.execute(
+            select(Referral.id, change)
+            .join(base, and_(base.referral_id == Referral.id,
+                             base.instrument_id == instrument.id,
+                             base.time_point == TimePoint.BASELINE))
+            .join(end, and_(end.referral_id == Referral.id,
+                            end.instrument_id == instrument.id,
+                            end.time_point == TimePoint.END))
+            .where(scope.referrals())
+        ).all()  # fmt: skip
+        for rid, delta in rows:
+            outcome[rid] = outcome.get(rid, False) or delta > 0
+    rows = db.execute(
+        select(Referral.id, Referral.record_key, Referral.key_id, Referral.equality_enc,
+               started).where(scope.referrals())
+    ).all()  # fmt: skip
+    return [
+        ReachedRow(
+            int(key),
+            equality.read(protector, key_id, token),  # type: ignore[arg-type]
+            bool(began),
+            outcome.get(rid),
+        )
+        for rid, key, key_id, token, began in rows
+    ]

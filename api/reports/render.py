@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from api.reports import summary
 from api.reports.costs import NHS_CATEGORIES, NHS_LABELS
+from api.reports.disclosure import HIDDEN
 from api.reports.report import Cell, Column, Report, Table, Unit
+from api.reports.summary import Headline
 
 HTML_NAME = "report.html"
 README_NAME = "README.txt"
@@ -25,49 +27,20 @@ _env = Environment(
 )
 
 
-@dataclass(frozen=True)
-class Headline:
-    label: str
-    value: str
-    note: str
+def css_string(text: str) -> Markup:
+    """``text`` as a quoted CSS string (the running header of the printed page): every
+    character but letters and digits as a CSS escape (spaces too: CSS eats one space after
+    an escape), so no name can end the string or the style sheet."""
+    safe = "".join(c if c.isalnum() else f"\\{ord(c):06x}" for c in text)
+    return Markup(f'"{safe}"')
+
+
+_env.filters["css_string"] = css_string
 
 
 def headlines(report: Report) -> list[Headline]:
     """The key figures at the top of the report (each one a cell of a table below)."""
-    first = report.table("first_contact")
-    within = first.cell("all", "within_share").display
-    median = first.cell("all", "median_days").display
-    cost = report.table("cost_avoided")
-    return [
-        Headline(
-            "Referrals received",
-            report.table("referrals_by_month").cell("total", "referrals").display,
-            "in the period",
-        ),
-        Headline(
-            f"Contacted within {report.target_days} working days",
-            within,
-            f"median {median} working days to first contact",
-        ),
-        Headline(
-            "Completed their support",
-            report.table("lifecycle_conversion").cell("COMPLETED", "referrals").display,
-            report.table("lifecycle_conversion").cell("COMPLETED", "of_received").display
-            + " of referrals received",
-        ),
-        Headline(
-            "Tariff due",
-            report.table("support_levels").cell("total", "due").display,
-            "for the people assessed, with the maintenance incentive",
-        ),
-        Headline(
-            "Estimated NHS cost avoided",
-            cost.cell("all", "total").display,
-            f"95% CI {cost.cell('all', 'total_low').display} to "
-            f"{cost.cell('all', 'total_high').display}, resting on "
-            f"{cost.cell('all', 'people').display} people",
-        ),
-    ]
+    return summary.headlines(report)[0]
 
 
 def csv_name(table: Table) -> str:
@@ -76,9 +49,18 @@ def csv_name(table: Table) -> str:
 
 def render_html(report: Report) -> str:
     template = _env.get_template("report.html.j2")
+    key_figures, caveats = summary.headlines(report)
+    previous = report.previous
     return template.render(
         report=report,
-        headlines=headlines(report),
+        headlines=key_figures,
+        caveats=caveats,
+        lines=summary.lines(report, previous),
+        previous_text=summary.period_text(previous.start, previous.end) if previous else None,
+        period=summary.period_text(report.start, report.end),
+        produced=summary.uk_time(report.generated_at),
+        hidden=HIDDEN,
+        few=summary.FEW,
         csv_name=csv_name,
         svg=Markup,  # charts are built escaped (api/reports/charts.py)
         nhs=[(NHS_LABELS[c], report.unit_costs.costs[c]) for c in NHS_CATEGORIES],

@@ -17,6 +17,7 @@ from enum import StrEnum
 from fractions import Fraction
 from itertools import combinations
 
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import orm, select
 
 from api.directory.enums import Domain, ListedBy, ListingStatus
@@ -25,7 +26,7 @@ from api.referrals.enums import ReferralStatus, SupportLevel
 from api.reports import figures
 from api.reports.charts import bar_chart
 from api.reports.costs import NHS_CATEGORIES, NHS_LABELS, Tariff, UnitCosts
-from api.reports.disclosure import CONFIDENTIAL, HIDDEN, RULE, Release, Released
+from api.reports.disclosure import CONFIDENTIAL, HIDDEN, RULE, THRESHOLD, Release, Released
 from api.reports.noise import CellKey, Exact, Noise
 
 # The exact release (ADMIN only): today's rule, with secondary suppression.
@@ -61,6 +62,8 @@ class Unit(StrEnum):
 class Section(StrEnum):
     REFERRALS = "REFERRALS"
     SUPPORT_AND_TARIFF = "SUPPORT_AND_TARIFF"
+    UPTAKE = "UPTAKE"
+    REACHED = "REACHED"
     OUTCOMES = "OUTCOMES"
     NHS_USE = "NHS_USE"
     UNMET_NEED = "UNMET_NEED"
@@ -70,6 +73,8 @@ class Section(StrEnum):
 SECTION_TITLES = {
     Section.REFERRALS: "Referrals",
     Section.SUPPORT_AND_TARIFF: "Support levels and tariff",
+    Section.UPTAKE: "Uptake and attendance by session, provider and practice",
+    Section.REACHED: "Who is reached",
     Section.OUTCOMES: "Outcomes",
     Section.NHS_USE: "NHS use before and after",
     Section.UNMET_NEED: "Unmet need against supply",
@@ -167,6 +172,8 @@ class Report:
     tables: tuple[Table, ...]
     rule: str = RULE_TEXT
     exact: bool = True  # False: perturbed (the release for everyone but ADMIN)
+    # The previous period of the same length, for the summary's comparison (None: not asked).
+    previous: Report | None = None
 
     def table(self, key: str) -> Table:
         return next(t for t in self.tables if t.key == key)
@@ -224,6 +231,9 @@ class _Draft:
     notes: list[str] = field(default_factory=list)
     # (title, column key, unit sign, decimals, include total rows?)
     charts: list[tuple[str, str, str, int]] = field(default_factory=list)
+    # Order the rows (not the totals) by this column's published value, smallest first:
+    # published values only, so the order says nothing the table does not.
+    sort_by: str | None = None
 
     def add(
         self,
@@ -278,21 +288,23 @@ def _finish(draft: _Draft, released: Released) -> Table:
             group, total)
         for key, label, specs, group, total, _short in draft.rows
     )  # fmt: skip
+    if draft.sort_by is not None:
+        rows = _sorted(rows, [c.key for c in draft.columns].index(draft.sort_by))
     shorts = {key: short for key, _l, _s, _g, _t, short in draft.rows}
+    del shorts  # charts wrap full labels now (api/reports/charts.py)
     charts = []
     for title, column_key, unit, decimals in draft.charts:
         index = [c.key for c in draft.columns].index(column_key)
+        column = draft.columns[index]
         shown = [r for r in rows if not r.total]
         if not shown:
             continue
-        labels = [shorts[r.key] or (f"{r.group}: {r.label}" if r.group else r.label) for r in shown]
+        labels = [f"{r.group}: {r.label}" if r.group else r.label for r in shown]
         values = [r.cells[index].value for r in shown]
-        marks = [r.cells[index].display for r in shown]
-        charts.append(
-            Chart(
-                title, bar_chart(title, labels, values, unit=unit, decimals=decimals, marks=marks)
-            )
-        )
+        axis = column.label + (" (%)" if unit == "%" and "%" not in column.label else "")
+        axis += " (£)" if unit == "£" else ""
+        chart = bar_chart(title, labels, values, unit=unit, decimals=decimals, axis_title=axis)
+        charts.append(Chart(title, chart))
     return Table(
         draft.key,
         draft.section,
@@ -303,6 +315,24 @@ def _finish(draft: _Draft, released: Released) -> Table:
         tuple(draft.notes),
         tuple(charts),
     )
+
+
+def _sorted(rows: tuple[Row, ...], index: int) -> tuple[Row, ...]:
+    """Rows by a published column, smallest first: "<5" between 0 and 5, a figure hidden to
+    protect another ("[c]") last, as its size is not published; totals stay at the end."""
+
+    def rank(row: Row) -> tuple:
+        cell = row.cells[index]
+        if cell.value is not None:
+            value = cell.value
+        elif cell.display == HIDDEN:
+            value = THRESHOLD - 0.5
+        else:
+            value = float("inf")
+        return (value, row.label)
+
+    body = sorted((r for r in rows if not r.total), key=rank)
+    return (*body, *(r for r in rows if r.total))
 
 
 class _Grid:
@@ -391,14 +421,30 @@ def counted_to(start: dt.date, end: dt.date, today: dt.date | None = None) -> dt
     return min(end, last)
 
 
-def check_request(db: orm.Session, request: ReportRequest) -> list[tuple[int, str]]:
+def previous_period(start: dt.date, end: dt.date, counted_end: dt.date) -> tuple[dt.date, dt.date]:
+    """The period before ``start`` to ``end`` of the same length, counted as far into it as
+    the report is counted (``counted_end``): the previous month, quarter or financial year
+    (its first months, when this one counts only its first months so far)."""
+    if start.day == 1 and (end + dt.timedelta(days=1)).day == 1:
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        counted = (counted_end.year - start.year) * 12 + counted_end.month - start.month + 1
+        before = start - relativedelta(months=months)
+        return before, before + relativedelta(months=counted) - dt.timedelta(days=1)
+    length = end - start + dt.timedelta(days=1)
+    before = start - length
+    return before, before + (counted_end - start)
+
+
+def check_request(
+    db: orm.Session, request: ReportRequest, *, fixed: bool = True
+) -> list[tuple[int, str]]:
     """The localities the report covers, (id, name) by name; ReportError when the request
-    cannot be met."""
+    cannot be met. ``fixed=False``: a previous period for comparison (see build_report)."""
     if request.end < request.start:
         raise ReportError("period.to", "the period ends before it starts: swap the dates")
     if (request.end - request.start).days > MAX_DAYS:
         raise ReportError("period", "a report covers at most 5 years: choose a shorter period")
-    if not request.exact and not fixed_period(request.start, request.end):
+    if fixed and not request.exact and not fixed_period(request.start, request.end):
         raise ReportError(
             "period",
             "a report covers a calendar month, a quarter (January to March, April to June, "
@@ -424,12 +470,19 @@ def build_report(
     unit_costs: UnitCosts,
     target_days: int = 5,
     on_step: Callable[[str], None] | None = None,
+    compare: bool = False,
+    protector: object | None = None,
+    population: dict | None = None,
+    _previous: bool = False,
 ) -> Report:
-    """Compute, protect and lay out every table of the report."""
+    """Compute, protect and lay out every table of the report. ``compare``: also the
+    previous period of the same length (``Report.previous``), for the summary page. That
+    period is the previous month, quarter or financial year, or its first months as far as
+    this one is counted: a report anyone could have asked for once those months ended."""
     _snapshot(db)
-    localities = check_request(db, request)
+    localities = check_request(db, request, fixed=not _previous)
     step = on_step or (lambda _name: None)
-    end = request.end if request.exact else counted_to(request.start, request.end)
+    end = request.end if request.exact or _previous else counted_to(request.start, request.end)
     scope = figures.Scope(
         request.start,
         end,
@@ -437,13 +490,28 @@ def build_report(
     )
     as_of = request.as_of or dt.date.today()
     noise: Noise = Exact() if request.exact else CellKey(figures.release_keys(db, scope))
-    build = _Builder(db, scope, localities, tariff, unit_costs, target_days, as_of, noise)
+    build = _Builder(db, scope, localities, tariff, unit_costs, target_days, as_of, noise,
+                     protector, population)  # fmt: skip
     for name, part in build.parts():
         step(name)
         part()
     step("Disclosure control")
     released = build.release.solve()
     tables = tuple(_finish(d, released) for d in build.drafts)
+    previous = None
+    if compare:
+        step("Previous period")
+        before = previous_period(request.start, request.end, end)
+        previous = build_report(
+            db,
+            ReportRequest(*before, request.locality_ids, as_of=as_of, exact=request.exact),
+            tariff=tariff,
+            unit_costs=unit_costs,
+            target_days=target_days,
+            protector=protector,
+            population=population,
+            _previous=True,
+        )
     return Report(
         start=request.start,
         end=end,
@@ -457,6 +525,7 @@ def build_report(
         tables=tables,
         rule=RULE_TEXT if request.exact else PERTURBED_RULE_TEXT,
         exact=request.exact,
+        previous=previous,
     )
 
 
@@ -480,6 +549,8 @@ STEPS = (
     "Referrals",
     "Lifecycle and first contact",
     "Support levels and tariff",
+    "Uptake and attendance",
+    "Who is reached",
     "Outcomes",
     "NHS use",
     "Unmet need and supply",
@@ -487,6 +558,13 @@ STEPS = (
 )
 
 ALL = ("referrals",)  # the release key of "referrals received in the period"
+# Unmet needs by domain, then those that fit none of the six ("other", domain None).
+NEED_DOMAINS: tuple[Domain | None, ...] = (*Domain, None)
+OTHER_NEED = "Other (fits none of the six domains)"
+
+
+def _need_code(domain: Domain | None) -> str:
+    return "OTHER" if domain is None else domain.value
 
 
 class _Builder:
@@ -500,7 +578,12 @@ class _Builder:
         target_days: int,
         as_of: dt.date,
         noise: Noise,
+        protector: object | None = None,
+        population: dict | None = None,
     ) -> None:
+        # The key to the referrals' equality data (None: it cannot be read, and every
+        # referral counts as "not recorded"), and the area's population by each dimension.
+        self.protector, self.population = protector, population
         self.db, self.scope, self.localities = db, scope, localities
         self.tariff, self.unit_costs = tariff, unit_costs
         self.target_days, self.as_of = target_days, as_of
@@ -520,6 +603,8 @@ class _Builder:
                     self.referrals,
                     self.lifecycle,
                     self.support,
+                    self.uptake,
+                    self.reached,
                     self.outcomes,
                     self.nhs_use,
                     self.unmet_need,
@@ -534,6 +619,9 @@ class _Builder:
         d = _Draft(key, section, title, description, list(columns))
         self.drafts.append(d)
         return d
+
+    def need_label(self, domain: Domain | None) -> str:
+        return OTHER_NEED if domain is None else self.label(domain)
 
     def label(self, domain: Domain) -> str:
         return self.domain_labels.get(domain, domain.value.replace("_", " ").capitalize())
@@ -763,6 +851,111 @@ class _Builder:
                 "they count as contacted but not in the time columns."
             )
 
+        self.dna_by_practice()
+
+    def dna_by_practice(self) -> None:
+        """Did-not-attend by referring practice: feedback on referrals that did not suit."""
+        rel = self.release
+        raw = figures.dna_by_practice(self.db, self.scope)
+        grid = _Grid(rel, self.noise, "dna_practice", raw)
+        grid.count(ALL, lambda a: True, new=False, is_total=True)
+        dna_total = ("lifecycle", "did not attend")
+        grid.count(dna_total, lambda a: a[2], new=False)
+        t = self.draft(
+            "dna_by_practice",
+            Section.UPTAKE,
+            "Did not attend, by referring practice",
+            "Referrals received in the period from each practice, and those that missed an "
+            "appointment at least once (did not attend). A high rate may mean referrals that "
+            "did not suit the person: feedback for the practice, not a judgement of it.",
+            Column("referrals", "Referrals", Unit.COUNT),
+            Column("did_not_attend", "Did not attend (at least once)", Unit.COUNT),
+            Column("rate", "% did not attend", Unit.PERCENT, 1),
+        )
+        practices = self.db.execute(
+            select(GpPractice.id, GpPractice.name, GpPractice.ods_code, GpPractice.locality_id)
+            .where(self.scope.localities(GpPractice.locality_id))
+            .order_by(GpPractice.name)
+        ).all()
+        listed = {(loc, p): (name, ods) for p, name, ods, loc in practices}
+        for loc, p, _d in raw:
+            listed.setdefault((loc, p), ("", ""))
+        info = dict(self.db.execute(select(GpPractice.id, GpPractice.name)).all())
+        ods = dict(self.db.execute(select(GpPractice.id, GpPractice.ods_code)).all())
+        for loc, loc_name in self.localities:
+            for p in sorted((p for lo, p in listed if lo == loc), key=lambda p: info[p]):
+                referred = ("referrals", "practice", loc, p)
+                key = ("dna", "practice", loc, p)
+                dna = grid.count(key, lambda a, here=(loc, p, True): a == here)
+                grid.count(referred, lambda a, here=(loc, p): a[:2] == here, new=False)
+                t.add(f"{loc}:{p}", f"{info[p]} ({ods[p]})", _Fig(referred), _Fig(key),
+                      _Derived(_ratio(dna, rel.value(referred), 100), (key, referred)),
+                      group=loc_name)  # fmt: skip
+        grid.differences()
+        t.add("total", "Total", _Fig(ALL), _Fig(dna_total),
+              _Derived(_ratio(rel.value(dna_total), rel.value(ALL), 100), (dna_total, ALL)),
+              total=True)  # fmt: skip
+
+    def reached(self) -> None:
+        from api.reports import reached  # it builds on this module's pieces
+
+        reached.build(self)
+
+    # -- uptake and attendance by session and provider -------------------------------------------
+
+    def uptake(self) -> None:
+        sessions, providers = figures.uptake_units(self.db)
+        provider_name = dict(providers)
+        columns = (
+            Column("signposted", "Signposted", Unit.COUNT),
+            Column("attended", "Attended at least once", Unit.COUNT),
+            Column("uptake", "% attended", Unit.PERCENT, 1),
+            Column("missed", "Missed a date", Unit.COUNT),
+            Column("missed_share", "% missed a date", Unit.PERCENT, 1),
+        )
+        for by, units, title, what in (
+            ("provider", [(p, n, None) for p, n in providers], "Uptake by provider",
+             "any of the provider's sessions"),
+            ("session", sessions, "Uptake by session, least used first", "the session"),
+        ):  # fmt: skip
+            raw = figures.uptake_cells(self.db, self.scope, by=by)
+            t = self.draft(
+                f"uptake_by_{by}",
+                Section.UPTAKE,
+                title,
+                f"People referred in the period who were signposted to {what}, how many "
+                "attended at least once (uptake), and how many missed a date they were "
+                "expected (as the provider's register records it). A person counts once per "
+                "row, and may count in several rows.",
+                *columns,
+            )
+            t.sort_by = "signposted"
+            t.notes.append(
+                "Rows are in order of people signposted, fewest first: the least used are the "
+                "first to review when deciding what to recommission or decommission. A row "
+                "with few people rests on too few to judge by itself."
+            )
+            for unit, name, owner in units:
+                cells = {(c.attended, c.missed): (c.count, c.keys) for c in raw if c.unit == unit}
+                grid = _Grid(self.release, self.noise, ("uptake", by, unit), cells)
+                keys = {part: ("uptake", by, unit, part) for part in
+                        ("signposted", "attended", "missed")}  # fmt: skip
+                n = grid.count(keys["signposted"], lambda a: True, is_total=True)
+                came = grid.count(keys["attended"], lambda a: a[0])
+                missed = grid.count(keys["missed"], lambda a: a[1])
+                grid.differences()
+                label = name if owner is None else f"{name} ({provider_name[owner]})"
+                t.add(
+                    str(unit),
+                    label,
+                    _Fig(keys["signposted"]),
+                    _Fig(keys["attended"]),
+                    _Derived(_ratio(came, n, 100), (keys["attended"], keys["signposted"])),
+                    _Fig(keys["missed"]),
+                    _Derived(_ratio(missed, n, 100), (keys["missed"], keys["signposted"])),
+                )
+            t.charts.append((f"% attended, {by}s with a shown figure", "uptake", "%", 0))
+
     # -- support levels and tariff ---------------------------------------------------------------
 
     def support(self) -> None:
@@ -886,6 +1079,8 @@ class _Builder:
             Column("same_share", "% no change", Unit.PERCENT, 1),
             Column("worse", "Worse", Unit.COUNT),
             Column("worse_share", "% worse", Unit.PERCENT, 1),
+            Column("kept", "Improved or kept their score", Unit.COUNT),
+            Column("kept_share", "% improved or kept", Unit.PERCENT, 1),
         )
         bands = self.draft(
             "outcomes_by_baseline",
@@ -894,6 +1089,18 @@ class _Builder:
             "The same people by where they started: the lowest, middle or top third of the "
             "instrument's scale. People who start lowest usually gain most.",
             Column("people", "People", Unit.COUNT),
+            Column("mean_change", "Mean change", Unit.NUMBER, 2, signed=True),
+        )
+        levels = self.draft(
+            "outcomes_by_level",
+            Section.OUTCOMES,
+            "Change by level of need",
+            "The same people by their level of need (the support level assessed: today's "
+            "level), with the share who improved or kept their score, as the Year of Care "
+            "measures ask. A level with few people says little on its own.",
+            Column("people", "People", Unit.COUNT),
+            Column("kept", "Improved or kept their score", Unit.COUNT),
+            Column("kept_share", "% improved or kept", Unit.PERCENT, 1),
             Column("mean_change", "Mean change", Unit.NUMBER, 2, signed=True),
         )
         every = not self.noise.exact  # a row must not say someone has a score
@@ -917,6 +1124,8 @@ class _Builder:
             for d in ("improved", "same", "worse"):
                 direction_keys[d] = ("outcomes", i, d)
                 grid.count(direction_keys[d], lambda a, d=d: a[1] == d)
+            kept_key = ("outcomes", i, "kept")
+            kept = grid.count(kept_key, lambda a: a[1] != "worse")
             band_keys, band_n = {}, {}
             for b in figures.BANDS:
                 band_keys[b] = ("outcomes", i, "band", b)
@@ -961,7 +1170,10 @@ class _Builder:
                         _Derived(_ratio(counts[d], n, 100), (direction_keys[d], n_key)),
                     )
                 ],
+                _Fig(kept_key),
+                _Derived(_ratio(kept, n, 100), (kept_key, n_key)),
             )
+            self.outcomes_by_level(levels, instrument, n_key, sum_key)
             low_point, width = (
                 o.instrument.scale_min,
                 o.instrument.scale_max - o.instrument.scale_min,
@@ -984,8 +1196,55 @@ class _Builder:
         if not t.rows:
             t.notes.append("No baseline scores were recorded for these referrals.")
             bands.notes.append("No baseline scores were recorded for these referrals.")
+        if not levels.rows:
+            levels.notes.append("No baseline scores were recorded for these referrals.")
         t.charts.append(("% of people improved, by instrument", "improved_share", "%", 0))
+        levels.charts.append(("% improved or kept their score, by level of need",
+                              "kept_share", "%", 0))  # fmt: skip
         bands.charts.append(("Mean change by baseline score", "mean_change", "", 2))
+
+    def outcomes_by_level(
+        self, t: _Draft, instrument: object, n_key: Hashable, sum_key_all: Hashable
+    ) -> None:
+        """One instrument's rows of "Change by level of need": the same people as its row
+        in "Change in outcome scores" (``n_key``), by level."""
+        rel, noise = self.release, self.noise
+        o = figures.outcomes(self.db, self.scope, instrument, by_level=True)  # type: ignore[arg-type]
+        i, k = o.instrument.key, o.instrument.items
+        cells = {}
+        for level, g in o.groups.items():
+            for direction, n in (("improved", g.improved), ("same", g.same),
+                                 ("worse", g.worse)):  # fmt: skip
+                cells[level, direction] = (n, g.keys.get(direction, 0))
+        grid = _Grid(rel, noise, ("outcomes_level", i), cells)
+        grid.count(n_key, lambda a: True, new=False, is_total=True)
+        # Every level, and "not assessed", whoever has a score: a row must not appear with
+        # the first person it counts.
+        sum_keys = []
+        for level in [*(lv.value for lv in SupportLevel), "NONE"]:
+            people_key = ("outcomes", i, "level", level)
+            kept_key = ("outcomes", i, "level", level, "kept")
+            n = grid.count(people_key, lambda a, lv=level: a[0] == lv)
+            kept = grid.count(kept_key, lambda a, lv=level: a[0] == lv and a[1] != "worse")
+            g = o.groups.get(level)
+            change = (noise.amount(g.sum_change, g.all_keys, g.largest, "change")
+                      if g else Fraction(0))  # fmt: skip
+            sum_key = rel.amount(("outcomes", i, "level", level, "sum"), change,
+                                 follows=[people_key])  # fmt: skip
+            sum_keys.append(sum_key)
+            label = "Not assessed" if level == "NONE" else level.capitalize()
+            t.add(
+                f"{i}:{level}",
+                label,
+                _Fig(people_key),
+                _Fig(kept_key),
+                _Derived(_ratio(kept, n, 100), (kept_key, people_key)),
+                _Derived(_ratio(change, n * k) if g else None, (people_key, sum_key)),
+                group=o.instrument.name,
+                short=f"{o.instrument.name[:18]}: {label.lower()}",
+            )
+        rel.sum(sum_keys, sum_key_all)
+        grid.differences()
 
     # -- NHS use ---------------------------------------------------------------------------------
 
@@ -1112,23 +1371,24 @@ class _Builder:
         rel.sum(loc_keys.values(), grand_key)
         domain_keys = []
         per_loc: dict[int, list[Hashable]] = {loc: [] for loc, _ in locs}
-        for domain in Domain:
+        for domain in NEED_DOMAINS:
+            code, group = _need_code(domain), self.need_label(domain)
             cell_keys = []
             for loc, name in locs:
                 n = count(lambda d, lo, domain=domain, loc=loc: (d, lo) == (domain, loc))
-                key = rel.count(("unmet", domain.value, loc), n)
+                key = rel.count(("unmet", code, loc), n)
                 cell_keys.append(key)
                 per_loc[loc].append(key)
                 s = sessions.get((domain, loc), 0)
-                t.add(f"{domain.value}:{loc}", name, _Fig(key), _Plain(s),
-                      _Derived(_ratio(n, s), (key,)), group=self.label(domain))  # fmt: skip
+                t.add(f"{code}:{loc}", name, _Fig(key), _Plain(s),
+                      _Derived(_ratio(n, s), (key,)), group=group)  # fmt: skip
             n = count(lambda d, lo, domain=domain: d is domain)
-            key = rel.count(("unmet", domain.value), n)
+            key = rel.count(("unmet", code), n)
             domain_keys.append(key)
             rel.sum(cell_keys, key)
             s = sum(v for (d, lo), v in sessions.items() if d is domain)
-            t.add(f"{domain.value}:all", "All localities", _Fig(key), _Plain(s),
-                  _Derived(_ratio(n, s), (key,)), group=self.label(domain), total=True)  # fmt: skip
+            t.add(f"{code}:all", "All localities", _Fig(key), _Plain(s),
+                  _Derived(_ratio(n, s), (key,)), group=group, total=True)  # fmt: skip
         rel.sum(domain_keys, grand_key)
         for loc, keys in per_loc.items():
             rel.sum(keys, loc_keys[loc])
@@ -1143,7 +1403,9 @@ class _Builder:
               _Derived(_ratio(grand, s), (grand_key,)), total=True)  # fmt: skip
         t.notes.append(
             "A session in several domains counts once in each. Sessions online or at home "
-            "with no locality count only in the 'All localities' rows."
+            "with no locality count only in the 'All localities' rows. \"Other\" counts "
+            "needs that fit none of the six domains; what they are (a short description) is "
+            "never in the report, as free text could identify someone."
         )
 
         chart = self.draft(
@@ -1154,9 +1416,9 @@ class _Builder:
             Column("unmet", "Unmet needs", Unit.COUNT),
             Column("sessions", "Sessions listed", Unit.COUNT),
         )
-        for domain, key in zip(Domain, domain_keys, strict=True):
+        for domain, key in zip(NEED_DOMAINS, domain_keys, strict=True):
             s = sum(v for (d, lo), v in sessions.items() if d is domain)
-            chart.add(domain.value, self.label(domain), _Fig(key), _Plain(s))
+            chart.add(_need_code(domain), self.need_label(domain), _Fig(key), _Plain(s))
         chart.add("total", "All domains", _Fig(grand_key), _Plain(sum(sessions.values())),
                   total=True)  # fmt: skip
         chart.charts.append(("Unmet needs by domain", "unmet", "", 0))

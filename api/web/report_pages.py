@@ -16,6 +16,7 @@ from starlette.routing import Route
 from api.access import policy
 from api.audit.log import record
 from api.directory.models import Locality
+from api.referrals.protection import protector
 from api.registration.answers import ErrorCode, FieldError
 from api.reports import costs
 from api.reports.render import HTML_NAME, csv_name, headlines, render_html, table_csv
@@ -94,6 +95,8 @@ async def _build(request: Request, me: SignedIn, wanted: ReportRequest) -> Repor
             tariff=tariff,
             unit_costs=unit_costs,
             target_days=settings.contact_target_working_days,
+            compare=True,  # the summary page compares with the previous period
+            protector=protector(settings),  # equality data is counted, never shown
         )
         record(
             db,

@@ -38,6 +38,7 @@ from api.graphql.referrals.types import (
 from api.graphql.relay import expect_id
 from api.outcomes import recording
 from api.referrals import care, intake, lifecycle, webhooks
+from api.referrals.equality import EqualityIn
 from api.referrals.errors import ErrorCode, Problem, Rejected
 from api.referrals.protection import protector
 
@@ -73,6 +74,20 @@ class ConsentInput:
     )
 
 
+@strawberry.input(description="Coded equality data; every part optional.")
+class EqualityInput:
+    sex: str | None = strawberry.field(
+        default=None, description="NHS Data Dictionary person stated gender code: 1, 2, 9 or X."
+    )
+    ethnic_category: str | None = strawberry.field(
+        default=None, description="NHS Data Dictionary ethnic category code, A to Z."
+    )
+    long_term_conditions: list[str] = strawberry.field(
+        default_factory=list,
+        description="Codes from the area's list of long term conditions.",
+    )
+
+
 @strawberry.input
 class CreateReferralInput:
     person: PersonInput
@@ -82,6 +97,11 @@ class CreateReferralInput:
     domains: list[Domain] = strawberry.field(default_factory=list)
     urgency: Urgency = Urgency.ROUTINE  # type: ignore[assignment]
     notes: str = ""
+    equality: EqualityInput | None = strawberry.field(
+        default=None,
+        description="Optional equality data, only as the person chooses to give it "
+        "(special category data: stored encrypted, counted in reports, never shown in one).",
+    )
 
 
 @strawberry.input
@@ -275,6 +295,13 @@ class ReferralMutation:
             urgency=input.urgency,
             notes=input.notes,
             consent_recorded_at=input.consent.recorded_at,
+            equality=None
+            if input.equality is None
+            else EqualityIn(
+                input.equality.sex,
+                input.equality.ethnic_category,
+                tuple(input.equality.long_term_conditions),
+            ),
         )
         result = await _write(
             info,

@@ -24,6 +24,7 @@ from api.graphql.reports.types import (
     ReportUnitCosts,
 )
 from api.referrals.enums import SupportLevel
+from api.referrals.protection import protector
 from api.referrals.working_days import LONDON
 from api.reports import costs
 from api.reports.report import ReportError, ReportRequest, build_report
@@ -70,6 +71,7 @@ class ReportQuery:
                     tariff=tariff,
                     unit_costs=unit_costs,
                     target_days=settings.contact_target_working_days,
+                    protector=protector(settings),  # equality data is counted, never shown
                 )
             except ReportError as exc:
                 raise UserInputError(str(exc), field=exc.field) from None
