@@ -25,6 +25,7 @@ from sqlalchemy import (
     case,
     cast,
     distinct,
+    exists,
     func,
     literal,
     orm,
@@ -42,7 +43,7 @@ from api.referrals import levels as levels_sql
 from api.referrals.engagement import engaged_since
 from api.referrals.enums import ReferralStatus as S
 from api.referrals.enums import SupportLevel
-from api.referrals.models import Referral, ReferralDomain, ReferralEvent, Signpost
+from api.referrals.models import Attendance, Referral, ReferralDomain, ReferralEvent, Signpost
 from api.referrals.working_days import LONDON
 from api.reports.costs import NHS_CATEGORIES, UnitCosts
 
@@ -351,7 +352,7 @@ def support_cells(db: orm.Session, scope: Scope, after_days: int) -> list[Suppor
     engaged_flag = case((began.c.at.is_not(None) & engaged, 1), else_=0)
     # The level in force at the period's end (api/referrals/levels.py), not a later one;
     # assessed only after the period: the level it has now.
-    level = func.coalesce(levels_sql.in_force_on(Referral.id, scope.end), Referral.support_level)
+    level = level_of_need(scope)
     n = func.coalesce(providers.c.n, 0)
     sub = func.coalesce(providers.c.sub, 0)
     rows = db.execute(
@@ -450,12 +451,11 @@ def score_total(m: type[OutcomeMeasurement], instrument: OutcomeInstrument) -> C
     return out
 
 
-def level_of_need() -> ColumnElement[str]:
-    """A referral's level of need (support level) for the outcome tables: today its current
-    level. The seam for support-level history (issue 16, plans16): once a referral's levels
-    are kept with their dates, this becomes the level in force on the end score's date
-    (``level_in_force`` as a correlated subquery), and nothing else here changes."""
-    return Referral.support_level
+def level_of_need(scope: Scope) -> ColumnElement[str]:
+    """A referral's level of need (support level) for the outcome tables: the level in force
+    at the period's end (api/referrals/levels.py), as in the support table; assessed only
+    after the period, the level it has now."""
+    return func.coalesce(levels_sql.in_force_on(Referral.id, scope.end), Referral.support_level)
 
 
 def outcomes(
@@ -483,7 +483,7 @@ def outcomes(
     band = case((offset < k * width, "LOW"), (offset < 2 * k * width, "MIDDLE"), else_="HIGH")
     if by_level:
         # The groups are levels of need instead of baseline bands ("NONE": not assessed).
-        band = func.coalesce(cast(level_of_need(), String(40)), "NONE")
+        band = func.coalesce(cast(level_of_need(scope), String(40)), "NONE")
     change = total(end) - total(base)
     direction = case((change > 0, "improved"), (change == 0, "same"), else_="worse")
     rows = db.execute(
