@@ -219,6 +219,10 @@ DESCRIPTIONS: dict[str, str] = {
     "RegistrationError.code": "Why, for code.",
     "RegistrationKind.NEW": "A new organisation.",
     "RegistrationKind.UPDATE": "Changes to one already listed.",
+    "RegistrationKind.JOIN": "A new activity sent for an organisation already listed, by "
+    "someone who is not its registered contact.",
+    "RegistrationKind.ACCESS": "A request for an edit link of one's own to an organisation "
+    "already listed.",
     "RegistrationStatus.AWAITING_CONFIRMATION": "Waiting for the emailed link to be followed.",
     "RegistrationStatus.PENDING_REVIEW": "In the lead provider's queue.",
     "RegistrationStatus.CHANGES_REQUESTED": "Sent back with a note (`decisionNote`).",
@@ -237,7 +241,6 @@ DESCRIPTIONS: dict[str, str] = {
     "RegisterProviderInput.organisation": "The organisation's name.",
     "RegisterProviderInput.title": "The activity's name.",
     "RegisterProviderInput.description": "What happens, for the people who might come.",
-    "RegisterProviderInput.domains": "One or more domains it belongs to.",
     "RegisterProviderInput.when": "Set times, or by arrangement.",
     "RegisterProviderInput.venueName": "With AT_VENUE: the venue's name.",
     "RegisterProviderInput.postcode": "With AT_VENUE: its UK postcode.",
