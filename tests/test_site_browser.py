@@ -439,7 +439,7 @@ def test_hostile_listing_in_search_near_and_shortlist(page: object, base: str) -
 
 
 def test_hostile_listing_in_the_calendar_and_data_files(site: Path) -> None:
-    raw = (site / "providers/evil-group/evil-knit/session.ics").read_bytes()
+    raw = (site / "providers/evil-group/evil-knit/evil-knit.ics").read_bytes()
     lines = raw.decode().split("\r\n")
     assert lines.count("BEGIN:VEVENT") == 1 and not any(
         x.startswith("SUMMARY:injected") for x in lines

@@ -1,0 +1,79 @@
+"""Precompressed copies of the built site: ``name.gz`` (gzip) and ``name.br`` (brotli)
+beside every text file, so the app (api/web/site.py) and static hosts send compressed bytes
+without compressing on each request.
+
+A file the build linked unchanged from the previous build keeps its previous compressed
+copies (linked too): only new and changed files are compressed again.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import brotli
+
+TEXT = {".html", ".css", ".js", ".json", ".xml", ".txt", ".svg", ".ics", ".map", ".webmanifest"}
+SUFFIXES = {"br": ".br", "gzip": ".gz"}
+MIN_SIZE = 200  # smaller files gain nothing from compression
+# Brotli's best quality is worth its time on the theme's assets (compressed once, sent on
+# every first visit); pages use a quicker quality that is within a few per cent of it.
+ASSET_QUALITY = 11
+PAGE_QUALITY = 9
+
+
+def text_files(site: Path) -> Iterator[Path]:
+    for folder, dirs, files in os.walk(site):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            path = Path(folder, name)
+            if path.suffix in TEXT:
+                yield path
+
+
+def compress(path: Path) -> None:
+    """Write ``path.gz`` and ``path.br`` beside ``path``."""
+    data = path.read_bytes()
+    quality = ASSET_QUALITY if "/assets/" in path.as_posix() else PAGE_QUALITY
+    _write(path.with_name(path.name + ".br"), brotli.compress(data, quality=quality))
+    _write(path.with_name(path.name + ".gz"), gzip.compress(data, compresslevel=9, mtime=0))
+
+
+def _write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _reuse(path: Path, site: Path, previous: Path | None) -> bool:
+    """Link the previous build's compressed copies of an unchanged (hard-linked) file."""
+    if previous is None:
+        return False
+    old = previous / path.relative_to(site)
+    olds = [old.with_name(old.name + s) for s in SUFFIXES.values()]
+    try:
+        if not os.path.samefile(path, old) or not all(o.is_file() for o in olds):
+            return False
+        for o in olds:
+            target = path.with_name(o.name)
+            target.unlink(missing_ok=True)
+            os.link(o, target)
+    except OSError:
+        return False
+    return True
+
+
+def precompress_site(site: Path, previous: Path | None = None) -> tuple[int, int]:
+    """Compress every text file of ``site``; returns (compressed, reused)."""
+    compressed = reused = 0
+    for path in list(text_files(site)):
+        if path.stat().st_size < MIN_SIZE:
+            continue
+        if _reuse(path, site, previous):
+            reused += 1
+        else:
+            compress(path)
+            compressed += 1
+    return compressed, reused
