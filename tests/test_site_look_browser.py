@@ -140,9 +140,9 @@ def test_header_skip_link_and_footer(browser: object, base: str, width: int) -> 
     assert tab.evaluate("() => document.activeElement.id") == "main-content"  # type: ignore[attr-defined]
     header = tab.locator("header.pt-header")  # type: ignore[attr-defined]
     assert header.locator("a.pt-header__service").inner_text() == "Community activities directory"
-    assert header.locator("a", has_text="List your group or activity").get_attribute(
-        "href"
-    ) == (f"{PUBLIC}/register")
+    assert header.locator("a", has_text="List your group or activity").get_attribute("href") == (
+        f"{PUBLIC}/register"
+    )
     footer = tab.locator("footer.pt-footer")  # type: ignore[attr-defined]
     for name in ("Privacy notice", "Accessibility statement", "Contact"):
         assert footer.get_by_role("link", name=name).is_visible()
@@ -290,10 +290,14 @@ _CONTROLS = """() => [...document.querySelectorAll(
   .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden'
     && !e.closest('[hidden], [aria-hidden=true]') && !e.disabled
     && !(e.closest('details:not([open])') && e.tagName !== 'SUMMARY'))
-  .map(e => { e.dataset.ptControl = e.dataset.ptControl || String(Math.random()); return e.dataset.ptControl; })"""
+  .map(e => {
+    e.dataset.ptControl = e.dataset.ptControl || String(Math.random());
+    return e.dataset.ptControl;
+  })"""
 _FOCUSED = """() => { const e = document.activeElement; if (!e || e === document.body) return null;
   const s = getComputedStyle(e); const r = e.getBoundingClientRect();
-  return {id: e.dataset.ptControl || null, tag: e.tagName + ' ' + (e.textContent || e.name || '').trim().slice(0, 30),
+  return {id: e.dataset.ptControl || null,
+    tag: e.tagName + ' ' + (e.textContent || e.name || '').trim().slice(0, 30),
     shown: (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== 'none',
     inside: r.right <= innerWidth + 1 && r.left >= -1}; }"""
 

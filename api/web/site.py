@@ -43,6 +43,8 @@ def accepted_encodings(header: str) -> set[str]:
     for item in header.lower().split(","):
         name, _, params = item.strip().partition(";")
         name = name.strip()
+        if not name:
+            continue
         q = 1.0
         for param in params.split(";"):
             key, _, value = param.strip().partition("=")
