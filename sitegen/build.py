@@ -39,7 +39,7 @@ from api.directory.public import FreshnessPolicy, read_public_directory
 from sitegen import data_files, ics, isolate
 from sitegen.footer_pages import chrome_extra
 from sitegen.pages import Page, SiteConfig, SiteModel
-from sitegen.precompress import precompress_site
+from sitegen.precompress import compress, precompress_site, with_copies
 from sitegen.render import Renderer, page_key, templates_fingerprint
 from sitegen.search_index import write_search_index
 from sitegen.shell import Shell, build_shells
@@ -134,6 +134,7 @@ def _render_jobs(span: tuple[int, int]) -> int:
     jobs, renderer, new = _JOBS
     for path, make, extra in jobs[span[0] : span[1]]:
         _write(new / path / "index.html", renderer.render(make()))
+        compress(new / path / "index.html")  # here, in the render workers: in parallel
         for name, content in extra.items():
             _write(new / path / name, content())
     return span[1] - span[0]
@@ -389,7 +390,7 @@ def _build(
         otherwise queue it to be rendered."""
         keys[path] = key
         # Plain strings and os.path here: this runs for every page of the site.
-        names = ["index.html", *extra]
+        names = with_copies(["index.html", *extra])
         previous = [f"{out_dir}/{path}{name}" for name in names]
         if old_pages.get(path) == key and all(map(os.path.exists, previous)):
             for src, name in zip(previous, names, strict=True):

@@ -2,8 +2,15 @@
 beside every text file, so the app (api/web/site.py) and static hosts send compressed bytes
 without compressing on each request.
 
-A file the build linked unchanged from the previous build keeps its previous compressed
-copies (linked too): only new and changed files are compressed again.
+Pages are compressed as they are written, in the build's render workers (``compress``), and
+an unchanged page is linked from the previous build with its copies (``with_copies``); the
+last pass (``precompress_site``) does the rest (theme assets, data files, the search index,
+the open data), linking the previous copies of files that did not change.
+
+Left as they are: calendars (``.ics``, downloaded one at a time into a calendar app, about a
+kilobyte) and the Open Referral UK per-service records (``open-data/oruk/services/``, read
+by software one at a time): at national scale they are 40,000 of the site's 63,000 files,
+and compressing them would cost more build time than it saves anyone.
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from pathlib import Path
 import brotli
 
 # Source maps are for developers' tools, never loaded by a page: left as they are.
-TEXT = {".html", ".css", ".js", ".json", ".xml", ".txt", ".svg", ".ics", ".webmanifest"}
+TEXT = {".html", ".css", ".js", ".json", ".xml", ".txt", ".svg", ".webmanifest"}
+SKIP = re.compile(r"(^|/)open-data/oruk/services/")
 SUFFIXES = {"br": ".br", "gzip": ".gz"}
 MIN_SIZE = 200  # smaller files gain nothing from compression
 # Brotli's best quality is worth its time on the theme's assets (compressed once, sent on
@@ -29,18 +37,29 @@ PAGE_QUALITY = 5
 NOT_LOADED = re.compile(r"/assets/javascripts/(lunr|workers)/")
 
 
+def compressible(name: str) -> bool:
+    return os.path.splitext(name)[1] in TEXT and not SKIP.search(name)
+
+
+def with_copies(names: list[str]) -> list[str]:
+    """File names with the compressed copies of those that have them."""
+    return [*names, *(n + s for n in names if compressible(n) for s in SUFFIXES.values())]
+
+
 def text_files(site: Path) -> Iterator[Path]:
     for folder, dirs, files in os.walk(site):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         for name in files:
             path = Path(folder, name)
-            if path.suffix in TEXT:
+            if compressible(path.relative_to(site).as_posix()):
                 yield path
 
 
 def compress(path: Path) -> None:
-    """Write ``path.gz`` and ``path.br`` beside ``path``."""
+    """Write ``path.gz`` and ``path.br`` beside ``path`` (nothing for a small file)."""
     data = path.read_bytes()
+    if len(data) < MIN_SIZE:
+        return
     posix = path.as_posix()
     # (The theme's search files are never loaded: Material's search plugin is off.)
     best = "/assets/" in posix and not NOT_LOADED.search(posix) and len(data) <= ASSET_QUALITY_UP_TO
@@ -77,8 +96,8 @@ def precompress_site(site: Path, previous: Path | None = None) -> tuple[int, int
     """Compress every text file of ``site``; returns (compressed, reused)."""
     compressed = reused = 0
     for path in list(text_files(site)):
-        if path.stat().st_size < MIN_SIZE:
-            continue
+        if path.stat().st_size < MIN_SIZE or path.with_name(path.name + ".br").exists():
+            continue  # too small, or done already (a page, by the render workers)
         if _reuse(path, site, previous):
             reused += 1
         else:
