@@ -527,7 +527,6 @@ class SiteModel:
                 {
                     "intro": row.description if row else "",
                     "group_by_area": True,
-                    "by_time": False,
                     "search_filter": {"activity": label},
                 },
             )
