@@ -120,7 +120,20 @@ def open_page(browser: object, width: int, when: dt.datetime = MORNING) -> objec
     context = browser.new_context(viewport={"width": width, "height": 800})  # type: ignore[attr-defined]
     tab = context.new_page()
     tab.clock.install(time=when)  # the reader's "today", whatever day the tests run
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.on(
+        "console",
+        lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    tab.errors = errors
     return tab
+
+
+def done(tab: object) -> None:
+    """Close the tab; no script error and nothing the Content-Security-Policy blocked."""
+    tab.context.close()  # type: ignore[attr-defined]
+    assert tab.errors == []  # type: ignore[attr-defined]
 
 
 def go(tab: object, base: str, path: str) -> None:
@@ -154,7 +167,7 @@ def test_header_skip_link_and_footer(browser: object, base: str, width: int) -> 
     assert colour == "rgb(11, 12, 12)"  # full contrast, not the theme's light grey
     footer.get_by_role("link", name="Accessibility statement").click()
     assert tab.locator("h1").inner_text().startswith("Accessibility statement")  # type: ignore[attr-defined]
-    tab.context.close()  # type: ignore[attr-defined]
+    done(tab)
 
 
 @pytest.mark.parametrize("path", PAGE_TYPES)
@@ -188,7 +201,7 @@ def test_session_actions_at_the_top(browser: object, base: str, width: int) -> N
     tab.emulate_media(media="print")  # type: ignore[attr-defined]
     assert tab.locator("ol.pt-steps").is_visible()  # type: ignore[attr-defined]
     assert "10am to midday" in tab.locator("article").inner_text()  # type: ignore[attr-defined]
-    tab.context.close()  # type: ignore[attr-defined]
+    done(tab)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -206,7 +219,7 @@ def test_printed_shortlist_says_when_where_phone_and_how_to_join(
     assert "Where: Anytown Cat and Dog Shelter, Kennel Lane, Anytown, AT8 9WH" in item
     assert "Phone: 07700 900123" in item
     assert "How to join: Drop in" in item
-    tab.context.close()  # type: ignore[attr-defined]
+    done(tab)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -225,7 +238,7 @@ def test_whats_on_today_by_date(browser: object, base: str, width: int) -> None:
     assert "first Sunday of the month" in first.inner_text()
     assert tab.locator("li", has_text="First Sunday lunch club").count() == 1  # type: ignore[attr-defined]
     assert not tab.locator("#pt-dates-note").is_visible()  # type: ignore[attr-defined]
-    tab.context.close()  # type: ignore[attr-defined]
+    done(tab)
 
 
 def test_whats_on_read_days_later_hides_the_past(browser: object, base: str) -> None:
@@ -236,7 +249,7 @@ def test_whats_on_read_days_later_hides_the_past(browser: object, base: str) -> 
     assert tab.locator("section[data-date='2026-12-02']").is_visible()  # type: ignore[attr-defined]
     note = tab.locator("#pt-dates-note")  # type: ignore[attr-defined]
     assert note.is_visible() and "Sunday 29 November 2026" in note.inner_text()
-    tab.context.close()  # type: ignore[attr-defined]
+    done(tab)
 
 
 def test_accessibility_statement(site: Path, browser: object, base: str) -> None:
@@ -255,7 +268,7 @@ def test_accessibility_statement(site: Path, browser: object, base: str) -> None
         "Anytown Social Prescribing",
     ):
         assert words in text, words
-    tab.context.close()  # type: ignore[attr-defined]
+    done(tab)
 
 
 def axe_violations(tab: object) -> list[dict]:
@@ -281,7 +294,7 @@ def test_axe_wcag22_on_every_page_type(browser: object, base: str, width: int) -
         if violations:
             found[path] = violations
     assert found == {}
-    tab.context.close()  # type: ignore[attr-defined]
+    done(tab)
 
 
 # Every visible control, and whether the focused one shows the focus style.
@@ -327,4 +340,4 @@ def test_keyboard_at_320_pixels(browser: object, base: str, path: str) -> None:
         ".filter(e => e.getClientRects().length).map(e => e.getBoundingClientRect().width)"
     )
     assert all(size >= 24 for size in sizes), sizes
-    tab.context.close()  # type: ignore[attr-defined]
+    done(tab)
