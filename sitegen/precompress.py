@@ -75,13 +75,17 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def _reuse(path: Path, site: Path, previous: Path | None) -> bool:
-    """Link the previous build's compressed copies of an unchanged (hard-linked) file."""
+    """Link the previous build's compressed copies of an unchanged file: hard-linked from
+    it, or written again with the same bytes (the search index and data files are remade
+    whole on every build; comparing costs far less than compressing)."""
     if previous is None:
         return False
     old = previous / path.relative_to(site)
     olds = [old.with_name(old.name + s) for s in SUFFIXES.values()]
     try:
-        if not os.path.samefile(path, old) or not all(o.is_file() for o in olds):
+        if not all(o.is_file() for o in olds):
+            return False
+        if not os.path.samefile(path, old) and path.read_bytes() != old.read_bytes():
             return False
         for o in olds:
             target = path.with_name(o.name)

@@ -51,7 +51,12 @@ def test_unchanged_files_keep_their_copies(tmp_path: Path) -> None:
     (new / "assets").mkdir(parents=True)
     os.link(old / "index.html", new / "index.html")  # as the build links an unchanged page
     (new / "assets" / "site.css").write_bytes(CSS + b"/* changed */\n")
-    assert precompress_site(new, previous=old) == (1, 1)
+    (new / "assets" / "logo.png").write_bytes(PNG)
+    (new / "data.json").write_bytes(b'{"same": "bytes"}' * 20)  # remade, not changed
+    (old / "data.json").write_bytes(b'{"same": "bytes"}' * 20)
+    precompress_site(old)
+    assert precompress_site(new, previous=old) == (1, 2)
+    assert os.path.samefile(new / "data.json.gz", old / "data.json.gz")
     assert os.path.samefile(new / "index.html.br", old / "index.html.br")
     assert gzip.decompress((new / "assets/site.css.gz").read_bytes()).endswith(b"changed */\n")
 
