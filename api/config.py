@@ -117,6 +117,14 @@ class Settings(BaseSettings):
     # JSON-LD and calendars start with it); default: served by this app at public_url.
     site_url: str | None = None
     site_name: str = "Community activities directory"
+    # Who runs the site, and how people reach them: the footer, the contact page, the privacy
+    # notice and the accessibility statement say it (sitegen/footer_pages.py).
+    site_operator: str | None = None
+    site_contact_email: str | None = None
+    site_contact_phone: str | None = None
+    # A folder with privacy.md, accessibility.md or contact.md: each, when present, is the
+    # deployer's own text for that page (Markdown) instead of the built-in one.
+    site_pages_dir: Path | None = None
     # Where `petunia up` builds the site and serves it from; default: data_dir/site.
     site_dir: Path | None = None
     # Entries not confirmed for this many days are marked "may be out of date"...

@@ -37,7 +37,9 @@ from api.config import Settings
 from api.db import Database
 from api.directory.public import FreshnessPolicy, read_public_directory
 from sitegen import data_files, ics, isolate, maps
+from sitegen.footer_pages import chrome_extra
 from sitegen.pages import Page, SiteConfig, SiteModel
+from sitegen.precompress import compress, precompress_site, with_copies
 from sitegen.render import Renderer, page_key, templates_fingerprint
 from sitegen.search_index import write_search_index
 from sitegen.shell import Shell, build_shells
@@ -131,6 +133,7 @@ def _render_jobs(span: tuple[int, int]) -> int:
     jobs, renderer, new = _JOBS
     for path, make, extra in jobs[span[0] : span[1]]:
         _write(new / path / "index.html", renderer.render(make()))
+        compress(new / path / "index.html")  # here, in the render workers: in parallel
         for name, content in extra.items():
             _write(new / path / name, content())
     return span[1] - span[0]
@@ -344,6 +347,10 @@ def _build(
         today=today,
         meili=_meili_browser_config(settings),
         map=_map_config(settings),
+        operator=settings.site_operator,
+        contact_email=settings.site_contact_email,
+        contact_phone=settings.site_contact_phone,
+        pages_dir=settings.site_pages_dir,
     )
     with db.session() as session:
         directory = read_public_directory(session, today=today, policy=policy)
@@ -358,7 +365,9 @@ def _build(
     fingerprint = templates_fingerprint()
     nav = _nav(model)
     chrome_key = hashlib.sha256(
-        json.dumps([fingerprint, nav, config.site_name, config.site_url]).encode()
+        json.dumps(
+            [fingerprint, nav, config.site_name, config.site_url, chrome_extra(config)]
+        ).encode()
     ).hexdigest()[:32]
     progress("Building the theme (MkDocs)", 0, 1)
     if old.get("chrome") == chrome_key and all((out / f).exists() for f in old["chrome_files"]):
@@ -376,6 +385,7 @@ def _build(
                 site_name=config.site_name,
                 site_url=config.site_url,
                 nav=nav,
+                extra=chrome_extra(config),
             )
             chrome_files = sorted(
                 p.relative_to(chrome_out).as_posix() for p in chrome_out.rglob("*") if p.is_file()
@@ -404,7 +414,7 @@ def _build(
         otherwise queue it to be rendered."""
         keys[path] = key
         # Plain strings and os.path here: this runs for every page of the site.
-        names = ["index.html", *extra]
+        names = with_copies(["index.html", *extra])
         previous = [f"{out_dir}/{path}{name}" for name in names]
         if old_pages.get(path) == key and all(map(os.path.exists, previous)):
             for src, name in zip(previous, names, strict=True):
@@ -425,7 +435,7 @@ def _build(
             model.session_path[session.id],
             "s:" + signatures[session.id],
             lambda session=session: model.session_page(session),
-            {"session.ics": lambda session=session: ics.session_calendar(model, session)},
+            {model.ics_name(session): lambda session=session: ics.session_calendar(model, session)},
         )
     for provider in providers:
         signature = model.provider_signature(
@@ -493,6 +503,11 @@ def _build(
     for linker in linkers:
         linker.wait()
     lap("linking")
+
+    progress("Compressing", 0, 1)
+    precompress_site(new, previous=out if out.exists() else None)
+    progress("Compressing", 1, 1)
+    lap("compress")
 
     manifest = {
         "version": MANIFEST_VERSION,

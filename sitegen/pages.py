@@ -13,6 +13,7 @@ import hashlib
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -33,6 +34,7 @@ from api.directory.labels import DAY_NAMES, safe_segment, slug
 from api.directory.models import Provider, Session, Venue
 from api.directory.provenance import provenance
 from api.directory.public import Freshness, PublicDirectory, confirmed_on
+from api.directory.times import say_times
 from sitegen import maps
 
 PAGE_SIZE = 100  # items per page of a listing
@@ -55,6 +57,9 @@ class Page:
     description: str
     context: dict[str, Any]
     jsonld: list[dict[str, Any]] = field(default_factory=list)
+    # Breadcrumbs above the page's content: (title, path from the site root), home first;
+    # None: just "Home" (every page but the home page has it).
+    crumbs: list[tuple[str, str]] | None = None
 
     @property
     def depth(self) -> int:
@@ -69,6 +74,11 @@ class SiteConfig:
     today: dt.date
     meili: dict[str, str] | None = None  # url, key, index: the search page uses it
     map: dict[str, str] | None = None  # tiles, attribution: maps shown only when set
+    # Who runs the site and how to reach them (sitegen/footer_pages.py).
+    operator: str | None = None
+    contact_email: str | None = None
+    contact_phone: str | None = None
+    pages_dir: Path | None = None
 
 
 def long_date(day: dt.date) -> str:
@@ -122,6 +132,18 @@ def mail_url(email: str | None) -> str | None:
     return f"mailto:{email}"
 
 
+def directions_url(venue: Venue | None) -> str | None:
+    """A link that opens directions to the venue in the person's maps app or site (only a
+    link: nothing is fetched from it by the site)."""
+    if venue is None:
+        return None
+    if venue.latitude is not None and venue.longitude is not None:
+        destination = f"{venue.latitude:.6f},{venue.longitude:.6f}"
+    else:
+        destination = ", ".join(x for x in (venue.name, venue.address, venue.postcode) if x)
+    return "https://www.google.com/maps/dir/?" + urlencode({"api": "1", "destination": destination})
+
+
 class SiteModel:
     """Builds every page's data from one read of the public directory."""
 
@@ -141,6 +163,7 @@ class SiteModel:
         }
         self._summaries: dict[int, dict[str, Any]] = {}
         self._details: dict[int, dict[str, Any]] = {}
+        self._whats_on: list[dict[str, Any]] | None = None
 
     # -----------------------------------------------------------------------------------------
     # Pieces
@@ -157,6 +180,11 @@ class SiteModel:
         if session is not None:
             query["session"] = session.key
         return f"{self.config.public_url.rstrip('/')}/report-a-problem?{urlencode(query)}"
+
+    def ics_name(self, s: Session) -> str:
+        """The calendar file's name: the session's own (its page's folder), so a download
+        says what it is ("dog-walking.ics")."""
+        return self.session_path[s.id].rstrip("/").rsplit("/", 1)[-1] + ".ics"
 
     def rules(self, session_id: int) -> list[sched.Rule]:
         return [sched.rule_from(r) for r in self.d.schedules.get(session_id, [])]
@@ -309,9 +337,7 @@ class SiteModel:
             if b.ends_on >= self.config.today
         ]
         upcoming = [
-            long_date(o.date)
-            + f", {o.starts_at:%H:%M}"
-            + (f" to {o.ends_at:%H:%M}" if o.ends_at else "")
+            f"{long_date(o.date)}, {say_times(o.starts_at, o.ends_at)}"
             for o in self.next_dates(s.id)
         ]
         who = []
@@ -362,7 +388,9 @@ class SiteModel:
                 "phone_url": tel_url(contact_phone),
             },
             "report_url": self.report_url(provider, s),
-            "ics": self.session_path[s.id] + "session.ics",
+            "ics": self.session_path[s.id] + self.ics_name(s),
+            "ics_name": self.ics_name(s),
+            "directions_url": directions_url(venue),
             "filters": self.filters(s),
             "summary": self.summary(s),
         }
@@ -428,6 +456,7 @@ class SiteModel:
                 },
             },
             jsonld=jsonld.session(self, s),
+            crumbs=[("Home", ""), (provider.name, self.provider_path[provider.id])],
         )
 
     def _paged(
@@ -479,7 +508,10 @@ class SiteModel:
                     {"name": loc.name, "url": self.locality_path[loc.id]}
                     for loc in self.d.localities.values()
                 ],
-                "days": [{"name": n, "url": f"whats-on/{slug(n)}/"} for n in DAY_NAMES.values()],
+                "days": [
+                    {"name": day["name"].split(",")[0], "url": f"whats-on/#{day['anchor']}"}
+                    for day in self.whats_on()[:2]
+                ],
             },
         )
 
@@ -488,13 +520,9 @@ class SiteModel:
         the build makes one by one (``provider_page``, ``session_page``) when they changed."""
         d = self.d
         by_domain: dict[Domain, list[Session]] = defaultdict(list)
-        by_day: dict[Weekday, list[tuple[str, Session]]] = defaultdict(list)
         for s in d.sessions.values():
             for domain in d.domains.get(s.id, []):
                 by_domain[domain].append(s)
-            for row in self.current_rules(s.id):
-                for day in weekdays(row.days_mask):
-                    by_day[day].append((f"{row.opens_at:%H:%M}", s))
         counts = {dom: len(items) for dom, items in by_domain.items()}
         pages = [self.home_page(counts)]
         order = {loc.id: i for i, loc in enumerate(d.localities.values())}
@@ -516,49 +544,10 @@ class SiteModel:
                 {
                     "intro": row.description if row else "",
                     "group_by_area": True,
-                    "by_time": False,
                     "search_filter": {"activity": label},
                 },
             )
-        for day, name in DAY_NAMES.items():
-            seen: set[tuple[str, int]] = set()
-            entries = []
-            for starts, s in sorted(by_day.get(day, []), key=lambda e: (e[0], e[1].title)):
-                if (starts, s.id) in seen:
-                    continue
-                seen.add((starts, s.id))
-                entries.append(dict(self.summary(s), starts=starts, area=self._area_name(s)))
-            pages += self._paged(
-                f"whats-on/{slug(name)}/",
-                "listing.html",
-                f"What's on: {name}",
-                f"Groups and activities on {name}s, by time of day.",
-                entries,
-                {
-                    "intro": "",
-                    "by_time": True,
-                    "group_by_area": False,
-                    "search_filter": {"day": name},
-                },
-            )
-        pages.append(
-            Page(
-                "whats-on/",
-                "whats_on.html",
-                "What's on",
-                "Groups and activities by day of the week.",
-                {
-                    "days": [
-                        {
-                            "name": n,
-                            "url": f"whats-on/{slug(n)}/",
-                            "count": len({s.id for _t, s in by_day.get(day, [])}),
-                        }
-                        for day, n in DAY_NAMES.items()
-                    ]
-                },
-            )
-        )
+        pages.append(self.whats_on_page())
         providers_by_area: dict[int | None, list[Provider]] = defaultdict(list)
         for p in d.providers.values():
             providers_by_area[p.locality_id].append(p)
@@ -611,6 +600,9 @@ class SiteModel:
             Page("shortlist/", "shortlist.html", "Your shortlist", "Sessions you picked.", {})
         )
         pages.append(self.open_data_page())
+        from sitegen.footer_pages import footer_pages
+
+        pages += footer_pages(self.config)
         return pages
 
     # -----------------------------------------------------------------------------------------
@@ -671,6 +663,26 @@ class SiteModel:
                 "facets": [{"name": n, "label": lab, "values": v} for n, lab, v in facets],
                 "meili": self.config.meili,
                 "map": self.config.map,
+            },
+        )
+
+    def whats_on(self) -> list[dict[str, Any]]:
+        from sitegen.whats_on import days_ahead
+
+        if self._whats_on is None:
+            self._whats_on = days_ahead(self, self.config.today)
+        return self._whats_on
+
+    def whats_on_page(self) -> Page:
+        return Page(
+            "whats-on/",
+            "whats_on.html",
+            "What's on",
+            "Groups and activities on today, tomorrow and the next seven days.",
+            {
+                "days": self.whats_on(),
+                "built_for": self.config.today.isoformat(),
+                "built_for_text": long_date(self.config.today),
             },
         )
 

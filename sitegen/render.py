@@ -44,6 +44,8 @@ def templates_fingerprint() -> str:
         "ics.py",
         "data_files.py",
         "search_index.py",
+        "whats_on.py",
+        "footer_pages.py",
     ):
         digest.update((here / module).read_bytes())
     return digest.hexdigest()
@@ -64,6 +66,7 @@ class Renderer:
             site_name=self.config.site_name,
             site_url=self.config.site_url,
         )
+        content = _crumbs(page, root) + content
         head = [f'<link rel="canonical" href="{html.escape(self.config.site_url + page.path)}">']
         for data in page.jsonld:
             head.append(f'<script type="application/ld+json">{script_json(data)}</script>')
@@ -80,6 +83,18 @@ class Renderer:
         )
 
 
+def _crumbs(page: Page, root: str) -> str:
+    """GOV.UK breadcrumbs: where the page sits, home first (none on the home page)."""
+    crumbs = page.crumbs if page.crumbs is not None else [("Home", "")]
+    if not crumbs or page.path == "":
+        return ""
+    items = "".join(
+        f'<li><a href="{html.escape(root + path or "./")}">{html.escape(title)}</a></li>'
+        for title, path in crumbs
+    )
+    return f'<nav class="pt-crumbs" aria-label="Breadcrumb"><ol>{items}</ol></nav>\n'
+
+
 def page_key(page: Page, fingerprint: str) -> str:
     """A hash of everything a page's HTML depends on."""
     import json
@@ -90,6 +105,7 @@ def page_key(page: Page, fingerprint: str) -> str:
         "d": page.description,
         "c": page.context,
         "j": page.jsonld,
+        "b": page.crumbs,
         "f": fingerprint,
     }
     return hashlib.sha256(

@@ -50,7 +50,13 @@ def _shell_doc(depth: int) -> str:
 
 
 def mkdocs_config(
-    *, site_name: str, site_url: str, out: Path, docs: Path, nav: list[tuple[str, object]]
+    *,
+    site_name: str,
+    site_url: str,
+    out: Path,
+    docs: Path,
+    nav: list[tuple[str, object]],
+    extra: dict[str, str] | None = None,
 ) -> dict[str, object]:
     """MkDocs renders titles as given (no autoescape), so every name is escaped here."""
 
@@ -79,12 +85,20 @@ def mkdocs_config(
         "extra_css": ["assets/petunia/site.css"],
         "extra_javascript": ["assets/petunia/site.js"],
         "nav": [entry(t, v) for t, v in nav],
+        # The header's and footer's settings (sitegen/footer_pages.chrome_extra).
+        "extra": {k: html.escape(v) for k, v in (extra or {}).items()},
         "validation": {"nav": {"not_found": "ignore", "omitted_files": "ignore"}},
     }
 
 
 def build_shells(
-    workdir: Path, out: Path, *, site_name: str, site_url: str, nav: list[tuple[str, object]]
+    workdir: Path,
+    out: Path,
+    *,
+    site_name: str,
+    site_url: str,
+    nav: list[tuple[str, object]],
+    extra: dict[str, str] | None = None,
 ) -> dict[int, Shell]:
     """Run MkDocs into ``out`` (assets, 404 page, shells) and return the shells by depth;
     the shell pages themselves are removed from ``out``."""
@@ -104,7 +118,9 @@ def build_shells(
     config_file = workdir / "mkdocs.yml"
     config_file.write_text(
         yaml.safe_dump(
-            mkdocs_config(site_name=site_name, site_url=site_url, out=out, docs=docs, nav=nav),
+            mkdocs_config(
+                site_name=site_name, site_url=site_url, out=out, docs=docs, nav=nav, extra=extra
+            ),
             sort_keys=False,
             allow_unicode=True,
         )

@@ -148,7 +148,7 @@ def test_the_cat_and_dog_shelter_lists_itself(
         expect(page.get_by_role("heading", name="Listings to check")).to_be_visible()
         accessible(page)
         page.get_by_role("link", name="Anytown Cat and Dog Shelter").click()
-        expect(page.get_by_text("Every Saturday and Sunday, 10:00")).to_be_visible()
+        expect(page.get_by_text("Every Saturday and Sunday, 10am")).to_be_visible()
         accessible(page)
         page.get_by_role("button", name="Approve and publish").click()
         expect(

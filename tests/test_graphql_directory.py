@@ -259,7 +259,7 @@ def test_session_detail(mini_api: GraphQLClient) -> None:
             "startsOn": None,
             "endsOn": None,
             "timeOfDay": "EVENING",
-            "description": "First and third Tuesday of the month, 18:00 to 20:00",
+            "description": "First and third Tuesday of the month, 6pm to 8pm",
         }
     ]
     assert [o["date"] for o in s["nextOccurrences"]] == ["2026-12-01", "2026-12-15", "2027-01-05"]

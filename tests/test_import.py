@@ -55,10 +55,10 @@ def test_import_reads_schedules_as_people_write_them(db: Database, tmp_path: Pat
             rows = s.scalars(select(Schedule).where(Schedule.session_id == session_id))
             return [sched.describe(sched.rule_from(r)) for r in rows]
 
-        assert describe("Community gardening") == ["Every Tuesday, 10:00 to 12:00"]
-        assert describe("Seed swap") == ["First and third Thursday of the month, 14:00 to 16:00"]
+        assert describe("Community gardening") == ["Every Tuesday, 10am to midday"]
+        assert describe("Seed swap") == ["First and third Thursday of the month, 2pm to 4pm"]
         assert describe("Coffee and chat") == [
-            "Every other Monday, from 23 November 2026, 10:00 to 11:30"
+            "Every other Monday, from 23 November 2026, 10am to 11:30am"
         ]
         assert describe("Knit and natter") != []
         knitters = s.scalars(select(Provider).where(Provider.name == "Knitters United")).all()

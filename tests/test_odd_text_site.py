@@ -131,7 +131,7 @@ def test_odd_text_is_published_safely_in_every_file(odd_db: Database, tmp_path: 
 
     # iCalendar: content lines are escaped and folded; it parses back to the same text.
     for path in ("providers/knitters/knit/", "providers/knitters/winter-fair/"):
-        data = (out / path / "session.ics").read_bytes()
+        data = (out / path / (path.split("/")[-2] + ".ics")).read_bytes()
         assert all(len(line) <= 75 for line in data.split(b"\r\n")), path
         calendar = Calendar.from_ical(data)
         (vevent,) = calendar.walk("VEVENT")
@@ -139,7 +139,7 @@ def test_odd_text_is_published_safely_in_every_file(odd_db: Database, tmp_path: 
         # An X- property is read back as written; as TEXT it unescapes to the title.
         assert ical_text(str(calendar["X-WR-CALNAME"])) == title
         assert "\r" not in title and "natter" in title or "fair" in title
-    calendar = Calendar.from_ical((out / "providers/knitters/knit/session.ics").read_bytes())
+    calendar = Calendar.from_ical((out / "providers/knitters/knit/knit.ics").read_bytes())
     (vevent,) = calendar.walk("VEVENT")
     assert str(vevent["DESCRIPTION"]).startswith(KNIT_TEXT)
     assert VENUE_NAME in str(vevent["LOCATION"])
@@ -185,7 +185,7 @@ def test_a_listing_that_fails_to_render_is_left_out_and_the_rest_publishes(
     ) in map(str, report.left_out)
     assert not (out / "providers/shelter/dog-walking").exists()
     assert (out / "providers/shelter/index.html").exists()
-    assert (out / "providers/knitters/knit/session.ics").exists()
+    assert (out / "providers/knitters/knit/knit.ics").exists()
 
 
 def test_a_provider_left_out_takes_its_sessions_with_it(empty_db: Database, tmp_path: Path) -> None:
@@ -265,7 +265,7 @@ def test_up_serves_a_directory_with_a_line_break_in_a_title(tmp_path: Path) -> N
     try:
         page = httpx.get(f"{url}/providers/knitters/knit/")
         assert page.status_code == 200 and html.escape("Knit\nand natter") in page.text
-        assert httpx.get(f"{url}/providers/knitters/knit/session.ics").status_code == 200
+        assert httpx.get(f"{url}/providers/knitters/knit/knit.ics").status_code == 200
     finally:
         log = stop(proc)
     assert "Built" in log and "Traceback" not in log
@@ -316,7 +316,7 @@ def test_odd_text_from_an_import_reaches_every_file_normalised(
         assert event["location"]["name"] == "North Hall"
         assert event["description"].startswith("First line.\nDog")
         assert event["description"].endswith(f"{KEPT['emoji'][1]} {KEPT['combining marks'][1]}")
-        (vevent,) = Calendar.from_ical((folder / "session.ics").read_bytes()).walk("VEVENT")
+        (vevent,) = Calendar.from_ical((folder / f"{folder.name}.ics").read_bytes()).walk("VEVENT")
         assert str(vevent["SUMMARY"]) == f"Dog walking {i}"
         assert str(vevent["DESCRIPTION"]).startswith(event["description"])
         assert "1 High Street, Testtown" in str(vevent["LOCATION"])

@@ -109,7 +109,7 @@ def test_the_whole_flow_by_html(app: TestClient, db: Database, mailbox: Mailbox)
     assert queue.status_code == 200 and "Northfield Cat &amp; Dog Rescue" in queue.text
     reg_path = re.search(r'href="(/moderation/registrations/\d+)"', queue.text).group(1)
     detail = app.get(reg_path)
-    assert "Every Saturday and Sunday, 10:00 to 12:00" in detail.text
+    assert "Every Saturday and Sunday, 10am to midday" in detail.text
     done = app.post(reg_path, data={"csrf": csrf, "action": "approve"})
     assert done.status_code == 200 and "is approved" in done.text
 
@@ -138,7 +138,7 @@ def test_the_whole_flow_by_html(app: TestClient, db: Database, mailbox: Mailbox)
         "Listed by the organisation; checked by Better Services Testtown on "
     )
     assert ours["venue"]["postcode"] == "AT1 2AB"
-    assert ours["schedule"][0]["description"] == "Every Saturday and Sunday, 10:00 to 12:00"
+    assert ours["schedule"][0]["description"] == "Every Saturday and Sunday, 10am to midday"
     with db.session() as s:
         actions = s.scalars(select(AuditEvent.action)).all()
         # Every email went through the mail queue, and was sent from there.

@@ -32,7 +32,7 @@ def test_weekly_on_several_days() -> None:
         dt.date(2026, 11, 30),
         dt.date(2026, 12, 3),
     ]
-    assert describe(rule) == "Every Monday and Thursday, 10:00 to 12:00"
+    assert describe(rule) == "Every Monday and Thursday, 10am to midday"
 
 
 def test_fortnightly_counts_from_its_start_date() -> None:
@@ -43,7 +43,7 @@ def test_fortnightly_counts_from_its_start_date() -> None:
         dt.date(2026, 12, 14),
         dt.date(2026, 12, 28),
     ]
-    assert describe(rule) == "Every other Monday, from 7 September 2026, 10:00"
+    assert describe(rule) == "Every other Monday, from 7 September 2026, 10am"
 
 
 def test_fortnightly_needs_a_start_date() -> None:
@@ -59,7 +59,7 @@ def test_monthly_by_nth_weekday_and_last() -> None:
         dt.date(2026, 12, 17),
         dt.date(2027, 1, 7),
     ]
-    assert describe(first_and_third) == "First and third Thursday of the month, 10:00"
+    assert describe(first_and_third) == "First and third Thursday of the month, 10am"
     last_friday = make_rule(days=[W.FR], monthly=[-1], opens_at=T10)
     assert dates(last_friday, count=2) == [dt.date(2026, 11, 27), dt.date(2026, 12, 25)]
 
@@ -69,7 +69,7 @@ def test_one_off_date() -> None:
     assert rule.freq is Frequency.ONCE and rule.byday == "SA"
     assert dates(rule) == [dt.date(2026, 12, 12)]
     assert dates(rule, after=dt.date(2026, 12, 13)) == []
-    assert describe(rule) == "Saturday 12 December 2026, 10:00 to 12:00"
+    assert describe(rule) == "Saturday 12 December 2026, 10am to midday"
 
 
 def test_breaks_and_end_dates_are_respected() -> None:

@@ -292,7 +292,7 @@ def axe_violations(page: object) -> list[dict]:
         "providers/anytown-cat-and-dog-shelter/",
         "providers/anytown-cat-and-dog-shelter/dog-walking/",
         "search/?q=dog+walking",
-        "whats-on/monday/",
+        "whats-on/",
         "search/?postcode=AT1+2AB",
         "shortlist/",
     ],
@@ -397,11 +397,13 @@ def test_shortlist_print_and_share(browser: object, base: str) -> None:
 
 
 def test_hostile_listing_is_shown_as_text_everywhere(page: object, base: str, site: Path) -> None:
+    # Read on the day the site was built for (what's on hides the days that have passed).
+    page.clock.install(time=dt.datetime.combine(TODAY, dt.time(9)))  # type: ignore[attr-defined]
     for path in [
         "providers/evil-group/",
         "providers/evil-group/evil-knit/",
         "activities/arts-for-health/",
-        "whats-on/tuesday/",
+        "whats-on/",
     ]:
         page.goto(f"{base}/{path}")  # type: ignore[attr-defined]
         not_pwned(page)
@@ -440,7 +442,7 @@ def test_hostile_listing_in_search_near_and_shortlist(page: object, base: str) -
 
 
 def test_hostile_listing_in_the_calendar_and_data_files(site: Path) -> None:
-    raw = (site / "providers/evil-group/evil-knit/session.ics").read_bytes()
+    raw = (site / "providers/evil-group/evil-knit/evil-knit.ics").read_bytes()
     lines = raw.decode().split("\r\n")
     assert lines.count("BEGIN:VEVENT") == 1 and not any(
         x.startswith("SUMMARY:injected") for x in lines

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from dateutil import rrule
 
 from api.directory.enums import Frequency, TimeOfDay, Weekday
+from api.directory.times import say_times
 
 _RRULE_DAYS = (rrule.MO, rrule.TU, rrule.WE, rrule.TH, rrule.FR, rrule.SA, rrule.SU)
 _BYDAY_ITEM = re.compile(r"^([+-]?[1-5])?(MO|TU|WE|TH|FR|SA|SU)$")
@@ -210,28 +211,64 @@ TIME_OF_DAY_BOUNDS: dict[TimeOfDay, tuple[dt.time, dt.time | None]] = {
 }
 
 
+_DAY_NAMES = dict(
+    zip(
+        Weekday,
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        strict=True,
+    )
+)
+_ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", -1: "last"}
+
+
+def _monthly(items: list[tuple[int | None, Weekday]]) -> str:
+    """'first and third Thursday of the month'."""
+    by_day: dict[Weekday, list[str]] = {}
+    for nth, day in items:
+        by_day.setdefault(day, []).append(_ORDINALS.get(nth or 1, str(nth)))
+    parts = [f"{_join(nths)} {_DAY_NAMES[day]}" for day, nths in by_day.items()]
+    return f"{_join(parts)} of the month"
+
+
+def how_often(rule: Rule) -> str:
+    """How often a rule runs, to follow a date: 'every week', 'every other week',
+    'first Sunday of the month', 'one day only'."""
+    if rule.freq is Frequency.ONCE:
+        return "one day only"
+    if rule.freq is Frequency.MONTHLY:
+        return _monthly(parse_byday(rule.byday))
+    if rule.interval == 2:
+        return "every other week"
+    if rule.interval > 2:
+        return f"every {rule.interval} weeks"
+    return "every week"
+
+
+def occurrences_between(
+    rule: Rule, breaks: Sequence[Break], first: dt.date, last: dt.date
+) -> list[dt.date]:
+    """The dates from ``first`` to ``last`` (both included) a rule runs on, leaving out its
+    breaks and any date after it ended."""
+    start = dt.datetime.combine(first, dt.time.min)
+    end = dt.datetime.combine(last, dt.time.max)
+    found = []
+    for moment in _moments(_rrule(rule, first), start):
+        if moment > end:
+            break
+        if not in_break(moment.date(), breaks):
+            found.append(moment.date())
+    return found
+
+
 def describe(rule: Rule) -> str:
-    """Plain English: 'Every Tuesday, 10:00 to 12:00', 'First and third Thursday...'."""
-    names = {
-        d: n
-        for d, n in zip(
-            Weekday,
-            ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-            strict=True,
-        )
-    }
-    times = f"{rule.opens_at:%H:%M}" + (f" to {rule.closes_at:%H:%M}" if rule.closes_at else "")
+    """Plain English: 'Every Tuesday, 10am to midday', 'First and third Thursday...'."""
+    times = say_times(rule.opens_at, rule.closes_at)
     if rule.freq is Frequency.ONCE and rule.starts_on:
         return f"{rule.starts_on:%A} {rule.starts_on.day} {rule.starts_on:%B %Y}, {times}"
     items = parse_byday(rule.byday)
-    days = _join([names[d] for _n, d in dict.fromkeys(items)])
+    days = _join([_DAY_NAMES[d] for _n, d in dict.fromkeys(items)])
     if rule.freq is Frequency.MONTHLY:
-        ordinals = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", -1: "last"}
-        by_day: dict[Weekday, list[str]] = {}
-        for nth, day in items:
-            by_day.setdefault(day, []).append(ordinals.get(nth or 1, str(nth)))
-        parts = [f"{_join(nths)} {names[day]}" for day, nths in by_day.items()]
-        text = f"{_join(parts)} of the month"
+        text = _monthly(items)
         text = text[0].upper() + text[1:]
     elif rule.interval == 2:
         text = f"Every other {days}"

@@ -3,15 +3,21 @@
 The site is served whatever happened to its last build: a failed build leaves the previous
 site in place (sitegen/swap.py), and until the first build has finished every page is a
 plain "being built" page (503, Retry-After) instead of an error.
+
+The build writes gzip and brotli copies beside each text file (sitegen/precompress.py):
+when the request's Accept-Encoding allows, the compressed copy is sent as it is, with
+Content-Encoding and Vary (Starlette's StaticFiles knows nothing of them).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
-from starlette.responses import HTMLResponse
-from starlette.staticfiles import StaticFiles
+from starlette.datastructures import Headers
+from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Receive, Scope, Send
 
 log = logging.getLogger("petunia.site")
@@ -24,6 +30,33 @@ BEING_BUILT = """<!doctype html>
 <p>Please try again in a minute.</p>
 </body></html>
 """
+
+
+# Preferred first: brotli is smaller than gzip for the same text.
+ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
+
+
+def accepted_encodings(header: str) -> set[str]:
+    """The content codings an Accept-Encoding header allows ("q=0" refuses one)."""
+    allowed: set[str] = set()
+    refused: set[str] = set()
+    for item in header.lower().split(","):
+        name, _, params = item.strip().partition(";")
+        name = name.strip()
+        if not name:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        (allowed if q > 0 else refused).add(name)
+    if "*" in allowed:
+        allowed |= {name for name, _ in ENCODINGS} - refused
+    return allowed - refused
 
 
 def is_built(folder: Path) -> bool:
@@ -48,3 +81,32 @@ class SiteFiles(StaticFiles):
             await response(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if not isinstance(response, FileResponse) or response.status_code != 200:
+            return response
+        request_headers = Headers(scope=scope)
+        accepted = accepted_encodings(request_headers.get("accept-encoding", ""))
+        has_copy = False
+        for encoding, suffix in ENCODINGS:
+            copy = str(response.path) + suffix
+            try:
+                stat = os.stat(copy)
+            except OSError:
+                continue
+            has_copy = True
+            if encoding not in accepted:
+                continue
+            compressed = FileResponse(
+                copy,
+                stat_result=stat,
+                media_type=response.media_type,
+                headers={"Content-Encoding": encoding, "Vary": "Accept-Encoding"},
+            )
+            if self.is_not_modified(compressed.headers, request_headers):
+                return NotModifiedResponse(compressed.headers)
+            return compressed
+        if has_copy:
+            response.headers["Vary"] = "Accept-Encoding"
+        return response

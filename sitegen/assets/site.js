@@ -65,7 +65,9 @@
       title: button.getAttribute("data-title"),
       provider: button.getAttribute("data-provider"),
       when: button.getAttribute("data-when"),
-      where: button.getAttribute("data-where")
+      where: button.getAttribute("data-where"),
+      phone: button.getAttribute("data-phone") || "",
+      join: button.getAttribute("data-join") || ""
     };
   }
   function showState(button) {
@@ -94,7 +96,15 @@
     var shared = new URLSearchParams(location.search).get("s");
     var draw = function (items) {
       shortlist.textContent = "";
-      items.forEach(function (item) { shortlist.appendChild(resultItem(item)); });
+      items.forEach(function (item) {
+        // On the list (and its printout): when, where, phone and how to join, each on a line.
+        var li = resultItem({ url: item.url, title: item.title, provider: item.provider });
+        if (item.when) li.appendChild(el("span", "pt-item__meta", "When: " + item.when));
+        if (item.where) li.appendChild(el("span", "pt-item__meta", "Where: " + item.where));
+        if (item.phone) li.appendChild(el("span", "pt-item__meta", "Phone: " + item.phone));
+        if (item.join) li.appendChild(el("span", "pt-item__meta", "How to join: " + item.join));
+        shortlist.appendChild(li);
+      });
       status.textContent = items.length ? items.length + (items.length === 1 ? " session" : " sessions") + " on the list."
         : "Your shortlist is empty: use \"Add to shortlist\" on a session.";
       var link = new URL(location.href);
