@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy import select
 
 from tests.referral_support import (
     CREATE,
@@ -327,6 +328,30 @@ def test_unmet_need_stays_in_ones_own_locality(world: CareWorld) -> None:
     assert gp["recordUnmetNeed"]["unmetNeed"]["locality"]["name"] == "Anytown East"
     no_place = world.api("admin").data(UNMET, i={"domain": "BEFRIENDING", "description": "z"})
     assert no_place["recordUnmetNeed"]["errors"][0]["code"] == "REQUIRED"
+
+
+OTHER_NEED = """mutation($i: RecordOtherUnmetNeedInput!) { recordOtherUnmetNeed(input: $i) {
+  recorded errors { field code message } } }"""
+
+
+def test_a_need_that_fits_no_domain_is_recorded_with_a_short_description(
+    world: CareWorld,
+) -> None:
+    from api.outcomes.models import UnmetNeed
+
+    gp = world.api("gp_other")
+    done = gp.data(OTHER_NEED, i={"description": "A men's choir for beginners"})
+    assert done["recordOtherUnmetNeed"] == {"recorded": True, "errors": []}
+    long = gp.data(OTHER_NEED, i={"description": "x" * 201})["recordOtherUnmetNeed"]
+    assert long["recorded"] is False and long["errors"][0]["field"] == "input.description"
+    assert "at most 200 characters" in long["errors"][0]["message"]
+    empty = gp.data(OTHER_NEED, i={"description": " "})["recordOtherUnmetNeed"]
+    assert empty["errors"][0]["code"] == "REQUIRED"
+    with world.db.session() as s:
+        need = s.scalars(
+            select(UnmetNeed).where(UnmetNeed.description == "A men's choir for beginners")
+        ).one()
+        assert need.domain is None
 
 
 def test_statements_per_page_do_not_grow_with_the_page_size(world: CareWorld) -> None:

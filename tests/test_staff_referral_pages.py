@@ -583,3 +583,30 @@ def test_the_practice_records_nhs_use(world, mailbox) -> None:
         assert refused.status_code == 403
     finally:
         lead.__exit__(None, None, None)
+
+
+def test_a_need_that_fits_no_domain_is_recorded_as_something_else(world, mailbox) -> None:
+    from api.outcomes.models import UnmetNeed
+
+    referral = pk(new_referral(world, person={"givenName": "Ola", "familyName": "Other"}))
+    gp, me = browser_for(world, mailbox, "other@north.example", Role.GP_PRACTICE, practice="C81001")
+    try:
+        page = gp.get(f"/staff/referrals/{referral}")
+        assert 'value="OTHER"' in page.text and "Something else" in page.text
+        long = gp.post(
+            f"/staff/referrals/{referral}/unmet-need",
+            data={"csrf": me.csrf, "domain": "OTHER", "description": "x" * 201},
+        )
+        assert long.status_code == 400 and "at most 200 characters" in long.text
+        done = gp.post(
+            f"/staff/referrals/{referral}/unmet-need",
+            data={"csrf": me.csrf, "domain": "OTHER", "description": "A carers' group in Welsh"},
+        )
+        assert "The unmet need is recorded" in done.text
+    finally:
+        gp.__exit__(None, None, None)
+    with world.db.session() as s:
+        need = s.scalars(
+            select(UnmetNeed).where(UnmetNeed.description == "A carers' group in Welsh")
+        ).one()
+        assert need.domain is None

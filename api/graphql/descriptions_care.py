@@ -380,6 +380,7 @@ CARE: dict[str, str] = {
     "DueReview.review": "The review or follow-up.",
     "DueReview.referralId": "The global ID of its referral.",
     "DueReview.overdue": "True when its date has passed.",
+    "Mutation.recordOtherUnmetNeed(input)": "The need's short description and locality.",
     "Mutation.recordReview(input)": "Which review was held, when, and what came of it.",
     "Mutation.recordPlanConsent(input)": "The person's choices about their plan.",
     "Mutation.emailPersonCopy(referralId)": "The global ID of the referral whose person is "

@@ -27,6 +27,9 @@ from api.web.common import Form, message_page, read, write
 from api.web.referral_pages import _problems, _referral
 from api.web.staff_session import staff_page, staff_render
 
+# The form's value for a need that fits none of the six domains (api/web/referral_pages.py).
+OTHER = "OTHER"
+
 TIME_POINTS = [
     (TimePoint.BASELINE.value, "At the start (baseline)", None),
     (TimePoint.END.value, "At the end", None),
@@ -224,13 +227,15 @@ async def record_unmet_need(request: Request, me: SignedIn, form: Form | None) -
     referral_id = int(request.path_params["id"])
     description = str(form.get("description", ""))
     domain = form.get("domain")
-    if domain not in Domain.__members__:
+    if domain not in Domain.__members__ and domain != OTHER:
         return await _referral(
             request,
             me,
             errors=[FieldError("domain", "Choose what kind of need", ErrorCode.REQUIRED)],
             v={"description": description},
         )
+    # "Something else": a need that fits none of the six domains, kept with its description.
+    kind = None if domain == OTHER else Domain(str(domain))
 
     def work(db: orm.Session) -> None:
         # The need belongs to the referral's locality; no patient identity is kept with it.
@@ -239,9 +244,7 @@ async def record_unmet_need(request: Request, me: SignedIn, form: Form | None) -
         ).first()
         if referral is None:
             raise Rejected([])
-        recording.record_unmet_need(
-            db, principal, Domain(str(domain)), description, referral.locality_id
-        )
+        recording.record_unmet_need(db, principal, kind, description, referral.locality_id)
 
     try:
         await write(request, work)

@@ -150,7 +150,8 @@ async def _referral(
         results=results,
         q=q,
         today=dt.date.today().isoformat(),
-        domains=[(d.value, d.value.replace("_", " ").capitalize(), None) for d in Domain],
+        domains=[(d.value, d.value.replace("_", " ").capitalize(), None) for d in Domain]
+        + [("OTHER", "Something else", "None of the six: say what in a few words below")],
         errors=errors or [],
         v=v or {},
         notice=[flash] if flash else None,

@@ -165,6 +165,19 @@ class RecordUnmetNeedInput:
     )
 
 
+@strawberry.input(
+    description="A need that fits none of the six domains: a short description says what it "
+    "is (no patient identity), so it is not lost; the report counts it as 'Other'."
+)
+class RecordOtherUnmetNeedInput:
+    description: str = strawberry.field(
+        description="What the need is, in a few words: at most 200 characters."
+    )
+    locality_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Default for a practice: its own locality."
+    )
+
+
 @strawberry.input
 class ConfigureStarInstrumentInput:
     template_key: str = "star"
@@ -213,6 +226,12 @@ class NhsUsePayload:
 @strawberry.type
 class UnmetNeedPayload:
     unmet_need: UnmetNeedType | None
+    errors: list[ReferralError]
+
+
+@strawberry.type(description="The result of `recordOtherUnmetNeed`.")
+class OtherUnmetNeedPayload:
+    recorded: bool = strawberry.field(description="True when the need was recorded.")
     errors: list[ReferralError]
 
 
@@ -473,6 +492,28 @@ class ReferralMutation:
             )
 
         return _payload(UnmetNeedPayload, "unmet_need", await _write(info, change))
+
+    @strawberry.mutation(
+        description="A need nothing in the directory meets and that fits none of the six "
+        "domains (no patient identity)."
+    )
+    async def record_other_unmet_need(
+        self, info: Info[Context], input: RecordOtherUnmetNeedInput
+    ) -> OtherUnmetNeedPayload:
+        principal = _principal(info, "recording unmet need", policy.RECORD_UNMET_NEED)
+
+        def change(db: orm.Session) -> Any:
+            locality = (
+                _pk(input.locality_id, "Locality", "input.localityId")
+                if input.locality_id
+                else None
+            )
+            return recording.record_unmet_need(db, principal, None, input.description, locality)
+
+        result = await _write(info, change)
+        if isinstance(result, list):
+            return OtherUnmetNeedPayload(recorded=False, errors=result)
+        return OtherUnmetNeedPayload(recorded=True, errors=[])
 
     @strawberry.mutation(
         description="Set your own scales for a configurable (star-style) instrument."
