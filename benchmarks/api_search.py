@@ -73,7 +73,7 @@ HAND_POSTGRES = HAND_SQLITE.replace(
     "FROM sessions_fts f\nJOIN sessions s ON s.id = f.rowid", "FROM sessions s"
 ).replace(
     "WHERE sessions_fts MATCH :match",
-    "WHERE to_tsvector('english', s.search_text) @@ to_tsquery('english', :match)",
+    "WHERE s.search_vector @@ to_tsquery('english', :match)",
 )
 
 

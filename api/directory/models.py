@@ -20,6 +20,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -198,6 +199,16 @@ class Session(Timestamped, Base):
     # Title, description, provider and venue names in one column, kept by the directory's
     # write functions; the full-text index (FTS5 or tsvector) is built over it.
     search_text: Mapped[str] = mapped_column(Text, default="")
+
+
+class DirectoryVersion(Base):
+    """One row: a number raised by every write to the directory's tables (database triggers,
+    migration 0015). Public reads are cached by it (api/caching.py)."""
+
+    __tablename__ = "directory_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class SessionDomain(Base):

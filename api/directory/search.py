@@ -1,8 +1,9 @@
 """Finding sessions and providers: the filters behind the API, the site and the CLI.
 
-Everything is filtered in SQL. Text uses the full-text index (FTS5 on SQLite, tsvector on
-PostgreSQL). "Near" narrows by a bounding box in SQL, then measures exact distances in Python
-for the few rows left, and orders by them.
+Everything is filtered in SQL. Text uses the full-text index (FTS5 on SQLite, a stored,
+GIN-indexed tsvector column on PostgreSQL: migration 0015). "Near" narrows by a bounding
+box in SQL, then measures exact distances in Python for the few rows left, and orders by
+them.
 """
 
 from __future__ import annotations
@@ -134,9 +135,9 @@ def _match_query(dialect: str, terms: list[str]) -> str:
     return " & ".join(f"{term}:*" for term in terms)
 
 
-def _text_match(dialect: str, *, ranked: bool) -> tuple[Any, Any]:
-    """(a selectable of the ids of sessions matching :match, with a rank; its order clause,
-    best first)."""
+def _text_match(dialect: str, *, ranked: bool) -> tuple[Any, Any, Any]:
+    """How to match :match: (a selectable of the matching session ids to join, or None; a
+    condition on sessions, or None; the order clause, best first)."""
     match = bindparam("match", type_=String)
     if dialect == "sqlite":
         rank = literal_column("rank") if ranked else literal_column("0")
@@ -146,16 +147,12 @@ def _text_match(dialect: str, *, ranked: bool) -> tuple[Any, Any]:
             .where(literal_column("sessions_fts").op("MATCH")(match))
             .subquery()
         )
-        return sub, sub.c.rank.asc()
-    vector = func.to_tsvector("english", Session.search_text)
+        return sub, None, sub.c.rank.asc()
+    # PostgreSQL: the stored tsvector column of migration 0015 (GIN-indexed), on the row
+    # itself: no self-join, and ts_rank reads the vector instead of parsing the text again.
+    vector = literal_column("sessions.search_vector")
     tsquery = func.to_tsquery("english", match)
-    rank = func.ts_rank(vector, tsquery) if ranked else literal_column("0")
-    sub = (
-        select(Session.id.label("id"), rank.label("rank"))
-        .where(vector.op("@@")(tsquery))
-        .subquery()
-    )
-    return sub, sub.c.rank.desc()
+    return None, vector.op("@@")(tsquery), func.ts_rank(vector, tsquery).desc()
 
 
 @dataclass(frozen=True)
@@ -393,8 +390,11 @@ def search_sessions(db: orm.Session, q: SessionQuery, *, offset: int, limit: int
         )
         order: list[Any] = [Session.title, Session.id]
         if terms:
-            matched, rank_order = _text_match(dialect, ranked=ranked)
-            stmt = stmt.join(matched, matched.c.id == Session.id)
+            matched, condition, rank_order = _text_match(dialect, ranked=ranked)
+            if matched is not None:
+                stmt = stmt.join(matched, matched.c.id == Session.id)
+            if condition is not None:
+                stmt = stmt.where(condition)
             if ranked:
                 order.insert(0, rank_order)
         return stmt.order_by(*order)
@@ -402,14 +402,21 @@ def search_sessions(db: orm.Session, q: SessionQuery, *, offset: int, limit: int
     # Plain columns: the connection runs them without the ORM's per-statement work.
     conn = db.connection()
     if q.near is None:
-        count = _statement(("count", *shape), lambda: base(func.count()).order_by(None))
+        # One round trip: the page, each row carrying the count of all (a window function).
         ids = _statement(
             ("ids", *shape),
-            lambda: base(Session.id).offset(bindparam("offset")).limit(bindparam("limit")),
+            lambda: base(Session.id, func.count().over())
+            .offset(bindparam("offset"))
+            .limit(bindparam("limit")),
         )
-        total = conn.execute(count, params).scalar_one()
-        found = conn.scalars(ids, {**params, "offset": offset, "limit": limit}).all()
-        return Page(list(found), total, offset)
+        rows = conn.execute(ids, {**params, "offset": offset, "limit": limit}).all()
+        if rows:
+            return Page([row[0] for row in rows], rows[0][1], offset)
+        if offset == 0:
+            return Page([], 0, offset)
+        # Past the last page: the count alone.
+        count = _statement(("count", *shape), lambda: base(func.count()).order_by(None))
+        return Page([], conn.execute(count, params).scalar_one(), offset)
 
     near = q.near
     nearby = []
