@@ -323,6 +323,9 @@ def generate(db: Database, *, providers: int = 2000, sessions: int = 20000, seed
                         f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
                     )
                 )
+            # Statistics now, not when autovacuum gets round to it: without them the planner
+            # guesses one row per table and scans every session for a search.
+            s.execute(text("ANALYZE"))
 
 
 def session_count(db: Database) -> int:
