@@ -405,9 +405,11 @@ def search_sessions(db: orm.Session, q: SessionQuery, *, offset: int, limit: int
         # One round trip: the page, each row carrying the count of all (a window function).
         ids = _statement(
             ("ids", *shape),
-            lambda: base(Session.id, func.count().over())
-            .offset(bindparam("offset"))
-            .limit(bindparam("limit")),
+            lambda: (
+                base(Session.id, func.count().over())
+                .offset(bindparam("offset"))
+                .limit(bindparam("limit"))
+            ),
         )
         rows = conn.execute(ids, {**params, "offset": offset, "limit": limit}).all()
         if rows:
