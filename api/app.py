@@ -22,10 +22,12 @@ from strawberry.types.unset import UNSET
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.access.tokens import authenticate
+from api.caching import GRAPHQL_ERRORS, public_reads, server_token
 from api.config import Settings, get_settings
 from api.db import Database
 from api.graphql.context import Context
 from api.graphql.http import RequestLimits
+from api.graphql.persisted import PersistedQueries, PersistedQueryError
 from api.graphql.schema import build_schema
 from api.health import healthz
 from api.logs import protect as protect_logs
@@ -51,6 +53,24 @@ class PetuniaGraphQL(RequestLimits, GraphQL[Context, None]):
         )
         self.db = db
         self.settings = settings
+        self.persisted = PersistedQueries()
+
+    async def parse_http_body(self, request: Any) -> Any:
+        # Persisted queries (api/graphql/persisted.py): a hash in place of the query text.
+        data = await super().parse_http_body(request)
+        if isinstance(data, list):
+            return [self.persisted.resolve(item) for item in data]
+        return self.persisted.resolve(data)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET with only a persisted query's hash is a query, not a visit to GraphiQL.
+        wanted = super().should_render_graphql_ide(request)
+        return wanted and request.query_params.get("extensions") is None
+
+    async def process_result(self, request: Any, result: Any) -> Any:
+        if result.errors:  # an answer with errors is not kept by caches (api/caching.py)
+            request.scope[GRAPHQL_ERRORS] = True
+        return await super().process_result(request, result)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(
@@ -80,6 +100,11 @@ class PetuniaGraphQL(RequestLimits, GraphQL[Context, None]):
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         try:
             return await super().run(request, context=context, root_value=root_value)
+        except PersistedQueryError as exc:
+            # Apollo's clients read these (200, a GraphQL error), and the request scope
+            # marks it as not to be cached.
+            request.scope[GRAPHQL_ERRORS] = True
+            return JSONResponse(exc.body())
         except DatabaseUnavailable:
             # A GraphQL answer, as for any other error, and 503 so clients and proxies retry.
             return JSONResponse(UNAVAILABLE, status_code=503, headers={"Retry-After": "5"})
@@ -119,13 +144,25 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         db.dispose()
 
     graphql = PetuniaGraphQL(db, settings)
+    # What decides a public answer besides the data: the code and these settings (ETags).
+    token = server_token(
+        settings.public_url,
+        settings.resolved_site_url,
+        settings.site_stale_after_days,
+        settings.site_hide_after_days,
+    )
     graphiql_on = settings.serve_graphiql
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            # Compression, ETags and 304s for public reads (api/caching.py).
+            Route(
+                "/graphql",
+                public_reads(graphql, db, token, graphql=True),
+                methods=["GET", "POST"],
+            ),
             Route("/healthz", healthz(db)),
             *web_routes(),
-            Mount("/oruk", app=oruk_app(db, settings)),
+            Mount("/oruk", app=public_reads(oruk_app(db, settings), db, token, graphql=False)),
             *(_benchmark_routes(db) if settings.benchmark_routes else []),
             *([Mount("/graphiql", app=StaticFiles(directory=GRAPHIQL))] if graphiql_on else []),
             # The public directory site (`petunia build-site`): last, so every route above

@@ -2,25 +2,31 @@
 
     python3 -m benchmarks.reports [--referrals 200000] [--database-url URL] [--runs 2]
 
+A database given with --database-url that already holds --referrals referrals is reused (so
+the 1,000,000-referral set of issue 15 is generated once: about 12 million rows).
+
 Loads the demo directory (localities, practices, providers, sessions, outcome instruments),
 then writes synthetic referrals with bulk inserts: their history of status changes, domains,
 assessments, signposts, attendance, ONS4 and LTC6 scores, NHS use before and after, and
 unmet needs (about 12 rows per referral). Personal fields are filler: reports never read
 them. Then builds the exact report (ADMIN) for the whole period (every referral) and the
 perturbed one for a financial year, all localities and one, timing each step, and writes
-the HTML and CSV files. Target: the whole report under 30 s.
+the HTML and CSV files. Target: the whole report under 30 s (issue 3);
+under 60 s at 1,000,000 referrals (issue 15), on both engines.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import os
 import random
 import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, orm, select
 
 from api import migrations
 from api.db import Database
@@ -71,9 +77,38 @@ class Writer:
         with self.db.session() as s:
             for model in order:
                 rows = self.rows.pop(model, [])
-                if rows:
+                if rows and self.db.dialect == "postgresql":
+                    _copy(s, model.__table__, rows)  # type: ignore[attr-defined]
+                elif rows:
                     s.execute(insert(model), rows)
-                    self.written += len(rows)
+                self.written += len(rows)
+
+
+def _copy(s: orm.Session, table: Table, rows: list[dict]) -> None:
+    """PostgreSQL's COPY: about ten times faster than multi-row inserts, which matters at
+    1,000,000 referrals (12 million rows). Values go through each column's own conversion
+    (enums to their names, JSON to text); the model's Python-side defaults are filled in."""
+    dialect = s.get_bind().dialect
+    names = list(rows[0])
+    defaults = {
+        c.name: c.default.arg
+        for c in table.columns
+        if c.name not in names and c.default is not None and not c.primary_key
+    }
+    columns = [*names, *defaults]
+    convert = [table.c[name].type.bind_processor(dialect) for name in columns]
+    cursor = s.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            values = [row[name] for name in names]
+            values += [arg(None) if callable(arg) else arg for arg in defaults.values()]
+            out = []
+            for fn, value in zip(convert, values, strict=True):
+                value = fn(value) if fn and value is not None else value
+                if isinstance(value, dict | list):
+                    value = json.dumps(value)
+                out.append(value)
+            copy.write_row(out)
 
 
 def generate(db: Database, count: int, seed: int = 11) -> int:
@@ -278,8 +313,11 @@ def main() -> None:
         cells = [f"{results[key].get(step, 0):.2f}" for key in results]
         print(f"| {step} | " + " | ".join(cells) + " |")
     worst = max(r["total"] for r in results.values())
-    print(f"\nslowest run {worst:.1f} s: target under 30 s {'met' if worst < 30 else 'NOT met'} "
-          f"({worst / 30:.2f} x the target)")  # fmt: skip
+    # Issue 3: 30 s at 200,000 referrals; issue 15 (national scale): 60 s at 1,000,000.
+    limit = 60 if args.referrals >= 1_000_000 else 30
+    print(f"\nslowest run {worst:.1f} s: target under {limit} s "
+          f"{'met' if worst < limit else 'NOT met'} ({worst / limit:.2f} x the target); "
+          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":

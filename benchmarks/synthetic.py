@@ -2,6 +2,12 @@
 
 Rows are written with bulk inserts (not the file loader) so that 20,000 sessions take
 seconds; the result is what the loader would have produced: same tables, same search text.
+Seeded (the same arguments give the same directory) and written in batches, so memory stays
+bounded at national scale (100,000 sessions / 10,000 providers: ``SCALES``).
+
+    python3 -m benchmarks.synthetic --scale 100000 --database-url URL
+
+fills an empty database once, for the benchmarks to reuse (their ``--database-url``).
 """
 
 from __future__ import annotations
@@ -150,7 +156,12 @@ PLACES = [
     "Oakley",
     "Millbrook",
 ]
+# --scale: sessions -> providers (10 sessions per provider, as in a real directory).
+SCALES = {20_000: 2_000, 100_000: 10_000}
 LANGUAGES = ["bn", "so", "ur", "pa", "pl", "gu", "ar", "ro"]
+
+
+BATCH = 10_000
 
 
 def _chunks(rows: list[dict], size: int = 2000) -> list[list[dict]]:
@@ -239,6 +250,19 @@ def generate(db: Database, *, providers: int = 2000, sessions: int = 20000, seed
             s.execute(insert(VenueFeature), chunk)
 
         session_rows, domain_rows, language_rows, schedule_rows = [], [], [], []
+
+        def flush() -> None:
+            # Every BATCH sessions: memory stays bounded at any size (100,000 and more).
+            for rows, model in (
+                (session_rows, Session),
+                (domain_rows, SessionDomain),
+                (language_rows, SessionLanguage),
+                (schedule_rows, Schedule),
+            ):
+                for chunk in _chunks(rows):
+                    s.execute(insert(model), chunk)
+                rows.clear()
+
         for i in range(1, sessions + 1):
             provider = provider_rows[(i - 1) % providers]
             domains = rng.sample(list(Domain), rng.choice([1, 1, 1, 2]))
@@ -286,15 +310,9 @@ def generate(db: Database, *, providers: int = 2000, sessions: int = 20000, seed
                     "closes_at": dt.time(opens.hour + 2, opens.minute),
                 }
             )
-        for chunk in _chunks(session_rows):
-            s.execute(insert(Session), chunk)
-        for rows, model in (
-            (domain_rows, SessionDomain),
-            (language_rows, SessionLanguage),
-            (schedule_rows, Schedule),
-        ):
-            for chunk in _chunks(rows):
-                s.execute(insert(model), chunk)
+            if i % BATCH == 0:
+                flush()
+        flush()
     if db.dialect == "postgresql":
         # Explicit ids were inserted: move the sequences past them.
         with db.session() as s:
@@ -305,3 +323,43 @@ def generate(db: Database, *, providers: int = 2000, sessions: int = 20000, seed
                         f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
                     )
                 )
+            # Statistics now, not when autovacuum gets round to it: without them the planner
+            # guesses one row per table and scans every session for a search.
+            s.execute(text("ANALYZE"))
+
+
+def session_count(db: Database) -> int:
+    with db.session() as s:
+        return s.scalar(text("SELECT count(*) FROM sessions")) or 0
+
+
+def prepared(url: str, *, providers: int, sessions: int) -> Database:
+    """A migrated database holding the synthetic directory of this size: generated when
+    empty, reused when it already holds it (so 100,000 sessions are generated once)."""
+    from api import migrations
+
+    db = Database.from_url(url)
+    migrations.upgrade(db.engine)
+    have = session_count(db)
+    if have == 0:
+        generate(db, providers=providers, sessions=sessions)
+    elif have != sessions:
+        raise SystemExit(f"the database holds {have} sessions, not {sessions}: use an empty one")
+    return db
+
+
+def main() -> None:
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description="Fill a database with a synthetic directory.")
+    parser.add_argument("--scale", type=int, choices=sorted(SCALES), default=20_000)
+    parser.add_argument("--database-url", required=True)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    prepared(args.database_url, providers=SCALES[args.scale], sessions=args.scale).dispose()
+    print(f"{args.scale:,} sessions in {time.perf_counter() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

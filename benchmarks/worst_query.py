@@ -313,6 +313,14 @@ def main() -> None:
             f"{r.response_bytes:>10,}  "
             f"{r.cost:<24}{r.outcome}"
         )
+    admitted = [r for r in rows if r.status == 200]
+    if admitted:
+        worst = max(admitted, key=lambda r: r.seconds)
+        print(
+            f"\nslowest admitted request: {worst.name.strip()} {worst.seconds:.3f} s (target "
+            f"< 1 s at 100,000 sessions): {'met' if worst.seconds < 1 else 'NOT met'}; "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
 
 
 if __name__ == "__main__":

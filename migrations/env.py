@@ -13,7 +13,8 @@ target_metadata = Base.metadata
 
 def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
     # The full-text index (FTS5 tables, the tsvector index) is made by hand in 0001.
-    return not (name or "").startswith(("sessions_fts", "ix_sessions_search"))
+    # So is PostgreSQL's stored tsvector column, sessions.search_vector, in 0015.
+    return not (name or "").startswith(("sessions_fts", "ix_sessions_search", "search_vector"))
 
 
 def run_migrations_offline() -> None:

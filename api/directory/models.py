@@ -20,6 +20,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -209,6 +210,16 @@ class Session(Timestamped, Base):
         index=True,
     )
     status_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class DirectoryVersion(Base):
+    """One row: a number raised by every write to the directory's tables (database triggers,
+    migration 0015). Public reads are cached by it (api/caching.py)."""
+
+    __tablename__ = "directory_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class SessionDomain(Base):

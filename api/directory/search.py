@@ -1,8 +1,9 @@
 """Finding sessions and providers: the filters behind the API, the site and the CLI.
 
-Everything is filtered in SQL. Text uses the full-text index (FTS5 on SQLite, tsvector on
-PostgreSQL). "Near" narrows by a bounding box in SQL, then measures exact distances in Python
-for the few rows left, and orders by them.
+Everything is filtered in SQL. Text uses the full-text index (FTS5 on SQLite, a stored,
+GIN-indexed tsvector column on PostgreSQL: migration 0015). "Near" narrows by a bounding
+box in SQL, then measures exact distances in Python for the few rows left, and orders by
+them.
 """
 
 from __future__ import annotations
@@ -147,9 +148,10 @@ def _match_query(dialect: str, terms: list[str]) -> str:
     return " & ".join("(" + " | ".join(f"{w}:*" for w in group) + ")" for group in groups)
 
 
-def _text_match(dialect: str, *, ranked: bool) -> tuple[Any, Any]:
-    """(a selectable of the ids of sessions matching :match, with a rank; its order clause,
-    best first)."""
+def _text_match(dialect: str, *, ranked: bool) -> tuple[Any, Any, Any]:
+    """How to match :match: (a selectable of the matching session ids to join, or None; a
+    condition on sessions, or None; the rank, an expression to order by: best first is
+    lowest on SQLite, highest on PostgreSQL)."""
     match = bindparam("match", type_=String)
     if dialect == "sqlite":
         rank = literal_column("rank") if ranked else literal_column("0")
@@ -159,18 +161,15 @@ def _text_match(dialect: str, *, ranked: bool) -> tuple[Any, Any]:
             .where(literal_column("sessions_fts").op("MATCH")(match))
             .subquery()
         )
-        return sub, sub.c.rank.asc()
-    vector = func.to_tsvector("english", Session.search_text)
+        return sub, None, sub.c.rank
+    # PostgreSQL: the stored tsvector column of migration 0015 (GIN-indexed), on the row
+    # itself: no self-join, and ts_rank reads the vector instead of parsing the text again.
+    vector = literal_column("sessions.search_vector")
     tsquery = func.to_tsquery("english", match)
     # As double precision: a real (float4) comes back to Python rounded, and would not equal
     # itself when a cursor sends it back (api/paging.py).
     rank = func.ts_rank(vector, tsquery).cast(Double) if ranked else literal_column("0")
-    sub = (
-        select(Session.id.label("id"), rank.label("rank"))
-        .where(vector.op("@@")(tsquery))
-        .subquery()
-    )
-    return sub, sub.c.rank.desc()
+    return None, vector.op("@@")(tsquery), rank
 
 
 @dataclass(frozen=True)
@@ -419,10 +418,13 @@ def search_sessions(
         # (column, descending): ranks are best when lowest on SQLite, highest on PostgreSQL.
         order: list[tuple[Any, bool]] = [(Session.title, False), (Session.id, False)]
         if terms:
-            matched, _rank_order = _text_match(dialect, ranked=ranked)
-            stmt = stmt.join(matched, matched.c.id == Session.id)
+            matched, condition, rank = _text_match(dialect, ranked=ranked)
+            if matched is not None:
+                stmt = stmt.join(matched, matched.c.id == Session.id)
+            if condition is not None:
+                stmt = stmt.where(condition)
             if ranked:
-                order.insert(0, (matched.c.rank, dialect != "sqlite"))
+                order.insert(0, (rank, dialect != "sqlite"))
         if keyed:
             stmt = stmt.add_columns(*(column for column, _desc in order))
             if after is not None:
@@ -434,21 +436,30 @@ def search_sessions(
     conn = db.connection()
     if q.near is None:
         count = _statement(("count", *shape), lambda: base(func.count()).order_by(None))
+        # One round trip: the page, each row carrying the count of all (a window function).
         ids = _statement(
             ("ids", *shape),
             lambda: (
-                base(Session.id, keyed=True).offset(bindparam("offset")).limit(bindparam("limit"))
+                base(Session.id, func.count().over(), keyed=True)
+                .offset(bindparam("offset"))
+                .limit(bindparam("limit"))
             ),
         )
-        total = conn.execute(count, params).scalar_one()
         bound = {f"after{i}": value for i, value in enumerate(after or ())}
         bound.update(offset=0 if after else offset, limit=limit + 1)
         rows = conn.execute(ids, {**params, **bound}).all()
+        if rows and after is None:
+            total = rows[0][1]  # the page and its total in one round trip
+        elif not rows and after is None and offset == 0:
+            total = 0
+        else:
+            # After a cursor the window counts only what follows it; past the end, nothing.
+            total = conn.execute(count, params).scalar_one()
         return Page(
             [row[0] for row in rows[:limit]],
             total,
             offset,
-            keys=[tuple(row[1:]) for row in rows[:limit]],
+            keys=[tuple(row[2:]) for row in rows[:limit]],
             more=len(rows) > limit,
         )
 
