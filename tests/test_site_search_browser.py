@@ -169,9 +169,9 @@ def test_apply_filters_closes_the_panel_and_the_results_come_next(
     height = page.viewport_size["height"]  # type: ignore[attr-defined]
     top = page.locator("#pt-status").bounding_box()["y"]  # type: ignore[attr-defined]
     header = page.evaluate(  # type: ignore[attr-defined]
-        "() => document.querySelector('.md-header').getBoundingClientRect().bottom"
+        "() => document.querySelector('[data-md-component=header]').getBoundingClientRect().bottom"
     )
-    # Below the fixed header (not hidden under it), in the top half of the screen.
+    # Below the header (not hidden under it), in the top half of the screen.
     assert header - 1 <= top < height / 2, (top, header, height)
     first = page.locator("#pt-results li").first.bounding_box()  # type: ignore[attr-defined]
     assert first["y"] < height, (first, height)
