@@ -332,6 +332,18 @@ def test_bad_and_empty_values_name_the_parameter(oruk: TestClient) -> None:
             assert name in response.json()["error"]
 
 
+def test_a_bad_value_is_refused_even_beside_a_term_that_matches_nothing(
+    oruk: TestClient,
+) -> None:
+    # Found by schemathesis: an unknown term used to answer an empty 200 before taxonomy_id
+    # was read at all.
+    elsewhere = "00000000-0000-0000-0000-000000000000"
+    response = oruk.get(
+        "/oruk/services", params={"taxonomy_term_id": elsewhere, "taxonomy_id": "Ld"}
+    )
+    assert response.status_code == 400 and response.json()["field"] == "taxonomy_id"
+
+
 def test_ids_from_elsewhere_match_nothing(oruk: TestClient) -> None:
     # Well formed, but not this directory's: an empty list, not an error.
     elsewhere = "00000000-0000-0000-0000-000000000000"

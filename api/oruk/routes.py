@@ -81,16 +81,17 @@ class OrukApi:
         return OrukMapper(directory, self.settings.public_url, self.settings.resolved_site_url)
 
     def _domains(self, params: Parameters, ids: Ids) -> list[Domain]:
-        domains: list[Domain] = []
+        # Both read (and a bad value refused with its 400) before either can match nothing.
         term = params.matching(
             "taxonomy_term_id", PATTERNS["term"], "a taxonomy term's id or a domain's code"
         )
+        taxonomy = params.uuid("taxonomy_id")
+        domains: list[Domain] = []
         if term:
             found = [d for d in Domain if ids.term(d) == term.lower() or d.value == term]
             if not found:
                 raise NothingMatches()
             domains += found
-        taxonomy = params.uuid("taxonomy_id")
         if taxonomy and taxonomy != ids.taxonomy():
             raise NothingMatches()
         return domains
