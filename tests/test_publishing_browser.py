@@ -1,8 +1,9 @@
 """Publishing that tells the truth, in Chromium at 375 px and 1280 px, against a real
-`petunia up` process: a lead provider approves a registration and it is on the public site
-within a minute (no `petunia build-site`); the provider then says the activity has stopped
-from its edit link, and it leaves the site and the open data (/oruk and the site's ORUK
-files) within a minute."""
+`petunia up` process: a volunteer registers through "check your answers" and confirms their
+email, a lead provider approves it and it is on the public site within a minute (no
+`petunia build-site`); the provider then says the activity has stopped from its edit link,
+and it leaves the site and the open data (/oruk and the site's ORUK files) within a
+minute."""
 
 from __future__ import annotations
 
@@ -16,10 +17,8 @@ import httpx
 import pytest
 
 from api import migrations
-from api.config import get_settings
 from api.db import Database
 from api.directory.loading import load_directory
-from api.registration import flow
 from tests.conftest import MINI, PG_URL
 from tests.mailbox import Mailbox
 from tests.staff_support import browser_sign_in, invite
@@ -35,40 +34,48 @@ pytestmark = [
 ]
 
 
-def answers(width: int) -> dict[str, object]:
+def answers(width: int) -> dict[str, str]:
     return {
         "organisation": f"Riverside Walkers {width}",
         "title": f"Riverside health walk {width}",
-        "description": "A gentle walk along the river with a trained walk leader.",
-        "domains": "PHYSICAL_ACTIVITY",
-        "where": "VENUE",
-        "venue_name": "Riverside Park gates",
-        "postcode": "at1 2ab",
-        "when": "TIMES",
-        "days": ["TU"],
-        "starts": "10am",
-        "ends": "11",
         "email": f"walks{width}@riverside.example",
-        "show_email": "yes",
     }
 
 
-def prepare(url: str, width: int, settings_public: str) -> None:
-    """The small test directory, a lead provider's account, and a confirmed registration
-    waiting in its queue."""
+def prepare(url: str) -> None:
+    """The small test directory and a lead provider's account."""
     db = Database.from_url(url)
     migrations.upgrade(db.engine)
-    settings = get_settings(database_url=url, public_url=settings_public, secret_key=SECRET)
     with db.session() as s:
         load_directory(s, MINI)
     invite(db, "lead@north.example")
-    with db.session() as s:
-        sent = flow.submit(
-            s, settings, answers(width), submission_key=f"browser-{width}", address="127.0.0.1"
-        )
-        assert not sent.errors, sent.errors
-        flow.confirm(s, settings, sent.registration.id)
     db.dispose()
+
+
+def register(page, base: str, mailbox: Mailbox, width: int) -> None:  # type: ignore[no-untyped-def]
+    """The form as a volunteer fills it, through check your answers, then the email link."""
+    from playwright.sync_api import expect
+
+    said = answers(width)
+    page.goto(f"{base}/register")
+    page.get_by_label("Name of your organisation or group").fill(said["organisation"])
+    page.get_by_label("What is it called?").fill(said["title"])
+    page.get_by_label("Describe it in a few sentences").fill(
+        "A gentle walk along the river with a trained walk leader."
+    )
+    page.get_by_label("At a place", exact=True).check()
+    page.get_by_label("Postcode of the place").fill("at1 2ab")
+    page.get_by_label("On set days and times").check()
+    page.get_by_label("Tuesday").check()
+    page.get_by_label("Start time").fill("10am")
+    page.get_by_label("Email address").fill(said["email"])
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Check your answers before sending")).to_be_visible()
+    expect(page.locator(".summary-list")).to_contain_text(said["title"])
+    page.get_by_role("button", name="Accept and send").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    page.goto(mailbox.link(mailbox.last(said["email"]), "/register/confirm/"))
+    expect(page.get_by_role("heading", name="Email confirmed")).to_be_visible()
 
 
 def wait_for(check, what: str, timeout: float = MINUTE) -> float:  # type: ignore[no-untyped-def]
@@ -92,7 +99,7 @@ def test_approved_is_on_the_site_within_a_minute_and_stopped_leaves_it(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     url = f"sqlite:///{tmp_path / 'petunia.db'}"
-    prepare(url, width, base)
+    prepare(url)
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -119,6 +126,7 @@ def test_approved_is_on_the_site_within_a_minute_and_stopped_leaves_it(
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             context = browser.new_context(viewport={"width": width, "height": 800})
             page = context.new_page()
+            register(page, base, mailbox, width)
             browser_sign_in(page, base, mailbox, "lead@north.example")
             page.goto(f"{base}/moderation")
             page.get_by_role("link", name=str(organisation)).click()
