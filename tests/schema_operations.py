@@ -77,6 +77,10 @@ HINTS: dict[str, object] = {
     "submissionKey": None,
     "localityId": None,
     "practiceOdsCode": "C81001",
+    # Coded equality data (api/referrals/equality.py): a code from each list.
+    "sex": "2",
+    "ethnicCategory": "A",
+    "longTermConditions": ["diabetes"],
 }
 
 
