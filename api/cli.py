@@ -93,6 +93,8 @@ def _load(db: Database, folder: Path) -> None:
         for problem in exc.problems:
             err.print(str(problem), highlight=False, markup=False)
         raise _fail(f"{len(exc.problems)} problem(s) in {folder}; nothing was loaded") from None
+    if report.changed:
+        db.analyze()
     console.print(
         report.summary() if report.changed else "Already up to date: nothing changed.",
         highlight=False,
@@ -747,6 +749,7 @@ def import_command(
             session.rollback()
         else:
             session.commit()
+            db.analyze()
     except ImportProblems as exc:
         session.rollback()
         for problem in exc.problems:
@@ -796,6 +799,7 @@ def _import_oruk(
             session.rollback()
         else:
             session.commit()
+            db.analyze()
     except oruk_feed.FeedError as exc:
         session.rollback()
         raise _fail(f"cannot read the feed: {exc}") from None

@@ -99,6 +99,14 @@ class Database:
         """Run ``fn`` in a worker thread in a unit of work that commits."""
         return await asyncio.get_running_loop().run_in_executor(self._threads, self.write, fn)
 
+    def analyze(self) -> None:
+        """Gather the planner's statistics, after a load or an import has changed many rows:
+        SQLite has none until ANALYZE runs, and without them it scans the directory's tables
+        instead of using their indexes (a page of /oruk/services read 4x slower at 20,000
+        sessions); PostgreSQL's autovacuum catches up only later."""
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+
     def dispose(self) -> None:
         """Close the pooled connections and idle threads; like the engine, the database
         stays usable and opens new ones when next asked."""

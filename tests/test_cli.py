@@ -113,6 +113,29 @@ def test_db_load_and_practices(cli_env: Path) -> None:
     assert "Lead provider key" in listed.output and "lead-north" in listed.output
 
 
+def test_a_load_that_changed_rows_leaves_the_planner_its_statistics(cli_env: Path) -> None:
+    import os
+
+    from sqlalchemy import create_engine, text
+
+    assert invoke("db", "upgrade", "--data-dir", str(cli_env)).exit_code == 0
+    assert invoke("load", str(MINI), "--data-dir", str(cli_env)).exit_code == 0
+    engine = create_engine(os.environ["DATABASE_URL"])
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            analysed = conn.execute(text("SELECT tbl FROM sqlite_stat1")).scalars().all()
+        else:
+            analysed = (
+                conn.execute(
+                    text("SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL")
+                )
+                .scalars()
+                .all()
+            )
+    engine.dispose()
+    assert "sessions" in analysed and "providers" in analysed
+
+
 def test_load_reports_bad_rows_and_exits_non_zero(cli_env: Path, tmp_path: Path) -> None:
     invoke("db", "upgrade")
     folder = tmp_path / "bad"
