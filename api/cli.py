@@ -120,7 +120,8 @@ def up(
     """Create or upgrade the database, load the demo directory into an empty one, and serve.
 
     Safe to run again: an existing database keeps its data and only gains new migrations."""
-    settings = _settings(data_dir, **_listening_url(host, port), **_rebuilding_site())
+    chosen = {**_listening_url(host, port), **_rebuilding_site()}
+    settings = _settings(data_dir, **chosen)
     _check_production(settings)
     db = _database(settings)
     migrations.upgrade(db.engine)
@@ -140,15 +141,40 @@ def up(
     # no cron, and an approved listing is on the site within a minute.
     from api.jobs import Scheduler
 
-    with _mail_deliverer(settings), Scheduler(settings), _site_rebuilder(settings):
+    with (
+        _server_environment(chosen),
+        _mail_deliverer(settings),
+        Scheduler(settings),
+        _site_rebuilder(settings),
+    ):
         _serve(settings, host, port, workers=1)
 
 
 def _rebuilding_site() -> dict[str, object]:
-    """This deployment rebuilds the site in the background: messages say "within a minute".
-    Set in the environment too, for the server processes uvicorn starts."""
-    os.environ["PETUNIA_SITE_REBUILD_IN_BACKGROUND"] = "true"
+    """This deployment rebuilds the site in the background: messages say "within a minute"
+    (and _server_environment passes it to the server processes)."""
     return {"site_rebuild_in_background": True}
+
+
+@contextmanager
+def _server_environment(overrides: dict[str, object]) -> Iterator[None]:
+    """Settings this command chose, in the environment of the server processes uvicorn
+    starts (they read their settings from it), and out of it again when serving ends, so
+    nothing else run from this process inherits them."""
+    values = {
+        f"PETUNIA_{name.upper()}": str(value).lower() if isinstance(value, bool) else str(value)
+        for name, value in overrides.items()
+    }
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextmanager
@@ -165,7 +191,7 @@ def _site_rebuilder(settings: Settings, *, enabled: bool = True) -> Iterator[Non
 def _listening_url(host: str | None, port: int | None) -> dict[str, object]:
     """`up` on another host or port: every link Petunia writes (emails, calendars, "report a
     problem", demo sign-ins) points where it listens, unless PETUNIA_PUBLIC_URL says where
-    people reach it. Set in the environment too, for the server process that uvicorn starts."""
+    people reach it (and _server_environment passes it to the server processes)."""
     if os.environ.get("PETUNIA_PUBLIC_URL") or (host is None and port is None):
         return {}
     defaults = get_settings()
@@ -173,7 +199,6 @@ def _listening_url(host: str | None, port: int | None) -> dict[str, object]:
     if shown in ("0.0.0.0", "::", ""):  # every address: this machine's own, for a newcomer
         shown = "127.0.0.1"
     url = f"http://{f'[{shown}]' if ':' in shown else shown}:{port or defaults.port}"
-    os.environ["PETUNIA_PUBLIC_URL"] = url
     return {"public_url": url}
 
 
@@ -231,8 +256,10 @@ def serve(
     data_dir: DataDir = None,
 ) -> None:
     """Serve the API (the database must be migrated: `petunia db upgrade`)."""
-    settings = _settings(data_dir, **(_rebuilding_site() if rebuild_site else {}))
+    chosen = _rebuilding_site() if rebuild_site else {}
+    settings = _settings(data_dir, **chosen)
     with (
+        _server_environment(chosen),
         _mail_deliverer(settings, enabled=deliver_mail),
         _site_rebuilder(settings, enabled=rebuild_site),
     ):

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     problem_report_email_days: int = 90
     # Submissions of a public form (register, report a problem) per address per hour; 0: off.
     form_rate_limit: int = 10
+    # Staff sign-in link requests per connection per hour, beside the 5 per account: higher
+    # than the public forms', as a practice's staff share one address behind its network.
+    staff_sign_in_rate_limit: int = 60
     # `petunia remind`: listings not confirmed for this many days get a "still right?" email,
     # at most one per provider in each period of remind_every_days.
     remind_after_days: int = 300

@@ -4,6 +4,7 @@ notices a database refusing writes, and a database outage answered as a GraphQL 
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -188,6 +189,9 @@ def test_serve_and_up_refuse_an_http_public_url_in_one_line(tmp_path: Path) -> N
         assert "PETUNIA_ALLOW_HTTP_PUBLIC_URL" in result.output
         assert "Traceback" not in result.output
     assert not (tmp_path / "petunia.db").exists()  # `up` stopped before touching anything
+    # What `up` chose for its server processes does not stay behind in this process (it made
+    # later tests' messages say "within a minute" where nothing rebuilds).
+    assert "PETUNIA_SITE_REBUILD_IN_BACKGROUND" not in os.environ
 
 
 # -- /healthz and database outages -----------------------------------------------------------

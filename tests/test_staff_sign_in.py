@@ -356,7 +356,7 @@ def test_a_staff_principal_has_the_api_client_shape(db) -> None:
 
 
 def test_one_connection_asking_for_many_links_is_refused(db, mailbox, tmp_path) -> None:
-    settings = {"data_dir": tmp_path, "public_url": PUBLIC, "form_rate_limit": 3}
+    settings = {"data_dir": tmp_path, "public_url": PUBLIC, "staff_sign_in_rate_limit": 3}
     for n in range(4):
         invite(db, f"person{n}@lead.example")
     with client_for(db, **settings, **mailbox.settings()) as client:

@@ -120,13 +120,20 @@ def address_hash(settings: Settings, address: str) -> str:
 
 
 def rate_limited(
-    db: orm.Session, settings: Settings, form: str, address: str, submission_key: str | None = None
+    db: orm.Session,
+    settings: Settings,
+    form: str,
+    address: str,
+    submission_key: str | None = None,
+    *,
+    limit: int | None = None,
 ) -> bool:
     """Record one submission from ``address`` and say whether it is over the hourly limit.
     The same form sent again (one ``submission_key``: a double click, concurrent retries)
     counts once. The write comes first, so on SQLite the transaction holds the write lock
     from here on."""
-    if settings.form_rate_limit <= 0:
+    limit = settings.form_rate_limit if limit is None else limit
+    if limit <= 0:
         return False
     hashed = address_hash(settings, address)
     db.add(FormAttempt(form=form, address_hash=hashed, submission_key=submission_key))
@@ -147,7 +154,7 @@ def rate_limited(
             FormAttempt.at >= since,
         )
     )
-    return (count or 0) > settings.form_rate_limit
+    return (count or 0) > limit
 
 
 def rate_limit_error(field_name: str) -> FieldError:

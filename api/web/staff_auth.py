@@ -110,7 +110,9 @@ async def send_link(request: Request, form: Form) -> Response:
     def work(db: orm.Session) -> tuple[bool, signin.LinkSent | None, list[int]]:
         # Per connection, beside the per-account limit in request_link: one address asking
         # for links to many accounts is refused before any account is looked up.
-        if flow.rate_limited(db, settings, "staff-sign-in", address):
+        if flow.rate_limited(
+            db, settings, "staff-sign-in", address, limit=settings.staff_sign_in_rate_limit
+        ):
             return True, None, []
         sent = signin.request_link(db, settings, email)
         if sent is None or (sent.demo and not settings.production):
