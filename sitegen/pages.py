@@ -132,18 +132,6 @@ def mail_url(email: str | None) -> str | None:
     return f"mailto:{email}"
 
 
-def directions_url(venue: Venue | None) -> str | None:
-    """A link that opens directions to the venue in the person's maps app or site (only a
-    link: nothing is fetched from it by the site)."""
-    if venue is None:
-        return None
-    if venue.latitude is not None and venue.longitude is not None:
-        destination = f"{venue.latitude:.6f},{venue.longitude:.6f}"
-    else:
-        destination = ", ".join(x for x in (venue.name, venue.address, venue.postcode) if x)
-    return "https://www.google.com/maps/dir/?" + urlencode({"api": "1", "destination": destination})
-
-
 class SiteModel:
     """Builds every page's data from one read of the public directory."""
 
@@ -390,7 +378,10 @@ class SiteModel:
             "report_url": self.report_url(provider, s),
             "ics": self.session_path[s.id] + self.ics_name(s),
             "ics_name": self.ics_name(s),
-            "directions_url": directions_url(venue),
+            # One directions link, the same as under "Where" (sitegen/maps.py).
+            "directions_url": maps.directions_url(venue.latitude, venue.longitude, venue.postcode)
+            if venue
+            else None,
             "filters": self.filters(s),
             "summary": self.summary(s),
         }
