@@ -701,6 +701,50 @@ def _note(value: str, field_name: str, what: str) -> tuple[str, list[FieldError]
     return text, []
 
 
+def write_answered_session(
+    db: orm.Session,
+    provider: Provider,
+    session: Session | None,
+    answers: Answers,
+    registration: Registration,
+) -> Session:
+    """The activity a registration describes, written into ``provider`` (``session`` None:
+    as a new one), at its venue (found or created), with the sender's public contact."""
+    venue_id = None
+    if answers.delivery is Delivery.AT_VENUE and answers.venue_name:
+        venue_id = find_or_create_venue(
+            db,
+            VenueFields(
+                name=answers.venue_name,
+                postcode=answers.postcode,
+                address=answers.address,
+                locality_id=registration.locality_id or provider.locality_id,
+                accessibility=answers.accessibility,
+            ),
+        ).id
+    return write_session(
+        db,
+        provider,
+        session,
+        SessionFields(
+            title=answers.title,
+            description=answers.description,
+            domains=answers.domains,
+            delivery=answers.delivery,
+            venue_id=venue_id,
+            is_free=answers.is_free,
+            cost_amount=answers.cost_amount,
+            cost_concessions=answers.concessions,
+            how_to_join=answers.how_to_join,
+            who_for_notes=answers.who_for,
+            languages=answers.languages,
+            contact_email=answers.email if answers.show_email else None,
+            contact_phone=answers.phone,
+        ),
+        answers.rules,
+    )
+
+
 def approve(
     db: orm.Session, settings: Settings, principal: Principal, registration_id: int
 ) -> Outcome:
@@ -759,45 +803,12 @@ def approve(
     provider.last_confirmed_at = on
     db.flush()
 
-    venue_id = None
-    if answers.delivery is Delivery.AT_VENUE and answers.venue_name:
-        venue = find_or_create_venue(
-            db,
-            VenueFields(
-                name=answers.venue_name,
-                postcode=answers.postcode,
-                address=answers.address,
-                locality_id=registration.locality_id or provider.locality_id,
-                accessibility=answers.accessibility,
-            ),
-        )
-        venue_id = venue.id
     session = None
     if registration.session_id is not None:
         session = db.get(Session, registration.session_id)
         if session is not None and session.provider_id != provider.id:
             session = None
-    session = write_session(
-        db,
-        provider,
-        session,
-        SessionFields(
-            title=answers.title,
-            description=answers.description,
-            domains=answers.domains,
-            delivery=answers.delivery,
-            venue_id=venue_id,
-            is_free=answers.is_free,
-            cost_amount=answers.cost_amount,
-            cost_concessions=answers.concessions,
-            how_to_join=answers.how_to_join,
-            who_for_notes=answers.who_for,
-            languages=answers.languages,
-            contact_email=answers.email if answers.show_email else None,
-            contact_phone=answers.phone,
-        ),
-        answers.rules,
-    )
+    session = write_answered_session(db, provider, session, answers, registration)
     contact = db.get(ListingContact, provider.id)
     if contact is None:
         db.add(ListingContact(provider_id=provider.id, email=answers.email))

@@ -19,9 +19,8 @@ from sqlalchemy import orm
 from api.access.tokens import Principal
 from api.audit.log import record
 from api.config import Settings
-from api.directory.enums import Delivery, ListingStatus
+from api.directory.enums import ListingStatus
 from api.directory.models import Provider, utcnow
-from api.directory.writing import SessionFields, VenueFields, find_or_create_venue, write_session
 from api.registration import links, mails, summary
 from api.registration.answers import Answers, ErrorCode, FieldError, Raw, check, name_key
 from api.registration.flow import (
@@ -30,6 +29,7 @@ from api.registration.flow import (
     find_duplicate,
     rate_limit_error,
     rate_limited,
+    write_answered_session,
 )
 from api.registration.leads import lead_name
 from api.registration.models import Registration, RegistrationKind, RegistrationStatus
@@ -151,41 +151,9 @@ def approve(
         )
         message = mails.access_granted(registration.email, provider.name, lead, link)
         return Outcome(registration=registration, mail=mails.queue(db, [message]))
-    venue_id = None
-    if answers.delivery is Delivery.AT_VENUE and answers.venue_name:
-        venue_id = find_or_create_venue(
-            db,
-            VenueFields(
-                name=answers.venue_name,
-                postcode=answers.postcode,
-                address=answers.address,
-                locality_id=registration.locality_id or provider.locality_id,
-                accessibility=answers.accessibility,
-            ),
-        ).id
     # The listing's own name and contact stay as they are: only the activity is added, with
     # the sender's contact on it.
-    session = write_session(
-        db,
-        provider,
-        None,
-        SessionFields(
-            title=answers.title,
-            description=answers.description,
-            domains=answers.domains,
-            delivery=answers.delivery,
-            venue_id=venue_id,
-            is_free=answers.is_free,
-            cost_amount=answers.cost_amount,
-            cost_concessions=answers.concessions,
-            how_to_join=answers.how_to_join,
-            who_for_notes=answers.who_for,
-            languages=answers.languages,
-            contact_email=answers.email if answers.show_email else None,
-            contact_phone=answers.phone,
-        ),
-        answers.rules,
-    )
+    session = write_answered_session(db, provider, None, answers, registration)
     registration.session_id = session.id
     record(
         db, principal, "registration.approve", "registration", registration.id,
