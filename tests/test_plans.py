@@ -393,3 +393,27 @@ def test_the_report_counts_the_level_in_force_in_its_period_not_a_later_one(
     now, later = counts(today), counts(today + dt.timedelta(days=3))
     assert now[SupportLevel.MEDIUM] - later.get(SupportLevel.MEDIUM, 0) == 1
     assert later[SupportLevel.HIGH] - now.get(SupportLevel.HIGH, 0) == 1
+
+
+def test_a_long_caseload_keeps_its_most_pressing_referrals(world: CareWorld, monkeypatch) -> None:
+    """The caseload shows at most caseload.LIMIT referrals: those cut are the least pressing,
+    not the newest (the limit used to be applied by id, before the ordering)."""
+    from api.referrals import caseload as cases
+
+    active = new_referral(world)
+    move(world, active, "CONTACTED", "ASSESSED", "ACTIVE")
+    waiting = new_referral(world)  # needs first contact: the most pressing
+    lead = principal(world)
+    with world.db.session() as s:
+        everyone = cases.caseload(s, lead, GUARD, link_worker_id=None)
+    assert len(everyone.rows) >= 2 and everyone.not_shown == 0
+    first = [r.referral_id for r in everyone.rows if r.status is S.RECEIVED]
+    monkeypatch.setattr(cases, "LIMIT", 1)
+    with world.db.session() as s:
+        cut = cases.caseload(s, lead, GUARD, link_worker_id=None)
+    assert [r.referral_id for r in cut.rows] == [everyone.rows[0].referral_id]
+    assert cut.rows[0].referral_id in first  # first contact comes first, even cut to one
+    assert cut.not_shown == len(everyone.rows) - 1
+    assert _pk(waiting) in {r.referral_id for r in everyone.rows} and _pk(active) in {
+        r.referral_id for r in everyone.rows
+    }

@@ -8,7 +8,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import func, orm, select
+from sqlalchemy import case, func, orm, select
 
 from api.access import policy
 from api.access.tokens import Principal
@@ -58,6 +58,8 @@ class Caseload:
     rows: list[CaseRow]
     counts: dict[S, int]
     workers: list[WorkerLoad]
+    # How many more referrals matched than LIMIT let the list show (the least pressing).
+    not_shown: int = 0
 
 
 def display_name(principal: Principal, referral: Referral, guard: Protector) -> str | None:
@@ -82,6 +84,22 @@ def days_left(referral: Referral, today: dt.date) -> int | None:
     if today <= referral.contact_due_on:
         return working_days_between(today, referral.contact_due_on)
     return -working_days_between(referral.contact_due_on, today)
+
+
+def _pressing_first() -> list:
+    """The caseload's order: first contact by its due date, then by what comes next
+    (NEXT_ACTION) and how long the referral has waited in it, urgent before routine."""
+    received = Referral.status == S.RECEIVED
+    rank = case(
+        *[(Referral.status == s, i) for i, s in enumerate(NEXT_ACTION)], else_=len(NEXT_ACTION)
+    )
+    return [
+        rank,
+        case((received, Referral.contact_due_on), else_=None),
+        case((received, None), else_=Referral.status_changed_at),
+        case((Referral.urgency == Urgency.URGENT, 0), else_=1),
+        Referral.id,
+    ]
 
 
 def caseload(
@@ -110,16 +128,11 @@ def caseload(
         }
     )
     where.append(Referral.status == status if status else Referral.status.in_(OPEN))
-    referrals = list(db.scalars(select(Referral).where(*where).order_by(Referral.id).limit(LIMIT)))
-
-    def order(r: Referral) -> tuple:
-        urgent = r.urgency is not Urgency.URGENT
-        if r.status is S.RECEIVED:
-            return (0, r.contact_due_on, urgent, r.id)
-        rank = NEXT_ACTION.index(r.status) if r.status in NEXT_ACTION else len(NEXT_ACTION)
-        return (1 + rank, r.status_changed_at.replace(tzinfo=None), urgent, r.id)
-
-    referrals.sort(key=order)
+    # Ordered in the query, so that a caseload longer than LIMIT keeps its most pressing
+    # referrals (first contact due soonest), not merely its oldest.
+    referrals = list(
+        db.scalars(select(Referral).where(*where).order_by(*_pressing_first()).limit(LIMIT))
+    )
     practices = {p.id: p.name for p in db.scalars(select(GpPractice))}
     workers = {w.id: w.name for w in db.scalars(select(LinkWorker))}
     rows = []
@@ -140,7 +153,10 @@ def caseload(
         )
     if any(row.name for row in rows):
         record_many(db, principal, "referral.read", "referral", [r.referral_id for r in rows])
-    return Caseload(rows, dict(counts), _worker_loads(db, principal, today))
+    matched = counts[status] if status else sum(counts[s] for s in OPEN)
+    return Caseload(
+        rows, dict(counts), _worker_loads(db, principal, today), max(matched - len(rows), 0)
+    )
 
 
 def _worker_loads(db: orm.Session, principal: Principal, today: dt.date) -> list[WorkerLoad]:
