@@ -270,6 +270,11 @@ def _pk(value: str, type_name: str, field: str) -> int:
         ) from None
 
 
+def _locality(value: str | None) -> int | None:
+    """An unmet need's optional locality (``input.localityId``)."""
+    return _pk(value, "Locality", "input.localityId") if value else None
+
+
 async def _write(info: Info[Context], fn: Callable[[orm.Session], T]) -> T | list[ReferralError]:
     """Run ``fn`` in a unit of work; expected failures become the payload's errors."""
     try:
@@ -482,11 +487,7 @@ class ReferralMutation:
         principal = _principal(info, "recording unmet need", policy.RECORD_UNMET_NEED)
 
         def change(db: orm.Session) -> Any:
-            locality = (
-                _pk(input.locality_id, "Locality", "input.localityId")
-                if input.locality_id
-                else None
-            )
+            locality = _locality(input.locality_id)
             return recording.record_unmet_need(
                 db, principal, DomainEnum(input.domain.value), input.description, locality
             )
@@ -503,11 +504,7 @@ class ReferralMutation:
         principal = _principal(info, "recording unmet need", policy.RECORD_UNMET_NEED)
 
         def change(db: orm.Session) -> Any:
-            locality = (
-                _pk(input.locality_id, "Locality", "input.localityId")
-                if input.locality_id
-                else None
-            )
+            locality = _locality(input.locality_id)
             return recording.record_unmet_need(db, principal, None, input.description, locality)
 
         result = await _write(info, change)
