@@ -23,20 +23,24 @@ from api.web.referral_pages import _guard
 from api.web.staff_session import staff_page, staff_render
 
 DECLINED, NOT_ASKED = "declined", ""
-# The page's field for each part the domain names in its problems.
+# The page's field for each part the domain names in its problems, and what to say there: a
+# bad code can only come from a stale or altered form, so the page asks for a choice again
+# (the codes the API's message gives mean nothing on a page).
 FIELDS = {
-    "equality.sex": "sex",
-    "equality.ethnicCategory": "ethnic_category",
-    "equality.longTermConditions": "conditions",
-    "equality.declined": "sex",
-    "referralId": "sex",
+    "equality.sex": ("sex", "Choose one of the answers for sex"),
+    "equality.ethnicCategory": ("ethnic_category", "Choose an ethnic group from the list"),
+    "equality.longTermConditions": ("conditions", "Tick only conditions from the list"),
+    "equality.declined": ("sex", "Choose one of the answers for sex"),
 }
 
 
-def _options() -> dict[str, object]:
+def _options(sex: object) -> dict[str, object]:
+    # Female first, as the form reads; "Not known" (X) is what "Not asked" means on a page,
+    # offered only when the API recorded it, so that the form shows what is recorded.
     sexes = [
         (s.value, label, None)
         for s, label in sorted(equality.SEX_LABELS.items(), key=lambda item: item[0] != "2")
+        if s is not equality.Sex.NOT_KNOWN or sex == s.value
     ]
     return {
         "sexes": sexes,
@@ -87,7 +91,7 @@ async def _form(
         recorded=current is not None,
         errors=errors or [],
         v=v,
-        **_options(),
+        **_options(v.get("sex")),
     )
 
 
@@ -171,14 +175,12 @@ async def _failed(
         return message_page(
             "Not found", ["There is no such referral among those you can see."], status=404
         )
-    errors = [
-        FieldError(
-            FIELDS.get(p.field or "", "sex"),
-            p.message[:1].upper() + p.message[1:],
-            ErrorCode.INVALID,
+    errors = []
+    for p in exc.problems:
+        field, message = FIELDS.get(p.field or "", ("sex", ""))
+        errors.append(
+            FieldError(field, message or p.message[:1].upper() + p.message[1:], ErrorCode.INVALID)
         )
-        for p in exc.problems
-    ]
     return await _form(request, me, v=v, errors=errors)
 
 
