@@ -157,7 +157,11 @@ def validate(data: EqualityIn, path: str = "input.equality") -> EqualityIn:
     declined = set(data.declined)
     for question in sorted(declined - set(QUESTIONS)):
         problems.append(
-            Problem(f"{path}.declined", f"unknown question {question!r}: use {QUESTIONS}", INVALID)
+            Problem(
+                f"{path}.declined",
+                f"unknown question {question!r}: use {', '.join(QUESTIONS)}",
+                INVALID,
+            )
         )
     if ETHNIC_CATEGORY in declined:
         # The Data Dictionary has a code for it: "Not stated" is what is stored.
