@@ -81,6 +81,7 @@ HINTS: dict[str, object] = {
     "sex": "2",
     "ethnicCategory": "A",
     "longTermConditions": ["diabetes"],
+    "declined": [],  # answered above, so none declined (both at once is an error)
 }
 
 

@@ -100,7 +100,11 @@ def gid(type_name: str, pk: int) -> str:
 def everything_recorded(world: CareWorld, *, consent: bool = True) -> str:
     """A referral with something in every field: contacted (with a note), assessed,
     signposted to a sub-contracted and an informal provider, attendance, outcome, NHS use."""
-    r = new_referral(world, consent={"toBeReferred": True, "toShareOutcomesWithPractice": consent})
+    r = new_referral(
+        world,
+        consent={"toBeReferred": True, "toShareOutcomesWithPractice": consent},
+        equality={"sex": "2", "ethnicCategory": "A", "longTermConditions": ["asthma"]},
+    )
     world.api("lead").data(SET_STATUS, id=r, status="CONTACTED", note="rang, all fine")
     move(world, r, "ASSESSED")
     sessions = {

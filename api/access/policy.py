@@ -199,12 +199,16 @@ CONSENT_GATED = frozenset({"outcomes", "message_back.outcomes"})
 _CARE = frozenset(
     {"assessment", "history.note", "contact_attempts", "plan_history", "reviews", "support_levels"}
 )
+# Equality data (sex, ethnic group, long term conditions, IMD decile: special category data,
+# api/referrals/equality.py): for those who read the person's full details, as those are.
+_EQUALITY = frozenset({"equality"})
 
 _GP_PRACTICE = (
     frozenset({"id", "preferred_language", "needs_interpreter", "reason", "what_matters"})
     | {"notes", "nhs_use", "outcomes"}
     | _FACTS
     | _PERSON
+    | _EQUALITY
     | _SIGNPOSTS
     | _HISTORY
     | _MESSAGE_BACK
@@ -225,6 +229,18 @@ REFERRAL_FIELDS: dict[Role, frozenset[str]] = {
 }
 # Every part named for some role: the whole readable surface of a referral.
 ALL_REFERRAL_FIELDS = frozenset().union(*REFERRAL_FIELDS.values())
+
+
+# Who records, changes and clears a referral's equality data: the roles that read it (the
+# practice, which may give it with the referral, and the care team), on referrals in reach.
+RECORD_EQUALITY = tuple(role for role in Role if REFERRAL_FIELDS[role] >= _EQUALITY)
+
+
+def equality_scope(principal: Principal) -> ColumnElement[bool]:
+    """The referrals whose equality data ``principal`` may record, change or clear."""
+    if principal.role in RECORD_EQUALITY:
+        return referral_scope(principal)
+    return false()
 
 
 def readable_fields(role: Role) -> frozenset[str]:
@@ -257,6 +273,7 @@ class ReferralView:
     care: bool  # assessment, goals, action plan, notes on status changes, contact attempts
     outcomes: bool
     nhs_use: bool
+    equality: bool = False  # sex, ethnic group, long term conditions, IMD decile
 
 
 def referral_view(principal: Principal, *, consent_share_outcomes: bool) -> ReferralView:
@@ -274,6 +291,7 @@ def referral_view(principal: Principal, *, consent_share_outcomes: bool) -> Refe
         care="assessment" in fields,
         outcomes="outcomes" in fields,
         nhs_use="nhs_use" in fields,
+        equality="equality" in fields,
     )
 
 

@@ -23,6 +23,7 @@ from api.graphql.descriptions import describe
 from api.graphql.directory.queries import DirectoryQuery
 from api.graphql.directory.types import LocalityType, ProviderType, SessionType, VenueType
 from api.graphql.errors import MaskUnexpected, Schema
+from api.graphql.referrals.equality import EqualityMutation
 from api.graphql.referrals.mutations import ReferralMutation
 from api.graphql.referrals.plans import PlanMutation, PlanQuery
 from api.graphql.referrals.queries import ReferralQuery
@@ -64,7 +65,9 @@ _QUERIES = (
 Query = strawberry.type(
     type("Query", _QUERIES, {}), description=f"Everything that can be read. {LIMITS}"
 )
-Mutation = merge_types("Mutation", (ReferralMutation, PlanMutation, RegistrationMutation))
+Mutation = merge_types(
+    "Mutation", (ReferralMutation, PlanMutation, EqualityMutation, RegistrationMutation)
+)
 
 
 # The limiters' rules are built once: a fresh rule class per request would change the

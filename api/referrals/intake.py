@@ -217,6 +217,8 @@ def _request_hash(protector: Protector, key: str, data: ReferralIn) -> str:
     content = asdict(data)
     if content.get("equality") is None:
         content.pop("equality", None)  # as before equality data existed: retries still match
+    elif not content["equality"].get("declined"):
+        content["equality"].pop("declined", None)  # likewise before "prefer not to say"
     canonical = json.dumps(content, sort_keys=True, default=str)
     return hmac.new(
         protector.lookup_hash("idempotency:" + key).encode(), canonical.encode(), hashlib.sha256

@@ -18,7 +18,7 @@ from api.directory.labels import language_name
 from api.directory.models import GpPractice, LinkWorker, Locality, Provider, Session
 from api.outcomes.models import NhsUse, OutcomeInstrument, OutcomeMeasurement
 from api.outcomes.recording import instruments_for
-from api.referrals import levels, lifecycle, plans, reviews
+from api.referrals import equality, levels, lifecycle, plans, reviews
 from api.referrals.caseload import days_left
 from api.referrals.contact import TRYING, attempts
 from api.referrals.enums import ReferralStatus, Urgency
@@ -100,6 +100,10 @@ class ReferralSummary:
     consent_share_goals_at: dt.datetime | None = None
     consent_own_copy_at: dt.datetime | None = None
     goals_shared: list[str] | None = None
+    # Equality data (for those who read the person's full details) and whether the caller
+    # may record it (api/referrals/equality.py).
+    equality: equality.EqualityView | None = None
+    can_record_equality: bool = False
 
 
 def summary(
@@ -166,6 +170,9 @@ def summary(
     if data is not None and view.referral_text:
         result.reason, result.what_matters = data.get("reason"), data.get("whatMatters")
         result.notes = data.get("notes")
+    if data is not None and view.equality:
+        result.equality = equality.view_of(guard, referral)
+        result.can_record_equality = principal.role in policy.RECORD_EQUALITY
     if view.care and referral.assessed_at is not None and referral.support_level is not None:
         plan = guard.decrypt_json("plan", referral.plan_enc, guard.data_key(referral.key_id)) or {
             "goals": [],

@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from api.web import (
+    equality_pages,
     listing_moderation,
     moderation,
     outcome_pages,
@@ -36,6 +37,7 @@ def routes() -> list[BaseRoute]:
         *practice_pages.routes(),
         *outcome_pages.routes(),
         *plan_pages.routes(),
+        *equality_pages.routes(),
         *report_pages.routes(),
         *register_pages.routes(),
         Mount("/forms/assets", StaticFiles(directory=HERE / "static"), name="forms-assets"),

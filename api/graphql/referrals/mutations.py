@@ -39,6 +39,7 @@ from api.graphql.relay import expect_id
 from api.outcomes import recording
 from api.referrals import care, intake, lifecycle, webhooks
 from api.referrals.equality import EqualityIn
+from api.referrals.equality import Question as EqualityQuestionEnum
 from api.referrals.errors import ErrorCode, Problem, Rejected
 from api.referrals.protection import protector
 
@@ -74,6 +75,11 @@ class ConsentInput:
     )
 
 
+EqualityQuestion = strawberry.enum(
+    EqualityQuestionEnum, name="EqualityQuestion", description="A question of the equality data."
+)
+
+
 @strawberry.input(description="Coded equality data; every part optional.")
 class EqualityInput:
     sex: str | None = strawberry.field(
@@ -86,6 +92,20 @@ class EqualityInput:
         default_factory=list,
         description="Codes from the area's list of long term conditions.",
     )
+    declined: list[EqualityQuestion] = strawberry.field(  # type: ignore[valid-type]
+        default_factory=list,
+        description="The questions the person was asked and preferred not to answer (an "
+        "ethnic category declined is recorded as Z, Not stated); a question neither "
+        "answered nor declined was not asked.",
+    )
+
+    def domain(self) -> EqualityIn:
+        return EqualityIn(
+            self.sex,
+            self.ethnic_category,
+            tuple(self.long_term_conditions),
+            tuple(q.value for q in self.declined),
+        )
 
 
 @strawberry.input
@@ -319,13 +339,7 @@ class ReferralMutation:
             urgency=input.urgency,
             notes=input.notes,
             consent_recorded_at=input.consent.recorded_at,
-            equality=None
-            if input.equality is None
-            else EqualityIn(
-                input.equality.sex,
-                input.equality.ethnic_category,
-                tuple(input.equality.long_term_conditions),
-            ),
+            equality=None if input.equality is None else input.equality.domain(),
         )
         result = await _write(
             info,

@@ -25,7 +25,8 @@ from api.referrals.plans import FIELD as PLAN_FIELD
 from api.referrals.protection import protector
 from api.referrals.working_days import local_date
 
-if TYPE_CHECKING:  # (lazy: that module builds on this one)
+if TYPE_CHECKING:  # (lazy: those modules build on this one)
+    from api.graphql.referrals.equality import EqualityData
     from api.graphql.referrals.plans import PlanReview, PlanRevision, SupportLevelChange
 
 ReferralStatus = strawberry.enum(enums.ReferralStatus)
@@ -517,6 +518,18 @@ class ReferralType(Node):
         from api.graphql.referrals.plans import support_levels
 
         return await support_levels(root, info)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="The equality data the person chose to give (sex, ethnic group, long "
+        "term conditions) and the IMD decile of their postcode; null when none is recorded."
+    )
+    @staticmethod
+    async def equality(
+        root: Parent[models.Referral], info: Info[Context]
+    ) -> Annotated[EqualityData, strawberry.lazy("api.graphql.referrals.equality")] | None:
+        from api.graphql.referrals.equality import equality_of
+
+        return await equality_of(root, info)  # type: ignore[return-value]
 
     @strawberry.field(description="Every status change, oldest first.")
     @staticmethod
