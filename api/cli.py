@@ -1161,17 +1161,19 @@ def export_oruk(
     data_dir: DataDir = None,
 ) -> None:
     """Write the public directory as Open Referral UK (HSDS 3.0) JSON files."""
-    from api.directory.public import FreshnessPolicy, read_public_directory
-    from api.oruk.export import write_export
+    from api.directory.public import FreshnessPolicy
+    from api.oruk.export import stream_export
     from sitegen.build import london_today
 
     settings = _settings(data_dir)
     db = _database(settings)
     with db.session() as session:
-        directory = read_public_directory(
-            session, today=london_today(), policy=FreshnessPolicy.of(settings)
+        if db.dialect == "postgresql":
+            # Read in batches, but of one moment: every batch sees the same snapshot.
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        count = stream_export(
+            session, settings, out, today=london_today(), policy=FreshnessPolicy.of(settings)
         )
-        count = write_export(directory, settings, out)
     console.print(f"Wrote {count} services as Open Referral UK JSON to {out}", highlight=False)
 
 

@@ -323,9 +323,10 @@ def generate(db: Database, *, providers: int = 2000, sessions: int = 20000, seed
                         f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
                     )
                 )
-            # Statistics now, not when autovacuum gets round to it: without them the planner
-            # guesses one row per table and scans every session for a search.
-            s.execute(text("ANALYZE"))
+    # Statistics now, on both engines: SQLite has none until ANALYZE runs (it then scans the
+    # directory's tables), and PostgreSQL's come only when autovacuum gets round to it (the
+    # planner then guesses one row per table and scans every session for a search).
+    db.analyze()
 
 
 def session_count(db: Database) -> int:

@@ -96,6 +96,9 @@ def test_statements_do_not_grow_with_the_page(
     demo_db: Database, demo_api: GraphQLClient, query: str
 ) -> None:
     counts = {}
+    # The total of a list in title order is counted once per version of the directory
+    # (api/directory/search.py): count it before the pages are compared.
+    demo_api.data(query, first=1)
     for first in (5, 40, 100):
         with StatementCounter(demo_db) as counter:
             data = demo_api.data(query, first=first)

@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from api.config import get_settings
 from api.db import Database
 from api.directory.public import FreshnessPolicy, read_public_directory
-from api.oruk.export import write_export
+from api.oruk.export import stream_export, write_export
 from api.oruk.openapi import SPEC, spec_json
 from tests.conftest import client_for
 
@@ -165,13 +165,16 @@ def test_cors_is_open(oruk: TestClient) -> None:
     assert oruk.get("/oruk/").json()["version"] == "3.0"
 
 
-def test_export_files_validate(demo_db: Database, tmp_path: Path) -> None:
+@pytest.mark.parametrize("streamed", [True, False], ids=["streamed (the CLI's)", "in memory"])
+def test_export_files_validate(demo_db: Database, tmp_path: Path, streamed: bool) -> None:
     settings = get_settings(public_url="https://petunia.example")
+    today, policy = dt.date(2026, 11, 16), FreshnessPolicy()
     with demo_db.session() as session:
-        directory = read_public_directory(
-            session, today=dt.date(2026, 11, 16), policy=FreshnessPolicy()
-        )
-        count = write_export(directory, settings, tmp_path)
+        if streamed:
+            count = stream_export(session, settings, tmp_path, today=today, policy=policy)
+        else:
+            directory = read_public_directory(session, today=today, policy=policy)
+            count = write_export(directory, settings, tmp_path)
     services = json.loads((tmp_path / "services.json").read_text())
     valid(page_schema(), services)
     assert services["total_items"] == count == len(list((tmp_path / "services").iterdir()))

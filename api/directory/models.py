@@ -27,6 +27,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -171,7 +172,11 @@ class Session(Timestamped, Base):
     """An activity people can join (HSDS: a service, delivered at one venue)."""
 
     __tablename__ = "sessions"
-    __table_args__ = (UniqueConstraint("provider_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("provider_id", "key"),
+        # Lists in title order walk it and stop when the page is full (migration 0016).
+        Index("ix_sessions_status_title", "status", "title", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(

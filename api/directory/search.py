@@ -48,6 +48,7 @@ from api.directory.enums import (
     Weekday,
 )
 from api.directory.models import (
+    DirectoryVersion,
     Provider,
     Schedule,
     Session,
@@ -384,6 +385,45 @@ def _statement(key: tuple[Hashable, ...], build: Callable[[], Select[Any]]) -> S
     return stmt
 
 
+# The directory's version (migration 0015: raised by every write to its tables), read in the
+# statement of a page so that the total cached for it is the total of what the page saw.
+_VERSION = (
+    select(DirectoryVersion.version).where(DirectoryVersion.id == 1).scalar_subquery()
+).label("directory_version")
+# Totals of title-ordered searches by (database, shape, values, directory version).
+_TOTALS: dict[tuple[Hashable, ...], int] = {}
+_MAX_TOTALS = 1000
+
+
+def _frozen(params: dict[str, Any]) -> tuple[Hashable, ...]:
+    return tuple(
+        (name, tuple(value) if isinstance(value, list) else value)
+        for name, value in sorted(params.items())
+    )
+
+
+def _cached_total(
+    conn: Any,
+    shape: tuple[Hashable, ...],
+    params: dict[str, Any],
+    version: int | None,
+    count: Callable[[], Select[Any]],
+) -> int:
+    """The total of a title-ordered search: cached for the directory's ``version`` (the
+    one the page read; None when the page is empty), or counted, with the version the
+    count saw, and kept for it."""
+    database = conn.engine.url.render_as_string(hide_password=True)
+    key = (database, shape, _frozen(params))
+    if version is not None and (key, version) in _TOTALS:
+        return _TOTALS[(key, version)]
+    total, counted = conn.execute(count(), params).one()
+    if counted is not None:
+        if len(_TOTALS) >= _MAX_TOTALS:  # old versions' totals go at once; stay bounded
+            _TOTALS.clear()
+        _TOTALS[(key, counted)] = total
+    return total
+
+
 def search_sessions(
     db: orm.Session,
     q: SessionQuery,
@@ -434,6 +474,37 @@ def search_sessions(
 
     # Plain columns: the connection runs them without the ORM's per-statement work.
     conn = db.connection()
+    bound = {f"after{i}": value for i, value in enumerate(after or ())}
+    bound.update(offset=0 if after else offset, limit=limit + 1)
+    if q.near is None and not terms:
+        # In title order: the page walks ix_sessions_status_title and stops when full (a
+        # count in the same statement would read every row); the total is counted once per
+        # version of the directory, which the page's statement reads with it.
+        ids = _statement(
+            ("titled", *shape),
+            lambda: (
+                base(Session.id, _VERSION, keyed=True)
+                .offset(bindparam("offset"))
+                .limit(bindparam("limit"))
+            ),
+        )
+        rows = conn.execute(ids, {**params, **bound}).all()
+        total = _cached_total(
+            conn,
+            shape,
+            params,
+            rows[0][1] if rows else None,
+            lambda: _statement(
+                ("titled count", *shape), lambda: base(func.count(), _VERSION).order_by(None)
+            ),
+        )
+        return Page(
+            [row[0] for row in rows[:limit]],
+            total,
+            offset,
+            keys=[tuple(row[2:]) for row in rows[:limit]],
+            more=len(rows) > limit,
+        )
     if q.near is None:
         count = _statement(("count", *shape), lambda: base(func.count()).order_by(None))
         # One round trip: the page, each row carrying the count of all (a window function).
@@ -445,8 +516,6 @@ def search_sessions(
                 .limit(bindparam("limit"))
             ),
         )
-        bound = {f"after{i}": value for i, value in enumerate(after or ())}
-        bound.update(offset=0 if after else offset, limit=limit + 1)
         rows = conn.execute(ids, {**params, **bound}).all()
         if rows and after is None:
             total = rows[0][1]  # the page and its total in one round trip
