@@ -959,30 +959,56 @@ class _Builder:
     # -- support levels and tariff ---------------------------------------------------------------
 
     def support(self) -> None:
-        rel, tariff = self.release, self.tariff
+        rel, tariff, noise = self.release, self.tariff, self.noise
         raw = figures.support_cells(self.db, self.scope, tariff.maintenance_after_days)
+        annual = {lv: Fraction(v) for lv, v in tariff.levels.items()}
         cells: dict[tuple, tuple[int, int]] = {}
+        due_of: dict[tuple, Fraction] = {}  # the tariff due for each cell's people
         for c in raw:
-            attrs = (c.level.value, c.engaged, c.providers, c.subcontracted)
+            attrs = (c.level.value, c.engaged, c.providers, c.subcontracted, c.changed)
             had = cells.get(attrs, (0, 0))
             cells[attrs] = (had[0] + c.count, had[1] + c.keys)
-        grid = _Grid(rel, self.noise, "support", cells)
+            due_of[attrs] = due_of.get(attrs, Fraction(0)) + c.tariff(annual)
+        grid = _Grid(rel, noise, "support", cells)
         assessed = ("lifecycle", "assessed")
         grid.count(assessed, lambda a: True, new=False, is_total=True)
-        level_keys, people = {}, {}
+        level_keys, changed_keys, people = {}, {}, {}
         for level in SupportLevel:
             level_keys[level] = ("support", "level", level.value)
             people[level] = grid.count(level_keys[level], lambda a, lv=level: a[0] == lv.value)
+            changed_keys[level] = ("support", "changed", level.value)
+            grid.count(changed_keys[level], lambda a, lv=level: a[0] == lv.value and a[4])
+        changed_all = ("support", "changed")
+        grid.count(changed_all, lambda a: a[4])
+        # People whose level changed and who have a sub-contracted provider: their pro rata
+        # tariff is in the money passed on (never printed: it only hides what rests on it).
+        shared_key = ("support", "changed", "shared")
+        grid.count(shared_key, lambda a: a[4] and a[3] > 0)
         engaged_key = ("support", "engaged")
         engaged = grid.count(engaged_key, lambda a: a[1])
         grid.differences()
 
+        # The amount due for a level's people. Exact: the sum of their pro rata tariffs; it
+        # is rate x people only when nobody's level changed (so the equation only then),
+        # and it tells the tariff of those who changed: it follows their count too.
+        # Perturbed: rate x the perturbed count, plus noise of the most one person's
+        # change of level can move it, whether or not anyone's did (a change must not show
+        # as the noise appearing).
+        spread = max(annual.values()) - min(annual.values())
         due_keys = []
         for level in SupportLevel:
-            rate = Fraction(tariff.levels[level])
-            key = rel.amount(("support", "due", level.value), rate * people[level],
-                             follows=[level_keys[level]])  # fmt: skip
-            rel.equation({key: 1, level_keys[level]: -rate})
+            rate = annual[level]
+            true_n = sum(n for a, n in grid.cells.items() if a[0] == level.value)
+            true_due = sum((v for a, v in due_of.items() if a[0] == level.value), Fraction(0))
+            key = ("support", "due", level.value)
+            if noise.exact:
+                rel.amount(key, true_due, follows=[level_keys[level], changed_keys[level]])
+                if not rel.value(changed_keys[level]):
+                    rel.equation({key: 1, level_keys[level]: -rate})
+            else:
+                keys = sum(k for a, k in grid.keys.items() if a[0] == level.value)
+                change = noise.amount(true_due - rate * true_n, keys, spread, "due" + level)
+                rel.amount(key, rate * people[level] + change, follows=[level_keys[level]])
             due_keys.append(key)
         maintenance = Fraction(tariff.maintenance)
         due_m = rel.amount(("support", "due", "maintenance"), maintenance * engaged,
@@ -990,7 +1016,8 @@ class _Builder:
         rel.equation({due_m: 1, engaged_key: -maintenance})
         due_keys.append(due_m)
         due_total = sum((rel.value(k) for k in due_keys), Fraction(0))
-        rel.amount(("support", "due"), due_total)
+        # An amount follows the counts it is made of: the total is hidden with them.
+        rel.amount(("support", "due"), due_total, follows=[assessed, engaged_key])
         rel.sum(due_keys, ("support", "due"))
 
         # Money passed on: a person's tariff is shared equally between the providers they
@@ -998,44 +1025,65 @@ class _Builder:
         passed, passed_keys = Fraction(0), 0
         terms: dict[Hashable, Fraction] = {}
         for attrs, n in grid.cells.items():
-            level, _engaged, providers, sub = attrs
+            _level, _engaged, providers, sub, _changed = attrs
             if providers and sub:
-                weight = Fraction(tariff.levels[SupportLevel(level)]) * sub / providers
-                passed += weight * n
+                passed += due_of[attrs] * sub / providers
                 passed_keys += grid.keys[attrs]
-                terms[("support", "cell", *attrs)] = weight
+                terms[("support", "cell", *attrs)] = due_of[attrs] * sub / providers / n
         # No one person's share is more than the highest level's tariff.
-        largest = max(Fraction(v) for v in tariff.levels.values())
-        passed = min(max(self.noise.amount(passed, passed_keys, largest, "passed"), Fraction(0)),
+        largest = max(annual.values())
+        passed = min(max(noise.amount(passed, passed_keys, largest, "passed"), Fraction(0)),
                      due_total)  # fmt: skip
-        rel.amount(("support", "passed"), passed)
-        rel.equation({**terms, ("support", "passed"): -1})
-        rel.amount(("support", "kept"), due_total - passed)
-        rel.sum([("support", "passed"), ("support", "kept")], ("support", "due"))
+        passed_key = ("support", "passed")
+        # Exact, it holds the pro rata tariffs of those whose level changed: hidden with
+        # their count. (Perturbed, its noise covers one person's share.)
+        follows = [("support", "due"), *([shared_key] if noise.exact else [])]
+        rel.amount(passed_key, passed, follows=follows)
+        if not rel.value(shared_key):  # else it is no multiple of people a reader can name
+            rel.equation({**terms, passed_key: -1})
+        rel.amount(("support", "kept"), due_total - passed, follows=[("support", "due")])
+        rel.sum([passed_key, ("support", "kept")], ("support", "due"))
 
         days = tariff.maintenance_after_days
         t = self.draft(
             "support_levels",
             Section.SUPPORT_AND_TARIFF,
             "People by support level and the tariff due",
-            "People referred in the period whose support level was assessed, and a year's "
-            "tariff for each; plus the long-term maintenance incentive for each person still "
-            f"engaged {days} days or more after their support began (attending a session, "
-            "reached at a follow-up, or an outcome measured).",
+            "People referred in the period whose support level was assessed, by the level in "
+            "force at the period's end, and a year's tariff for each: the year from the day "
+            "their first level applied, each day at the year's tariff of the level in force "
+            "that day (pro rata, 365 days to the year), so a level reassessed within the year "
+            "is paid at each level for its days. Plus the long-term maintenance incentive for "
+            f"each person still engaged {days} days or more after their support began "
+            "(attending a session, reached at a follow-up, or an outcome measured).",
             Column("people", "People", Unit.COUNT),
-            Column("rate", "Tariff per person", Unit.MONEY, 2),
+            Column("changed", "Of whom at another level for part of the year", Unit.COUNT),
+            Column("rate", "Tariff for a year", Unit.MONEY, 2),
             Column("due", "Amount due", Unit.MONEY, 0),
         )
         for level in SupportLevel:
             t.add(level.value, level.value.capitalize(), _Fig(level_keys[level]),
-                  _Plain(tariff.levels[level]), _Fig(("support", "due", level.value)))  # fmt: skip
-        t.add("maintenance", "Maintenance incentive (still engaged)", _Fig(engaged_key),
+                  _Fig(changed_keys[level]), _Plain(tariff.levels[level]),
+                  _Fig(("support", "due", level.value)))  # fmt: skip
+        t.add("maintenance", "Maintenance incentive (still engaged)", _Fig(engaged_key), BLANK,
               _Plain(tariff.maintenance), _Fig(due_m))  # fmt: skip
-        t.add("total", "Total", _Fig(assessed), BLANK, _Fig(("support", "due")), total=True)
+        t.add("total", "Total", _Fig(assessed), _Fig(changed_all), BLANK,
+              _Fig(("support", "due")), total=True)  # fmt: skip
         t.notes.append(
             "People still engaged are also counted in their support level; the total counts "
             "each person once."
         )
+        t.notes.append(
+            "The days of a tariff year after the period's end are at the level in force at its "
+            "end: a reassessment after the period is in no report of this period. A person "
+            "assessed only after the period is counted at their level now, for the whole "
+            "year. A report charges one year per person, however long its period."
+        )
+        if not noise.exact:
+            t.notes.append(
+                "The amount due is the tariff times the (perturbed) people, plus noise of "
+                "about one person's change of level, added whether or not anyone's changed."
+            )
         t.charts.append(("People by support level", "people", "", 0))
 
         t = self.draft(
@@ -1095,9 +1143,9 @@ class _Builder:
             "outcomes_by_level",
             Section.OUTCOMES,
             "Change by level of need",
-            "The same people by their level of need (the support level assessed: today's "
-            "level), with the share who improved or kept their score, as the Year of Care "
-            "measures ask. A level with few people says little on its own.",
+            "The same people by their level of need (the support level in force at the "
+            "period's end), with the share who improved or kept their score, as the Year of "
+            "Care measures ask. A level with few people says little on its own.",
             Column("people", "People", Unit.COUNT),
             Column("kept", "Improved or kept their score", Unit.COUNT),
             Column("kept_share", "% improved or kept", Unit.PERCENT, 1),

@@ -87,8 +87,10 @@ def headlines(report: Report) -> tuple[list[Headline], list[str]]:
         ),
         Headline(
             "Tariff due",
+            # Hidden with the people it is for (an amount follows the counts it is made of).
             report.table("support_levels").cell("total", "due").display,
-            "for the people assessed, with the maintenance incentive",
+            "for the people assessed, with the maintenance incentive"
+            f"{_few(_people(report.table('support_levels').cell('total', 'people')))}",
         ),
     ]
     caveats = []
