@@ -219,8 +219,9 @@ def lines(report: Report, previous: Report | None) -> list[Line]:
         now, before = pair("outcomes", row.key, "kept_share")
         out.append(Line(f"Improved or kept their {row.label} score", show(now, base_now),
                         show(before, base_before), _change(now, before, percent=True)))  # fmt: skip
+    base_now, base_before = pair("support_levels", "total", "people")
     now, before = pair("support_levels", "total", "due")
-    out.append(Line("Tariff due", show(now), show(before),
+    out.append(Line("Tariff due", show(now, base_now), show(before, base_before),
                     _change(now, before, percent=False, money=True)))  # fmt: skip
     sessions = report.table("uptake_by_session")
     little = [r for r in sessions.rows if r.cells[0].display in ("0", HIDDEN)]
