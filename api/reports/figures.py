@@ -367,35 +367,35 @@ def tariff_days(scope: Scope) -> Any:
     from the day its first level applies) up to the period's end, at each level in force
     then (api/referrals/levels.py: the last change recorded for a day wins). Columns: rid,
     and one per level (its value) with the days at it."""
-    lc, later, nxt = aliased(LevelChange), aliased(LevelChange), aliased(LevelChange)
-    superseded = exists(
-        select(later.id).where(
-            later.referral_id == lc.referral_id, later.from_on == lc.from_on, later.id > lc.id
-        )
-    )
-    first = (
-        select(func.min(day_number(nxt.from_on)))
-        .where(nxt.referral_id == lc.referral_id)
-        .scalar_subquery()
-    )
-    following = (
-        select(func.min(day_number(nxt.from_on)))
-        .where(nxt.referral_id == lc.referral_id, nxt.from_on > lc.from_on)
-        .scalar_subquery()
-    )
+    lc = LevelChange
     start = day_number(lc.from_on)
-    stop = _least(
-        func.coalesce(following, first + YEAR_DAYS),
-        first + YEAR_DAYS,
-        day_number(literal(scope.end + dt.timedelta(days=1), Date)),
-    )
-    days = case((stop > start, stop - start), else_=0)
-    parts = (
-        select(lc.referral_id.label("rid"), lc.level.label("level"), days.label("days"))
+    rows = (
+        select(
+            lc.referral_id.label("rid"),
+            lc.level.label("level"),
+            start.label("start"),
+            func.min(start).over(partition_by=lc.referral_id).label("first"),
+            func.lead(start)
+            .over(partition_by=lc.referral_id, order_by=(lc.from_on, lc.id))
+            .label("following"),
+            # 1 for the change that wins its day (the last recorded)
+            func.row_number()
+            .over(partition_by=(lc.referral_id, lc.from_on), order_by=lc.id.desc())
+            .label("rank"),
+        )
         .join(Referral, Referral.id == lc.referral_id)
-        .where(scope.referrals(), ~superseded)
+        .where(scope.referrals())
         .subquery()
     )
+    # The winner of a day is its last change, so the next row starts a later day.
+    year_end = rows.c.first + YEAR_DAYS
+    stop = _least(
+        func.coalesce(rows.c.following, year_end),
+        year_end,
+        day_number(literal(scope.end + dt.timedelta(days=1), Date)),
+    )
+    days = case((stop > rows.c.start, stop - rows.c.start), else_=0)
+    parts = select(rows.c.rid, rows.c.level, days.label("days")).where(rows.c.rank == 1).subquery()
     per_level = [
         func.sum(case((parts.c.level == lv.value, parts.c.days), else_=0)).label(lv.value)
         for lv in SupportLevel
