@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 
 def build(b: _Builder) -> None:
+    """The tables "People by support level and the tariff due" and "Money passed to
+    sub-contracted providers"."""
     rel, tariff, noise = b.release, b.tariff, b.noise
     raw = figures.support_cells(b.db, b.scope, tariff.maintenance_after_days)
     annual = {lv: Fraction(v) for lv, v in tariff.levels.items()}
