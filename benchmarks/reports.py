@@ -45,6 +45,7 @@ from api.referrals.models import (
     ReferralEvent,
     Signpost,
 )
+from api.referrals.plan_models import LevelChange
 from api.referrals.working_days import add_working_days, working_days_between
 from api.reports.costs import load_tariff, load_unit_costs
 from api.reports.render import write_report
@@ -73,7 +74,7 @@ class Writer:
 
     def flush(self) -> None:
         order = [Referral, ReferralEvent, ReferralDomain, Signpost, Attendance,
-                 OutcomeMeasurement, NhsUse, UnmetNeed]  # fmt: skip
+                 OutcomeMeasurement, NhsUse, UnmetNeed, LevelChange]  # fmt: skip
         with self.db.session() as s:
             for model in order:
                 rows = self.rows.pop(model, [])
@@ -124,6 +125,7 @@ def generate(db: Database, count: int, seed: int = 11) -> int:
     scale = {k: (instruments[k].scale_min, instruments[k].scale_max) for k in ("ons4", "ltc6")}
     span = (END - START).days
     out = Writer(db)
+    levels_rng = random.Random(16)
     event_id = signpost_id = 0
     statuses = [S.RECEIVED, S.CONTACTED, S.ASSESSED, S.ACTIVE, S.COMPLETED, S.DID_NOT_ATTEND,
                 S.DECLINED, S.CLOSED]  # fmt: skip
@@ -177,6 +179,15 @@ def generate(db: Database, count: int, seed: int = 11) -> int:
                 level = rng.choices(list(SupportLevel), [4, 4, 2])[0]
                 assessed = go(S.ASSESSED, rng.randint(2, 8))
                 row["support_level"], row["assessed_at"] = level, assessed
+                # Level history (its own random stream, so the rest stays as it was): the
+                # level from the assessment, and for a third a reassessment within the year.
+                first = {"referral_id": n, "level": level, "from_on": assessed.date()}
+                out.add(LevelChange, {**first, "actor": "benchmark"})
+                if levels_rng.random() < 0.3:
+                    later = assessed.date() + dt.timedelta(days=levels_rng.randint(30, 330))
+                    row["support_level"] = levels_rng.choice(list(SupportLevel))
+                    out.add(LevelChange, {"referral_id": n, "level": row["support_level"],
+                                          "from_on": later, "actor": "benchmark"})  # fmt: skip
                 base = {}
                 for key in ("ons4", "ltc6"):
                     lo, hi = scale[key]

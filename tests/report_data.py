@@ -49,7 +49,7 @@ from api.outcomes.recording import (
     record_outcome,
     record_unmet_need,
 )
-from api.referrals import care, intake, lifecycle
+from api.referrals import care, intake, levels, lifecycle
 from api.referrals.enums import ContactMethod, SupportLevel
 from api.referrals.enums import ReferralStatus as S
 from api.referrals.equality import EqualityIn
@@ -104,6 +104,25 @@ class Person:
     # Equality data as recorded (None: not recorded) and the postcode of the contact details.
     equality: EqualityIn | None = None
     postcode: str | None = None
+    # Reassessments: (the day the level applies from, the level), in the order recorded.
+    level_changes: list[tuple[dt.date, SupportLevel]] = field(default_factory=list)
+
+    def level_on(self, day: dt.date) -> SupportLevel | None:
+        """The level in force on ``day`` (the last one recorded for a day wins)."""
+        assert self.level is not None and self.assessed_at is not None
+        found = None
+        for on, level in sorted([(local(self.assessed_at), self.level), *self.level_changes],
+                                key=lambda c: c[0]):  # fmt: skip
+            if on <= day:
+                found = level
+        return found
+
+    def level_at_end(self) -> SupportLevel | None:
+        """The level the report counts: in force at the period's end, or (assessed only
+        after it) the level now."""
+        if self.level is None:
+            return None
+        return self.level_on(END) or self.level_on(dt.date.max)
 
 
 @dataclass
@@ -254,6 +273,18 @@ def make_people() -> tuple[list[Person], list[Need]]:
             ),
         )
 
+    # Reassessments, from their own random stream: within the period (pro rata tariff),
+    # after its end (not in this report), and one the same day as the assessment (the later
+    # record wins).
+    again = random.Random(18)
+    for p in people:
+        if p.level is None or p.assessed_at is None or again.random() > 0.45:
+            continue
+        day = local(p.assessed_at)
+        for _ in range(again.choice([1, 1, 2])):
+            day += dt.timedelta(days=again.choice([0, 30, 61, 120, 200, 290]))
+            p.level_changes.append((day, again.choice(list(SupportLevel))))
+
     needs = []
     for _ in range(40):
         day = dt.date(2024, 2, 1) + dt.timedelta(days=rng.randint(0, 500))
@@ -339,6 +370,8 @@ def seed(db: Database, people: list[Person], needs: list[Need]) -> None:
                     if NhsUsePeriod.AFTER in p.nhs:
                         record_nhs_use(s, gp, NhsUseIn(referral.id, NhsUsePeriod.AFTER,
                                        *p.nhs[NhsUsePeriod.AFTER]), now=at)  # fmt: skip
+            for on, level in p.level_changes:
+                levels.record_level(s, referral, level, on, "test")
             for session_key, on, came in p.attendance:
                 care.record_attendance(s, lead, referral.id, sessions[session_key], on, came,
                                        now=london(on, 18))  # fmt: skip
@@ -724,17 +757,36 @@ def expected(
                        "improved", "improved_share"):  # fmt: skip
             cells[t, "total", column] = Plain(None)
 
-    # Support levels and tariff.
+    # Support levels and tariff: people by the level in force at the period's end; a year's
+    # tariff each from the day they were assessed, each day at the level in force that day
+    # (days after the period's end at the level at its end), worked out day by day.
     assessed = [p for p in pop if p.level is not None]
     sets["assessed"] = {p.key for p in assessed}
+
+    def tariff_year(p: Person) -> tuple[Fraction, bool]:
+        counted = p.level_at_end()
+        first = local(p.assessed_at)  # type: ignore[arg-type]
+        total, changed = Fraction(0), False
+        for n in range(365):
+            day = first + dt.timedelta(days=n)
+            level = p.level_on(day) if day <= END else counted
+            total += Fraction(TARIFF[level], 365)  # type: ignore[index]
+            changed = changed or level is not counted
+        return total, changed
+
+    year = {p.key: tariff_year(p) for p in assessed}
     due_total = Fraction(0)
     for level in SupportLevel:
-        members = [p for p in assessed if p.level is level]
+        members = [p for p in assessed if p.level_at_end() is level]
+        changed = {p.key for p in members if year[p.key][1]}
         sets[f"level {level.value}"] = {p.key for p in members}
+        sets[f"changed {level.value}"] = changed
+        due = sum((year[p.key][0] for p in members), Fraction(0))
         cells["support_levels", level.value, "people"] = Count(len(members))
+        cells["support_levels", level.value, "changed"] = Count(len(changed))
         cells["support_levels", level.value, "rate"] = Plain(TARIFF[level])
-        cells["support_levels", level.value, "due"] = Amount(TARIFF[level] * len(members))
-        due_total += TARIFF[level] * len(members)
+        cells["support_levels", level.value, "due"] = Amount(float(due))
+        due_total += due
 
     def engaged(p: Person) -> bool:
         began = next((at for s, at in p.events if s is S.ACTIVE), None)
@@ -746,10 +798,12 @@ def expected(
     still = {p.key for p in assessed if engaged(p)}
     sets["engaged"] = still
     cells["support_levels", "maintenance", "people"] = Count(len(still))
+    cells["support_levels", "maintenance", "changed"] = Plain(None)
     cells["support_levels", "maintenance", "rate"] = Plain(MAINTENANCE)
     cells["support_levels", "maintenance", "due"] = Amount(MAINTENANCE * len(still))
     due_total += MAINTENANCE * len(still)
     cells["support_levels", "total", "people"] = Count(len(assessed))
+    cells["support_levels", "total", "changed"] = Count(sum(year[p.key][1] for p in assessed))
     cells["support_levels", "total", "rate"] = Plain(None)
     cells["support_levels", "total", "due"] = Amount(float(due_total))
     passed = Fraction(0)
@@ -757,7 +811,7 @@ def expected(
         providers = {world.provider_of[k] for k in p.sessions}
         sub = {k for k in providers if world.relationship[k] is Relationship.SUB_CONTRACTED}
         if providers:
-            passed += Fraction(TARIFF[p.level], len(providers)) * len(sub)  # type: ignore[index]
+            passed += year[p.key][0] / len(providers) * len(sub)
     due_cell = ("subcontracting", "total", "amount")
     for key, value in (("passed", passed), ("kept", due_total - passed)):
         cells["subcontracting", key, "amount"] = Amount(float(value))
@@ -813,9 +867,9 @@ def expected(
         sets[f"{key} kept"] = kept
         cells[t, key, "kept"] = Count(len(kept))
         cells[t, key, "kept_share"] = Derived(pct(len(kept), n), ((t, key, "kept"), people_cell))
-        # By level of need (today's support level; "NONE": not assessed).
+        # By level of need (in force at the period's end; "NONE": not assessed).
         for level in [*(lv.value for lv in SupportLevel), "NONE"]:
-            members = [p for p in both if (p.level.value if p.level else "NONE") == level]
+            members = [p for p in both if getattr(p.level_at_end(), "value", "NONE") == level]
             row = f"{key}:{level}"
             level_kept = {p.key for p in members if changes[p.key] >= 0}
             sets[f"{key} level {level}"] = {p.key for p in members}

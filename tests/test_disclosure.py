@@ -143,3 +143,40 @@ def test_the_same_people_give_the_same_figure_and_others_new_noise() -> None:
     assert release.amount(Fraction(10), 5, 0, "change") == 10
     moved = [abs(float(release.amount(Fraction(0), k, 4, "change"))) for k in keys]
     assert 0 < sum(moved) / len(moved) < 12
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.dictionaries(st.integers(0, 7), st.integers(-2, 2).filter(bool), min_size=1,
+                        max_size=5),
+        min_size=1, max_size=8,
+    ),
+    st.sets(st.integers(0, 7), min_size=1, max_size=6),
+    st.dictionaries(st.integers(0, 7), st.integers(-2, 2).filter(bool), min_size=1, max_size=3),
+)  # fmt: skip
+def test_one_more_hidden_figure_unpins_exactly_when_solving_again_says_so(
+    equations: list[dict[int, int]], unknown: set[int], vector: dict[int, int]
+) -> None:
+    """The solver asks, for each figure it might hide, whether a pinned combination stays
+    pinned (api/reports/disclosure.py: _Pinning answers without solving again): the answer
+    is that of numpy's rank on the equations restricted to the unknowns and that figure."""
+    from api.reports.disclosure import _Basis, _Pinning, _restrict
+
+    eqs = [{k: Fraction(c) for k, c in e.items()} for e in equations]
+    v = {k: Fraction(c) for k, c in vector.items()}
+
+    def pinned(keep: set[int]) -> bool:
+        order = sorted(keep)
+        matrix = np.array([[float(e.get(k, 0)) for k in order] for e in eqs])
+        target = np.array([float(v.get(k, 0)) for k in order])
+        rank = np.linalg.matrix_rank(matrix) if matrix.size else 0
+        return np.linalg.matrix_rank(np.vstack([matrix, target])) == rank
+
+    if not pinned(unknown) or not _Basis([_restrict(e, unknown) for e in eqs]).contains(
+        _restrict(v, unknown)
+    ):
+        return  # the solver asks only about pinned combinations
+    pinning = _Pinning(eqs, unknown, v)
+    for key in set(range(8)) - unknown:
+        assert pinning.pinned_with(key) == pinned(unknown | {key}), key

@@ -417,3 +417,49 @@ def test_a_long_caseload_keeps_its_most_pressing_referrals(world: CareWorld, mon
     assert _pk(waiting) in {r.referral_id for r in everyone.rows} and _pk(active) in {
         r.referral_id for r in everyone.rows
     }
+
+
+def test_the_report_charges_each_day_of_the_tariff_year_at_the_level_then_in_force(
+    world: CareWorld,
+) -> None:
+    """Assessed MEDIUM today, reassessed HIGH from the day after tomorrow: a report to the
+    day after that charges 2 days at MEDIUM and the rest of the 365 at HIGH (the level at
+    its end); one to today charges the year at MEDIUM (the change is after it). Other
+    tests' referrals share the world: the figures are compared before and after this one."""
+    from fractions import Fraction
+
+    annual = {lv: Fraction(v) for lv, v in load_tariff().levels.items()}
+    today = dt.date.today()
+    ends = (today, today + dt.timedelta(days=3))
+
+    def totals(locality: int) -> dict[dt.date, tuple[dict[SupportLevel, int], int, Fraction]]:
+        out = {}
+        for end in ends:
+            scope = figures.Scope(today - dt.timedelta(days=1), end, (locality,))
+            with world.db.session() as s:
+                cells = figures.support_cells(s, scope, 365)
+            people: dict[SupportLevel, int] = {}
+            for c in cells:
+                people[c.level] = people.get(c.level, 0) + c.count
+            changed = sum(c.count for c in cells if c.changed)
+            out[end] = (people, changed, sum((c.tariff(annual) for c in cells), Fraction(0)))
+        return out
+
+    r = new_referral(world)
+    locality = _locality(world, r)
+    before = totals(locality)
+    move(world, r, "CONTACTED")
+    assess_with(world, r, "MEDIUM", ["g"])
+    with world.db.session() as s:
+        levels.record_level(s, s.get(Referral, _pk(r)), SupportLevel.HIGH,
+                            today + dt.timedelta(days=2), "test")  # fmt: skip
+    after = totals(locality)
+
+    def added(end: dt.date) -> tuple[list[SupportLevel], int, Fraction]:
+        (p0, c0, t0), (p1, c1, t1) = before[end], after[end]
+        grew = [lv for lv in SupportLevel if p1.get(lv, 0) - p0.get(lv, 0) == 1]
+        return grew, c1 - c0, t1 - t0
+
+    assert added(ends[0]) == ([SupportLevel.MEDIUM], 0, Fraction(150))
+    # 150 and 260 a year: 2 days at 150, then 363 at 260, over 365 days.
+    assert added(ends[1]) == ([SupportLevel.HIGH], 1, Fraction(2 * 150 + 363 * 260, 365))

@@ -139,6 +139,21 @@ def own_values(report: Report) -> dict[tuple[str, str], float]:
     return out
 
 
+# Amounts of money a referral adds its own tariff to (pro rata when its level changed).
+AMOUNTS = [("support_levels", row, "due") for row in ("LOW", "MEDIUM", "HIGH")] + [
+    ("subcontracting", "passed", "amount")
+]
+
+
+def amounts(report: Report) -> dict[tuple[str, str, str], float]:
+    out = {}
+    for table, row, column in AMOUNTS:
+        cell = report.table(table).cell(row, column)
+        if not cell.suppressed and cell.value is not None:
+            out[table, row, column] = cell.value
+    return out
+
+
 def given_away(small: Report, big: Report, exact: tuple[Report, Report]) -> list[str]:
     """How the difference of two reports whose referrals differ by one gives it away.
     ``exact``: the same two reports with the true figures, for the test to know which cells
@@ -148,7 +163,9 @@ def given_away(small: Report, big: Report, exact: tuple[Report, Report]) -> list
     - "changed": the counts that changed are all its cells, and some that are not its
       cells were shown and did not change: "changed" then means "counts it";
     - "value": a mean's count x mean differs between the two by the referral's own value
-      (its change in score, the NHS cost it avoided)."""
+      (its change in score, the NHS cost it avoided);
+    - "tariff": an amount due (or passed on) differs by the referral's own tariff, pro
+      rata when its level changed in the year."""
     ea, eb = (people_counts(r) for r in exact)
     theirs = {k for k in set(ea) & set(eb) if eb[k] != ea[k]}
     a, b = people_counts(small), people_counts(big)
@@ -165,6 +182,14 @@ def given_away(small: Report, big: Report, exact: tuple[Report, Report]) -> list
     for row in set(va) & set(vb) & set(ta) & set(tb):
         if abs((vb[row] - va[row]) - (tb[row] - ta[row])) < 1e-6 * max(1.0, abs(tb[row])):
             found.append("value")
+            break
+    # "tariff": an amount due differs by exactly the referral's own (pro rata) tariff.
+    ma, mb = amounts(small), amounts(big)
+    xa, xb = (amounts(r) for r in exact)
+    for key in set(ma) & set(mb) & set(xa) & set(xb):
+        own = xb[key] - xa[key]
+        if own and abs((mb[key] - ma[key]) - own) < 1e-6 * max(1.0, abs(own)):
+            found.append("tariff")
             break
     return found
 

@@ -162,8 +162,13 @@ def relations(report: Report) -> list[dict[Key, float]]:
     sl = "support_levels"
     levels = [(sl, lv, "people") for lv in ("LOW", "MEDIUM", "HIGH")]
     total(levels, (sl, "total", "people"))
+    total([(sl, lv, "changed") for lv in ("LOW", "MEDIUM", "HIGH")], (sl, "total", "changed"))
     for lv, rate in data.TARIFF.items():
-        eqs.append({(sl, lv.value, "due"): 1, (sl, lv.value, "people"): -rate})
+        # The amount due is the people times the tariff when nobody's level changed in the
+        # year (shown as 0 changed); else the changed people's pro rata tariffs are unknowns.
+        changed = got[sl, lv.value, "changed"]
+        if not changed.suppressed and changed.value == 0:
+            eqs.append({(sl, lv.value, "due"): 1, (sl, lv.value, "people"): -rate})
     eqs.append({(sl, "maintenance", "due"): 1, (sl, "maintenance", "people"): -data.MAINTENANCE})
     total([(sl, r, "due") for r in ("LOW", "MEDIUM", "HIGH", "maintenance")], (sl, "total", "due"))
     same(("subcontracting", "total", "amount"), (sl, "total", "due"))
@@ -227,6 +232,7 @@ NESTED = [
     ("assessed", "level LOW"),
     ("assessed", "level MEDIUM"),
     ("assessed", "level HIGH"),
+    *[(f"level {lv}", f"changed {lv}") for lv in ("LOW", "MEDIUM", "HIGH")],
     *[("all", f"status {s}") for s in ("RECEIVED", "CONTACTED", "ASSESSED", "ACTIVE",
                                        "COMPLETED", "DID_NOT_ATTEND", "DECLINED", "CLOSED")],
     *[("all", f"domain {d}") for d in ("PHYSICAL_ACTIVITY", "HEALTHY_EATING", "ARTS_FOR_HEALTH",
@@ -285,6 +291,8 @@ def cell_of_set(name: str) -> Key:
         return ("referrals_by_domain", rest, "referrals")
     if kind == "level":
         return ("support_levels", rest, "people")
+    if kind == "changed":
+        return ("support_levels", rest, "changed")
     if rest == "baseline":
         return ("outcomes", kind, "baseline")
     if rest == "both":
@@ -354,6 +362,13 @@ def test_suppressed_values_cannot_be_recovered_from_the_totals(
             targets.append(
                 (f"{big} minus {small} = {size}", {cell_of_set(big): 1.0, cell_of_set(small): -1.0})
             )
+    # What the 1 to 4 people of a level whose level changed in the year were paid besides
+    # that level's tariff: the amount due less the people times the tariff.
+    for lv, rate in data.TARIFF.items():
+        row = ("support_levels", lv.value)
+        if 0 < truth[(*row, "changed")] < 5:
+            targets.append((f"the pro rata tariff of those who changed level, {lv.value}",
+                            {(*row, "due"): 1.0, (*row, "people"): -float(rate)}))  # fmt: skip
     assert worked_out(report, truth, targets) == []
 
 

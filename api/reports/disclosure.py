@@ -394,6 +394,7 @@ class Release:
         preferred candidate of the nearest equations is hidden and the caller looks again."""
         seen, frontier = set(vector), set(vector)
         fallback: Hashable | None = None
+        pinning = _Pinning(self._equations, hidden | latent, vector)
         while frontier:
             through = [e for e in self._equations if any(k in e for k in frontier)]
             candidates = sorted(
@@ -401,9 +402,7 @@ class Release:
                 key=self._preference,
             )
             for key in candidates:
-                unknown = hidden | latent | {key}
-                basis = _Basis([_restrict(e, unknown) for e in self._equations])
-                if not basis.contains(_restrict(vector, unknown)):
+                if not pinning.pinned_with(key):
                     hidden.add(key)
                     return
             if fallback is None and candidates:
@@ -433,6 +432,42 @@ class Released:
     def mark(self, key: Hashable) -> str:
         """How a hidden figure is printed."""
         return HIDDEN if key in self.primary else CONFIDENTIAL
+
+
+class _Pinning:
+    """Whether ``vector`` (pinned by the equations with ``unknown`` hidden) stays pinned when
+    one more figure ``k`` is hidden, without solving the equations again for each ``k``.
+
+    With A the equations restricted to the unknowns (a row per equation) and a_k the
+    column of k: ``vector`` stays pinned when some combination c of the equations has
+    c.A = vector on the unknowns and c.a_k = vector[k]. The combinations with c.A = vector
+    differ by those with c.A = 0; if one of those has c.a_k != 0, any value of c.a_k is
+    reached (still pinned). Otherwise a_k is a combination A.x of the unknowns' columns, c.a_k
+    = vector.x for every such c, and it stays pinned exactly when vector.x = vector[k], that
+    is when (a_k, vector[k]) is a combination of the unknowns' (column, vector value)."""
+
+    def __init__(self, equations: list[Vector], unknown: set[Hashable], vector: Vector) -> None:
+        self.equations, self.vector = equations, vector
+        columns: dict[Hashable, Vector] = {}
+        for i, equation in enumerate(equations):
+            for key, c in equation.items():
+                if key in unknown:
+                    columns.setdefault(key, {})[i] = c
+        self.columns = _Basis(columns.values())
+        self.with_vector = _Basis(self._value(column, key) for key, column in columns.items())
+
+    def _value(self, column: Vector, key: Hashable) -> Vector:
+        value = self.vector.get(key, Fraction(0))
+        return {**column, _VALUE: value} if value else column
+
+    def pinned_with(self, key: Hashable) -> bool:
+        column = {i: e[key] for i, e in enumerate(self.equations) if key in e}
+        if not self.columns.contains(column):
+            return True
+        return self.with_vector.contains(self._value(column, key))
+
+
+_VALUE = ("the vector's value",)  # the extra coordinate of _Pinning's columns
 
 
 def _restrict(vector: Vector, keep: set[Hashable]) -> Vector:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import (
@@ -28,6 +29,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    or_,
     orm,
     select,
 )
@@ -43,7 +45,9 @@ from api.referrals import levels as levels_sql
 from api.referrals.engagement import engaged_since
 from api.referrals.enums import ReferralStatus as S
 from api.referrals.enums import SupportLevel
+from api.referrals.levels import YEAR_DAYS
 from api.referrals.models import Attendance, Referral, ReferralDomain, ReferralEvent, Signpost
+from api.referrals.plan_models import LevelChange
 from api.referrals.working_days import LONDON
 from api.reports.costs import NHS_CATEGORIES, UnitCosts
 
@@ -312,12 +316,91 @@ def dna_by_practice(db: orm.Session, scope: Scope) -> dict[tuple[int, int, bool]
 
 @dataclass(frozen=True)
 class SupportCell:
-    level: SupportLevel
+    level: SupportLevel  # in force at the period's end (see level_of_need)
     engaged: bool  # attended a session at least ``after_days`` after their support began
     providers: int  # distinct providers signposted to
     subcontracted: int  # of which sub-contracted to the lead provider
     count: int
     keys: int = 0
+    # Some day of the person's tariff year (as far as the period's end) was at another level.
+    changed: bool = False
+    # Person-days of the tariff years, up to the period's end, at each level in force then;
+    # the rest of the 365 days of each year is at ``level``.
+    days: dict[SupportLevel, int] = field(default_factory=dict)
+
+    def tariff(self, annual: dict[SupportLevel, Fraction]) -> Fraction:
+        """The tariff due for these people: a year each, each day at the level in force that
+        day (pro rata, 365 days to the year), exact (rounded only when shown)."""
+        known = sum(self.days.values())
+        total = sum((annual[lv] * d for lv, d in self.days.items()), Fraction(0))
+        return (total + annual[self.level] * (YEAR_DAYS * self.count - known)) / YEAR_DAYS
+
+
+class day_number(FunctionElement):  # noqa: N801 (an SQL function's name)
+    """A date as a whole number of days (differences are days), on SQLite and PostgreSQL."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(day_number, "sqlite")
+def _day_number_sqlite(element: day_number, compiler: object, **kw: object) -> str:
+    (day,) = list(element.clauses)
+    return f"CAST(julianday({compiler.process(day, **kw)}) AS INTEGER)"  # type: ignore[attr-defined]
+
+
+@compiles(day_number, "postgresql")
+def _day_number_pg(element: day_number, compiler: object, **kw: object) -> str:
+    (day,) = list(element.clauses)
+    return f"(CAST({compiler.process(day, **kw)} AS DATE) - DATE '2000-01-01')"  # type: ignore[attr-defined]
+
+
+def _least(*values: ColumnElement[int]) -> ColumnElement[int]:
+    out = values[0]
+    for value in values[1:]:
+        out = case((value < out, value), else_=out)
+    return out
+
+
+def tariff_days(scope: Scope) -> Any:
+    """Per referral of the scope with level history: the days of its tariff year (365 days
+    from the day its first level applies) up to the period's end, at each level in force
+    then (api/referrals/levels.py: the last change recorded for a day wins). Columns: rid,
+    and one per level (its value) with the days at it."""
+    lc = LevelChange
+    start = day_number(lc.from_on)
+    rows = (
+        select(
+            lc.referral_id.label("rid"),
+            lc.level.label("level"),
+            start.label("start"),
+            func.min(start).over(partition_by=lc.referral_id).label("first"),
+            func.lead(start)
+            .over(partition_by=lc.referral_id, order_by=(lc.from_on, lc.id))
+            .label("following"),
+            # 1 for the change that wins its day (the last recorded)
+            func.row_number()
+            .over(partition_by=(lc.referral_id, lc.from_on), order_by=lc.id.desc())
+            .label("rank"),
+        )
+        .join(Referral, Referral.id == lc.referral_id)
+        .where(scope.referrals())
+        .subquery()
+    )
+    # The winner of a day is its last change, so the next row starts a later day.
+    year_end = rows.c.first + YEAR_DAYS
+    stop = _least(
+        func.coalesce(rows.c.following, year_end),
+        year_end,
+        day_number(literal(scope.end + dt.timedelta(days=1), Date)),
+    )
+    days = case((stop > rows.c.start, stop - rows.c.start), else_=0)
+    parts = select(rows.c.rid, rows.c.level, days.label("days")).where(rows.c.rank == 1).subquery()
+    per_level = [
+        func.sum(case((parts.c.level == lv.value, parts.c.days), else_=0)).label(lv.value)
+        for lv in SupportLevel
+    ]
+    return select(parts.c.rid, *per_level).group_by(parts.c.rid).subquery()
 
 
 def support_cells(db: orm.Session, scope: Scope, after_days: int) -> list[SupportCell]:
@@ -355,15 +438,27 @@ def support_cells(db: orm.Session, scope: Scope, after_days: int) -> list[Suppor
     level = level_of_need(scope)
     n = func.coalesce(providers.c.n, 0)
     sub = func.coalesce(providers.c.sub, 0)
+    known = tariff_days(scope)
+    days = {lv: func.coalesce(known.c[lv.value], 0) for lv in SupportLevel}
+    changed = case(
+        (or_(*[and_(cast(level, String(40)) != lv.value, d > 0) for lv, d in days.items()]), 1),
+        else_=0,
+    )
     rows = db.execute(
-        select(level, engaged_flag, n, sub, func.count(), KEYS)
+        select(level, engaged_flag, n, sub, changed, func.count(), KEYS,
+               *[func.sum(d) for d in days.values()])
         .select_from(Referral)
         .outerjoin(began, began.c.rid == Referral.id)
         .outerjoin(providers, providers.c.rid == Referral.id)
+        .outerjoin(known, known.c.rid == Referral.id)
         .where(scope.referrals(), Referral.support_level.is_not(None))
-        .group_by(level, engaged_flag, n, sub)
-    ).all()
-    return [SupportCell(SupportLevel(lv), bool(e), p, s, c, int(k)) for lv, e, p, s, c, k in rows]
+        .group_by(level, engaged_flag, n, sub, changed)
+    ).all()  # fmt: skip
+    return [
+        SupportCell(SupportLevel(lv), bool(e), p, s, c, int(k), bool(ch),
+                    {x: int(d or 0) for x, d in zip(SupportLevel, d_, strict=True) if d})
+        for lv, e, p, s, ch, c, k, *d_ in rows
+    ]  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from api.referrals import equality
 from api.reports import figures
-from api.reports.report import ALL, Column, Section, Unit, _Derived, _Fig, _Grid, _Plain, _ratio
+from api.reports.tables import ALL, Column, Section, Unit, _Derived, _Fig, _Grid, _Plain, _ratio
 
 if TYPE_CHECKING:
     from api.reports.report import _Builder

@@ -87,8 +87,10 @@ def headlines(report: Report) -> tuple[list[Headline], list[str]]:
         ),
         Headline(
             "Tariff due",
+            # Hidden with the people it is for (an amount follows the counts it is made of).
             report.table("support_levels").cell("total", "due").display,
-            "for the people assessed, with the maintenance incentive",
+            "for the people assessed, with the maintenance incentive"
+            f"{_few(_people(report.table('support_levels').cell('total', 'people')))}",
         ),
     ]
     caveats = []
@@ -217,8 +219,9 @@ def lines(report: Report, previous: Report | None) -> list[Line]:
         now, before = pair("outcomes", row.key, "kept_share")
         out.append(Line(f"Improved or kept their {row.label} score", show(now, base_now),
                         show(before, base_before), _change(now, before, percent=True)))  # fmt: skip
+    base_now, base_before = pair("support_levels", "total", "people")
     now, before = pair("support_levels", "total", "due")
-    out.append(Line("Tariff due", show(now), show(before),
+    out.append(Line("Tariff due", show(now, base_now), show(before, base_before),
                     _change(now, before, percent=False, money=True)))  # fmt: skip
     sessions = report.table("uptake_by_session")
     little = [r for r in sessions.rows if r.cells[0].display in ("0", HIDDEN)]
