@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from api.access.models import Role
@@ -18,6 +19,7 @@ from api.directory import lifecycle, publishing
 from api.directory.models import Locality, Provider, Session
 from api.registration import flow
 from sitegen.build import build_site, rebuild
+from sitegen.memo import BuildMemo
 
 TODAY = dt.date(2026, 11, 16)
 # The manifest records when it was built; everything else must be the same.
@@ -72,16 +74,20 @@ NEW = {
 }
 
 
+@pytest.mark.parametrize("kept", [True, False], ids=["background", "one-off"])
 def test_an_incremental_rebuild_is_the_full_build_file_by_file(
-    db: Database, tmp_path: Path
+    db: Database, tmp_path: Path, kept: bool
 ) -> None:
+    """``kept``: with what the background rebuild keeps between builds (sitegen/memo.py), as
+    in `petunia up`; without, as `petunia build-site` into the served folder."""
+    memo = BuildMemo() if kept else None
     settings = get_settings(
         data_dir=tmp_path,
         site_url="https://directory.example/",
         public_url="https://petunia.example",
         secret_key="incremental-test-secret-key-0123456789abcdef",
     )
-    rebuild(db, settings, today=TODAY)  # the first build of the served folder
+    rebuild(db, settings, today=TODAY, memo=memo)  # the first build of the served folder
     served = settings.resolved_site_dir
     mod = moderator(db)
 
@@ -125,7 +131,7 @@ def test_an_incremental_rebuild_is_the_full_build_file_by_file(
             change(s)
         with db.session() as s:
             assert publishing.pending(s) is not None, f"{name} queued no rebuild"
-        report = rebuild(db, settings, today=TODAY)
+        report = rebuild(db, settings, today=TODAY, memo=memo)
         assert report.reused > 0, f"after {name}: nothing was reused"
         with db.session() as s:
             assert publishing.pending(s) is None
