@@ -28,7 +28,9 @@ class Rebuilder:
     TICK_SECONDS = 1.0
     RETRY_SECONDS = 30.0  # after a failed build
 
-    def __init__(self, settings: Settings, db: Database | None = None) -> None:
+    def __init__(
+        self, settings: Settings, db: Database | None = None, memo: BuildMemo | None = None
+    ) -> None:
         self.settings = settings
         self.db = db or Database.from_url(settings.resolved_database_url)
         self.quiet = dt.timedelta(seconds=settings.site_rebuild_quiet_seconds)
@@ -36,7 +38,7 @@ class Rebuilder:
         self.built_on: dt.date | None = None
         self.builds = 0  # for tests and diagnostics
         # Per-listing results and the last build's files, kept between builds (sitegen/memo.py).
-        self.memo = BuildMemo()
+        self.memo = memo or BuildMemo()
         self._failed_at: dt.datetime | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="petunia-site", daemon=True)

@@ -406,7 +406,7 @@ def _build(
         pages_dir=settings.site_pages_dir,
     )
     with db.session() as session:
-        directory = read_public_directory(session, today=today, policy=policy)
+        directory = read_public_directory(session, today=today, policy=policy, rows=True)
         report.left_out = [*left_out, *isolate.screen(directory)]
         isolate.leave_out(directory, report.left_out)
         model = SiteModel(directory, config)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
+from sqlalchemy import Row
 from sqlalchemy import inspect as sa_inspect
 
 from api.directory import labels
@@ -722,7 +723,10 @@ _COLUMNS: dict[type, list[str]] = {}
 
 
 def _values(row: Any) -> tuple[Any, ...]:
-    """Every column of an ORM row, in a fixed order."""
+    """Every column of a row, in a fixed order (the model's): a plain row (the build reads
+    rows, api/directory/public.py) is that tuple already."""
+    if isinstance(row, Row):
+        return tuple(row)
     cls = type(row)
     if cls not in _COLUMNS:
         _COLUMNS[cls] = [c.key for c in sa_inspect(cls).column_attrs]
