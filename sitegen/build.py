@@ -2,15 +2,21 @@
 
 Steps (each reports progress):
 
-1. read the public directory (one statement per table);
+1. read the public directory (one statement per table, plain rows);
 2. build the chrome with MkDocs (material theme) unless its inputs are unchanged;
 3. write every page: a page whose data, templates and chrome are unchanged since the last
    build is hard-linked from it instead of rendered again (``.petunia/manifest.json`` keeps
    each page's hash), so a rebuild after one change renders a handful of pages;
 4. data files (postcodes, sitemap), the Open Referral UK export;
-5. the search index (sitegen/search_index.py, rebuilt whole: it is always complete);
+5. the search index (sitegen/search_index.py, made whole so it is always complete; with a
+   memo, a file whose content is unchanged is linked from the served site);
 6. Meilisearch, when configured (only changed documents are sent);
 7. swap the new site in (sitegen/swap.py): a failed or interrupted build changes nothing.
+
+A long-lived caller (the background rebuild) passes a ``BuildMemo`` (sitegen/memo.py): each
+listing's summary, filters, search record, What's on entries and Open Referral UK list items
+are then made again only when its rows changed, and only the files this build wrote are
+compressed.
 
 A listing that cannot be published does not stop the build (sitegen/isolate.py): it is left
 out, reported in ``BuildReport.left_out`` by its key and the reason, and the rest is built.
@@ -306,6 +312,8 @@ def build_site(
                 break
             except Exception as exc:
                 memo_pending_clear(memo)
+                if memo is not None:
+                    memo.build_id = None  # look at the served files again next time
                 shutil.rmtree(new, ignore_errors=True)
                 culprits = _culprits(state, settings, exc)
                 if not culprits or attempt == ATTEMPTS:
@@ -464,6 +472,12 @@ def _build(
     renderer = Renderer(shells, config)
     state.update(model=model, renderer=renderer)
     old_pages: dict[str, str] = {} if old.get("chrome") != chrome_key else old.get("pages", {})
+    # The served site is the one this process built last (the memo saw it go live): its
+    # manifest's files are there, no need to look (a failed build clears this, see
+    # build_site). Saves 66,000 file look-ups at 20,000 sessions.
+    trusted = (
+        memo is not None and memo.build_id is not None and memo.build_id == old.get("build_id")
+    )
     keys: dict[str, str] = {}
     links: list[tuple[str, str]] = []  # unchanged files, linked together at the end
     sessions = list(directory.sessions.values())
@@ -480,7 +494,7 @@ def _build(
         # Plain strings and os.path here: this runs for every page of the site.
         names = with_copies(["index.html", *extra])
         previous = [f"{out_dir}/{path}{name}" for name in names]
-        if old_pages.get(path) == key and all(map(os.path.exists, previous)):
+        if old_pages.get(path) == key and (trusted or all(map(os.path.exists, previous))):
             for src, name in zip(previous, names, strict=True):
                 links.append((src, f"{new_dir}/{path}{name}"))
             report.reused += 1
@@ -549,7 +563,7 @@ def _build(
         lap("data")
 
         progress("Building the search index", 0, 1)
-        last_files = memo.files if memo is not None and memo.build_id == old.get("build_id") else {}
+        last_files = memo.files if trusted and memo is not None else {}
         search_files: dict[str, object] = {}
         written += build_search_index(
             model,

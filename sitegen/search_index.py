@@ -18,8 +18,9 @@ its group's word, so "cookery" finds "cooking". The browser matches every query 
 prefix ("knit" finds "knitters") and, for words of five letters or more, with one typo.
 Documents are
 numbered in title order, so the results of one search sit in few record files. The whole
-index is rebuilt on every build (about a second for 20,000 sessions), so it is always
-complete.
+index is made on every build, so it is always complete; a rebuild with a memo reuses each
+listing's terms and record (sitegen/memo.py) and links the files whose content did not
+change from the served site (sitegen/build.py).
 """
 
 from __future__ import annotations

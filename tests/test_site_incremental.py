@@ -1,7 +1,8 @@
 """An incremental rebuild (sitegen.build.rebuild, what the background rebuild runs) gives the
 same site as a full build, file by file, byte for byte, after each kind of change that
-reaches the public directory: an edit, the approval of a new listing, a withdrawal, a
-provider's new name, a break, and a provider stopping altogether."""
+reaches the public directory: an edit, a title that moves a session in sorted lists, the
+approval of a new listing, a withdrawal, a provider's new name, a break, and a provider
+stopping altogether; with what the background rebuild keeps between builds and without."""
 
 from __future__ import annotations
 
@@ -96,6 +97,12 @@ def test_an_incremental_rebuild_is_the_full_build_file_by_file(
         walking.title = "Dog walking in the park"
         walking.description = "Walk one of our dogs, with a volunteer, round the park."
 
+    def retitle(s) -> None:  # type: ignore[no-untyped-def]
+        # From the middle of every sorted list (search records, activity and What's on) to
+        # the front: every search document after it moves up one.
+        walking = s.scalars(select(Session).where(Session.key == "dog-walking")).one()
+        walking.title = "Aardvark club"
+
     def approve_new(s) -> None:  # type: ignore[no-untyped-def]
         sent = flow.submit(s, settings, NEW, submission_key="incremental", address="127.0.0.1")
         assert not sent.errors, sent.errors
@@ -121,6 +128,7 @@ def test_an_incremental_rebuild_is_the_full_build_file_by_file(
 
     for name, change in [
         ("an edit", edit),
+        ("a title that moves it in sorted lists", retitle),
         ("the approval of a new listing", approve_new),
         ("a withdrawal", withdraw),
         ("a provider's new name", rename),
