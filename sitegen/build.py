@@ -225,6 +225,19 @@ class _Linker:
             self.future.result()
 
 
+class _Compressor:
+    """Compresses some files of the site being built in a thread (see the caller); waited
+    for like a _Linker."""
+
+    def __init__(self, site: Path, previous: Path | None, names: list[str]) -> None:
+        pool = ThreadPoolExecutor(max_workers=1)
+        self.future = pool.submit(precompress_site, site, previous, names)
+        pool.shutdown(wait=False)
+
+    def wait(self) -> None:
+        self.future.result()
+
+
 def _write(path: Path, content: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(content, str):
@@ -553,12 +566,18 @@ def _build(
             memo=memo,
             provider_signatures=provider_signatures,
         )
-        written += [
+        oruk_lists = [
             f"open-data/oruk/{entry.name}"
             for entry in os.scandir(new / "open-data" / "oruk")
             if entry.is_file()
         ]
         linkers.append(_Linker(oruk_links))
+        if memo is not None:
+            # The open data's lists (35 MB at 20,000 sessions) are compressed in a thread
+            # while the search index is made: zlib and brotli let go of the GIL.
+            linkers.append(_Compressor(new, out if out.exists() else None, oruk_lists))
+        else:
+            written += oruk_lists
         progress("Writing data files", 1, 1)
         lap("data")
 
