@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -30,6 +30,9 @@ from api.referrals.loading import load_referral_data
 from api.staff.commands import staff_app
 from api.staff.demo import DEMO_TOTP_SECRET, create_demo_accounts, demo_accounts
 from directory_data import DATA_DIR
+
+if TYPE_CHECKING:
+    from sitegen.memo import BuildMemo
 
 DEMO_DATA = DATA_DIR
 
@@ -134,7 +137,10 @@ def up(
             with db.session() as session:
                 create_demo_accounts(session, settings)
     _print_demo_sign_ins(db, settings)
-    _build_site(db, settings, settings.resolved_site_dir, fail=False)
+    from sitegen.memo import BuildMemo
+
+    memo = BuildMemo()  # what the start build made, for the background rebuild to reuse
+    _build_site(db, settings, settings.resolved_site_dir, fail=False, memo=memo)
     db.dispose()
     # Queued email, the periodic jobs (nudge, remind, purge, webhooks) and the site rebuild
     # run in threads of this process, however many workers serve: the embedded default needs
@@ -145,7 +151,7 @@ def up(
         _server_environment(chosen),
         _mail_deliverer(settings),
         Scheduler(settings),
-        _site_rebuilder(settings),
+        _site_rebuilder(settings, memo=memo),
     ):
         _serve(settings, host, port, workers=1)
 
@@ -178,13 +184,15 @@ def _server_environment(overrides: dict[str, object]) -> Iterator[None]:
 
 
 @contextmanager
-def _site_rebuilder(settings: Settings, *, enabled: bool = True) -> Iterator[None]:
+def _site_rebuilder(
+    settings: Settings, *, enabled: bool = True, memo: BuildMemo | None = None
+) -> Iterator[None]:
     if not enabled:
         yield
         return
     from sitegen.background import Rebuilder
 
-    with Rebuilder(settings):
+    with Rebuilder(settings, memo=memo):
         yield
 
 
@@ -1084,7 +1092,9 @@ EXIT_PARTIAL = 3
 log = logging.getLogger("petunia.site")
 
 
-def _build_site(db: Database, settings: Settings, out: Path, *, fail: bool = True) -> bool:
+def _build_site(
+    db: Database, settings: Settings, out: Path, *, fail: bool = True, memo: BuildMemo | None = None
+) -> bool:
     """Build the public site with a progress bar; False when listings were left out. With
     ``fail=False`` (``up``), a failed build is one line on stderr and the previous site (or
     the "being built" page) keeps being served."""
@@ -1102,7 +1112,7 @@ def _build_site(db: Database, settings: Settings, out: Path, *, fail: bool = Tru
         try:
             if out.resolve() == settings.resolved_site_dir.resolve():
                 # The served folder: the build also marks the queued changes as shown.
-                result = rebuild(db, settings, progress=report)
+                result = rebuild(db, settings, progress=report, memo=memo)
             else:
                 result = build_site(db, settings, out, progress=report)
         except (BuildError, BuildLocked, OSError) as exc:

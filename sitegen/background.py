@@ -3,7 +3,8 @@
 A thread in the parent process (one per deployment however many workers serve) looks at the
 queued site changes (api/directory/publishing.py) every second and, debounced (a few quiet
 seconds, at most ``site_rebuild_max_wait_seconds`` after the first change), runs
-``sitegen.build.rebuild``: incremental, swapped in atomically. Only one build of a folder
+``sitegen.build.rebuild``: incremental, swapped in atomically, with what it kept from its
+last build (sitegen/memo.py). Only one build of a folder
 runs at a time (``sitegen.swap.build_lock``, a file lock): a second process that finds it
 taken leaves the changes queued for the one building. It also rebuilds when the date
 changes, so listings going stale and "next dates" follow the calendar.
@@ -18,6 +19,7 @@ import threading
 from api.config import Settings
 from api.db import Database
 from api.directory import publishing
+from sitegen.memo import BuildMemo
 
 log = logging.getLogger("petunia.site")
 
@@ -26,13 +28,17 @@ class Rebuilder:
     TICK_SECONDS = 1.0
     RETRY_SECONDS = 30.0  # after a failed build
 
-    def __init__(self, settings: Settings, db: Database | None = None) -> None:
+    def __init__(
+        self, settings: Settings, db: Database | None = None, memo: BuildMemo | None = None
+    ) -> None:
         self.settings = settings
         self.db = db or Database.from_url(settings.resolved_database_url)
         self.quiet = dt.timedelta(seconds=settings.site_rebuild_quiet_seconds)
         self.max_wait = dt.timedelta(seconds=settings.site_rebuild_max_wait_seconds)
         self.built_on: dt.date | None = None
         self.builds = 0  # for tests and diagnostics
+        # Per-listing results and the last build's files, kept between builds (sitegen/memo.py).
+        self.memo = memo or BuildMemo()
         self._failed_at: dt.datetime | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="petunia-site", daemon=True)
@@ -78,7 +84,7 @@ class Rebuilder:
             if not self.due(now):
                 return False
             today = london_today()
-            report = rebuild(self.db, self.settings, today=today)
+            report = rebuild(self.db, self.settings, today=today, memo=self.memo)
         except BuildLocked:
             return False  # another process is building: it, or the next round, shows them
         except (BuildError, OSError) as exc:

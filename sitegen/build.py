@@ -2,15 +2,21 @@
 
 Steps (each reports progress):
 
-1. read the public directory (one statement per table);
+1. read the public directory (one statement per table, plain rows);
 2. build the chrome with MkDocs (material theme) unless its inputs are unchanged;
 3. write every page: a page whose data, templates and chrome are unchanged since the last
    build is hard-linked from it instead of rendered again (``.petunia/manifest.json`` keeps
    each page's hash), so a rebuild after one change renders a handful of pages;
 4. data files (postcodes, sitemap), the Open Referral UK export;
-5. the search index (sitegen/search_index.py, rebuilt whole: it is always complete);
+5. the search index (sitegen/search_index.py, made whole so it is always complete; with a
+   memo, a file whose content is unchanged is linked from the served site);
 6. Meilisearch, when configured (only changed documents are sent);
 7. swap the new site in (sitegen/swap.py): a failed or interrupted build changes nothing.
+
+A long-lived caller (the background rebuild) passes a ``BuildMemo`` (sitegen/memo.py): each
+listing's summary, filters, search record, What's on entries and Open Referral UK list items
+are then made again only when its rows changed, and only the files this build wrote are
+compressed.
 
 A listing that cannot be published does not stop the build (sitegen/isolate.py): it is left
 out, reported in ``BuildReport.left_out`` by its key and the reason, and the rest is built.
@@ -27,6 +33,7 @@ import shutil
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,6 +45,7 @@ from api.db import Database
 from api.directory.public import FreshnessPolicy, read_public_directory
 from sitegen import data_files, ics, isolate, maps
 from sitegen.footer_pages import chrome_extra
+from sitegen.memo import BuildMemo
 from sitegen.pages import Page, SiteConfig, SiteModel
 from sitegen.precompress import compress, precompress_site, with_copies
 from sitegen.render import Renderer, page_key, templates_fingerprint
@@ -217,6 +225,19 @@ class _Linker:
             self.future.result()
 
 
+class _Compressor:
+    """Compresses some files of the site being built in a thread (see the caller); waited
+    for like a _Linker."""
+
+    def __init__(self, site: Path, previous: Path | None, names: list[str]) -> None:
+        pool = ThreadPoolExecutor(max_workers=1)
+        self.future = pool.submit(precompress_site, site, previous, names)
+        pool.shutdown(wait=False)
+
+    def wait(self) -> None:
+        self.future.result()
+
+
 def _write(path: Path, content: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(content, str):
@@ -224,9 +245,38 @@ def _write(path: Path, content: str | bytes) -> None:
     path.write_bytes(content)
 
 
-def build_search_index(model: SiteModel, site: Path) -> int:
-    """The static search index (sitegen/search_index.py), rebuilt whole: always complete."""
-    return write_search_index(model, site / "search-index")
+def build_search_index(
+    model: SiteModel,
+    site: Path,
+    *,
+    previous: Path | None = None,
+    last: dict[str, object] | None = None,
+    contents: dict[str, object] | None = None,
+) -> list[str]:
+    """The static search index (sitegen/search_index.py), made whole so it is always
+    complete; a file whose content is the one ``last`` says ``previous`` (the served site)
+    has is linked from there with its compressed copies instead of written. Returns the
+    files written (site paths), which still need compressing."""
+    folder = site / "search-index"
+    written: list[str] = []
+
+    def reuse(name: str, data: object) -> bool:
+        if previous is None or not last or last.get(name) != data:
+            written.append(f"search-index/{name}")
+            return False
+        try:
+            for each in with_copies([name]):
+                old = previous / "search-index" / each
+                if not old.exists() and each != name:
+                    continue  # too small to have copies
+                _link_or_copy(old, folder / each)
+        except OSError:
+            written.append(f"search-index/{name}")
+            return False
+        return True
+
+    write_search_index(model, folder, reuse=reuse, contents=contents)
+    return written
 
 
 def build_site(
@@ -237,8 +287,12 @@ def build_site(
     today: dt.date | None = None,
     progress: Progress = _quiet,
     full: bool = False,
+    memo: BuildMemo | None = None,
 ) -> BuildReport:
-    """Build the site into ``out`` (atomically). ``full`` ignores the previous build."""
+    """Build the site into ``out`` (atomically). ``full`` ignores the previous build (and
+    any ``memo``); ``memo``: what a long-lived caller keeps between builds (sitegen/memo.py)."""
+    if full:
+        memo = None
     out = out.resolve()
     left_out: list[isolate.LeftOut] = []
     with build_lock(out):
@@ -260,12 +314,19 @@ def build_site(
                     report,
                     left_out=left_out,
                     state=state,
+                    memo=memo,
                 )
                 progress("Publishing", 0, 1)
                 previous = swap_in(new, out)
+                if memo is not None and memo.pending is not None:
+                    memo.build_id, memo.files = memo.pending
+                memo_pending_clear(memo)
                 progress("Publishing", 1, 1)
                 break
             except Exception as exc:
+                memo_pending_clear(memo)
+                if memo is not None:
+                    memo.build_id = None  # look at the served files again next time
                 shutil.rmtree(new, ignore_errors=True)
                 culprits = _culprits(state, settings, exc)
                 if not culprits or attempt == ATTEMPTS:
@@ -278,6 +339,11 @@ def build_site(
     return report
 
 
+def memo_pending_clear(memo: BuildMemo | None) -> None:
+    if memo is not None:
+        memo.pending = None
+
+
 def rebuild(
     db: Database,
     settings: Settings,
@@ -285,6 +351,7 @@ def rebuild(
     today: dt.date | None = None,
     progress: Progress = _quiet,
     full: bool = False,
+    memo: BuildMemo | None = None,
 ) -> BuildReport:
     """The one entry point that publishes the directory's changes (`petunia up` at start, the
     background rebuild, `petunia build-site` into the served folder): builds the site folder
@@ -295,7 +362,13 @@ def rebuild(
     with db.session() as session:
         up_to = publishing.last_change_id(session)
     report = build_site(
-        db, settings, settings.resolved_site_dir, today=today, progress=progress, full=full
+        db,
+        settings,
+        settings.resolved_site_dir,
+        today=today,
+        progress=progress,
+        full=full,
+        memo=memo,
     )
     with db.session() as session:
         publishing.built(session, up_to)
@@ -329,6 +402,7 @@ def _build(
     *,
     left_out: list[isolate.LeftOut],
     state: dict[str, object],
+    memo: BuildMemo | None = None,
 ) -> None:
     clock = time.perf_counter()
 
@@ -353,7 +427,7 @@ def _build(
         pages_dir=settings.site_pages_dir,
     )
     with db.session() as session:
-        directory = read_public_directory(session, today=today, policy=policy)
+        directory = read_public_directory(session, today=today, policy=policy, rows=True)
         report.left_out = [*left_out, *isolate.screen(directory)]
         isolate.leave_out(directory, report.left_out)
         model = SiteModel(directory, config)
@@ -396,10 +470,27 @@ def _build(
     progress("Building the theme (MkDocs)", 1, 1)
     lap("theme")
 
+    # What each listing's pages and records are made of (a hash of its rows): pages, open
+    # data and search records of a listing whose signature is unchanged are reused.
+    common = model.common_signature() + fingerprint
+    signatures = {s.id: model.session_signature(s, common) for s in directory.sessions.values()}
+    provider_signatures = {
+        p.id: model.provider_signature(
+            p, [signatures[i] for i in directory.sessions_of.get(p.id, [])], common
+        )
+        for p in directory.providers.values()
+    }
+    model.remember(memo, signatures, provider_signatures)
     pages = model.pages()
     renderer = Renderer(shells, config)
     state.update(model=model, renderer=renderer)
     old_pages: dict[str, str] = {} if old.get("chrome") != chrome_key else old.get("pages", {})
+    # The served site is the one this process built last (the memo saw it go live): its
+    # manifest's files are there, no need to look (a failed build clears this, see
+    # build_site). Saves 66,000 file look-ups at 20,000 sessions.
+    trusted = (
+        memo is not None and memo.build_id is not None and memo.build_id == old.get("build_id")
+    )
     keys: dict[str, str] = {}
     links: list[tuple[str, str]] = []  # unchanged files, linked together at the end
     sessions = list(directory.sessions.values())
@@ -416,7 +507,7 @@ def _build(
         # Plain strings and os.path here: this runs for every page of the site.
         names = with_copies(["index.html", *extra])
         previous = [f"{out_dir}/{path}{name}" for name in names]
-        if old_pages.get(path) == key and all(map(os.path.exists, previous)):
+        if old_pages.get(path) == key and (trusted or all(map(os.path.exists, previous))):
             for src, name in zip(previous, names, strict=True):
                 links.append((src, f"{new_dir}/{path}{name}"))
             report.reused += 1
@@ -427,10 +518,7 @@ def _build(
         plan(page.path, page_key(page, fingerprint), lambda page=page: page, {})
     # Organisations' and sessions' own pages: keyed by their rows, so an unchanged listing
     # costs a hash, not its page data.
-    common = model.common_signature() + fingerprint
-    signatures: dict[int, str] = {}
     for session in sessions:
-        signatures[session.id] = model.session_signature(session, common)
         plan(
             model.session_path[session.id],
             "s:" + signatures[session.id],
@@ -438,9 +526,7 @@ def _build(
             {model.ics_name(session): lambda session=session: ics.session_calendar(model, session)},
         )
     for provider in providers:
-        signature = model.provider_signature(
-            provider, [signatures[i] for i in directory.sessions_of.get(provider.id, [])], common
-        )
+        signature = provider_signatures[provider.id]
         plan(
             model.provider_path[provider.id],
             "p:" + signature,
@@ -454,6 +540,8 @@ def _build(
     # index are made (links wait on the file system, those on the CPU).
     linkers = [_Linker(links)]
     oruk_links: list[tuple[str, str]] = []
+    written: list[str] = []  # files (site paths) not yet compressed
+    build_id = uuid.uuid4().hex
     lap("pages")
     try:
         progress("Writing data files", 0, 1)
@@ -466,6 +554,7 @@ def _build(
         )
         for name, content in extra.items():
             _write(new / name, content)
+        written += [*chrome_files, *extra]
         _export_open_data(
             directory,
             settings,
@@ -474,13 +563,34 @@ def _build(
             previous_folder=out / "open-data" / "oruk",
             previous=old.get("oruk", {}) if old.get("chrome") == chrome_key else {},
             defer_links=oruk_links,
+            memo=memo,
+            provider_signatures=provider_signatures,
         )
+        oruk_lists = [
+            f"open-data/oruk/{entry.name}"
+            for entry in os.scandir(new / "open-data" / "oruk")
+            if entry.is_file()
+        ]
         linkers.append(_Linker(oruk_links))
+        if memo is not None:
+            # The open data's lists (35 MB at 20,000 sessions) are compressed in a thread
+            # while the search index is made: zlib and brotli let go of the GIL.
+            linkers.append(_Compressor(new, out if out.exists() else None, oruk_lists))
+        else:
+            written += oruk_lists
         progress("Writing data files", 1, 1)
         lap("data")
 
         progress("Building the search index", 0, 1)
-        build_search_index(model, new)
+        last_files = memo.files if trusted and memo is not None else {}
+        search_files: dict[str, object] = {}
+        written += build_search_index(
+            model,
+            new,
+            previous=out if memo is not None and out.exists() else None,
+            last=last_files,
+            contents=search_files,
+        )
         progress("Building the search index", 1, 1)
         lap("search index")
 
@@ -505,12 +615,17 @@ def _build(
     lap("linking")
 
     progress("Compressing", 0, 1)
-    precompress_site(new, previous=out if out.exists() else None)
+    # With a memo, the files this build wrote are known (pages were compressed as they were
+    # rendered, unchanged files linked with their copies); without, every file is looked at.
+    precompress_site(
+        new, previous=out if out.exists() else None, only=written if memo is not None else None
+    )
     progress("Compressing", 1, 1)
     lap("compress")
 
     manifest = {
         "version": MANIFEST_VERSION,
+        "build_id": build_id,
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "today": today.isoformat(),
         "chrome": chrome_key,
@@ -524,6 +639,10 @@ def _build(
 
         manifest["meili"] = meili.last_hashes(model)
     _write(new / MANIFEST, json.dumps(manifest))
+    if memo is not None:
+        # What this build's files hold, for the next build (valid once this one is live).
+        memo.pending = (build_id, search_files)
+        memo.forget_unused()
 
 
 def _check_shells(shells: dict[int, Shell]) -> None:

@@ -12,11 +12,13 @@ import functools
 import hashlib
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
+from sqlalchemy import Row
 from sqlalchemy import inspect as sa_inspect
 
 from api.directory import labels
@@ -36,6 +38,9 @@ from api.directory.provenance import provenance
 from api.directory.public import Freshness, PublicDirectory, confirmed_on
 from api.directory.times import say_times
 from sitegen import maps
+from sitegen.memo import BuildMemo, cached
+
+T = TypeVar("T")
 
 PAGE_SIZE = 100  # items per page of a listing
 
@@ -152,6 +157,28 @@ class SiteModel:
         self._summaries: dict[int, dict[str, Any]] = {}
         self._details: dict[int, dict[str, Any]] = {}
         self._whats_on: list[dict[str, Any]] | None = None
+        self.memo: BuildMemo | None = None
+        self.signatures: dict[int, str] = {}
+        self.provider_signatures: dict[int, str] = {}
+
+    def remember(
+        self,
+        memo: BuildMemo | None,
+        signatures: dict[int, str],
+        provider_signatures: dict[int, str],
+    ) -> None:
+        """Reuse per-listing results of earlier builds from ``memo`` (sitegen/memo.py) by each
+        listing's signature (``session_signature``, ``provider_signature``)."""
+        self.memo = memo
+        self.signatures = signatures
+        self.provider_signatures = provider_signatures
+
+    def per_session(self, kind: str, s: Session, make: Callable[[], T]) -> T:
+        """``make()``, or its result from an earlier build for the same rows (the memo)."""
+        return cached(self.memo, kind, s.id, self.signatures.get(s.id), make)
+
+    def per_provider(self, kind: str, p: Provider, make: Callable[[], T]) -> T:
+        return cached(self.memo, kind, p.id, self.provider_signatures.get(p.id), make)
 
     # -----------------------------------------------------------------------------------------
     # Pieces
@@ -245,6 +272,9 @@ class SiteModel:
 
     def filters(self, s: Session) -> dict[str, list[str]]:
         """Facet values of a session, as the search filters and the lists show them."""
+        return self.per_session("filters", s, lambda: self._filters(s))
+
+    def _filters(self, s: Session) -> dict[str, list[str]]:
         venue = self.d.venues.get(s.venue_id) if s.venue_id else None
         features = self.d.accessibility.get(venue.id, []) if venue else []
         locality = self.d.locality_of(s)
@@ -273,8 +303,11 @@ class SiteModel:
 
     def summary(self, s: Session) -> dict[str, Any]:
         """A session in a list: what, who, when, where, cost."""
-        if s.id in self._summaries:
-            return self._summaries[s.id]
+        if s.id not in self._summaries:
+            self._summaries[s.id] = self.per_session("summary", s, lambda: self._summary(s))
+        return self._summaries[s.id]
+
+    def _summary(self, s: Session) -> dict[str, Any]:
         provider = self.d.providers[s.provider_id]
         rules = self.rules(s.id)
         when = "; ".join(sched.describe(r) for r in rules[:2]) + ("; ..." if len(rules) > 2 else "")
@@ -289,7 +322,6 @@ class SiteModel:
             "cost": self.cost_text(s),
             "starts": f"{first:%H:%M}" if first else "",
         }
-        self._summaries[s.id] = result
         return result
 
     def venue(self, venue: Venue | None) -> dict[str, Any] | None:
@@ -691,7 +723,10 @@ _COLUMNS: dict[type, list[str]] = {}
 
 
 def _values(row: Any) -> tuple[Any, ...]:
-    """Every column of an ORM row, in a fixed order."""
+    """Every column of a row, in a fixed order (the model's): a plain row (the build reads
+    rows, api/directory/public.py) is that tuple already."""
+    if isinstance(row, Row):
+        return tuple(row)
     cls = type(row)
     if cls not in _COLUMNS:
         _COLUMNS[cls] = [c.key for c in sa_inspect(cls).column_attrs]

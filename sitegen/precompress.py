@@ -96,10 +96,17 @@ def _reuse(path: Path, site: Path, previous: Path | None) -> bool:
     return True
 
 
-def precompress_site(site: Path, previous: Path | None = None) -> tuple[int, int]:
-    """Compress every text file of ``site``; returns (compressed, reused)."""
+def precompress_site(
+    site: Path, previous: Path | None = None, only: list[str] | None = None
+) -> tuple[int, int]:
+    """Compress every text file of ``site`` (or the files ``only`` names, site paths: a
+    build that knows which files it wrote); returns (compressed, reused)."""
     compressed = reused = 0
-    for path in list(text_files(site)):
+    if only is None:
+        paths = list(text_files(site))
+    else:
+        paths = [site / name for name in only if compressible(name)]
+    for path in paths:
         if path.stat().st_size < MIN_SIZE or path.with_name(path.name + ".br").exists():
             continue  # too small, or done already (a page, by the render workers)
         if _reuse(path, site, previous):

@@ -18,8 +18,9 @@ its group's word, so "cookery" finds "cooking". The browser matches every query 
 prefix ("knit" finds "knitters") and, for words of five letters or more, with one typo.
 Documents are
 numbered in title order, so the results of one search sit in few record files. The whole
-index is rebuilt on every build (about a second for 20,000 sessions), so it is always
-complete.
+index is made on every build, so it is always complete; a rebuild with a memo reuses each
+listing's terms and record (sitegen/memo.py) and links the files whose content did not
+change from the served site (sitegen/build.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,55 +96,88 @@ def _delta(ids: list[int]) -> list[int]:
 
 
 def documents(model: SiteModel) -> list[dict[str, Any]]:
-    """One record per session and per organisation, with its text and filter values."""
+    """One record per session and per organisation, with its text and filter values (and
+    the terms it is indexed under: ``terms``); per listing from the build's memo when its
+    rows are unchanged (sitegen/memo.py)."""
     d = model.d
-    docs = []
-    for s in d.sessions.values():
-        summary = model.summary(s)
-        facets = model.filters(s)
-        docs.append(
-            {
-                "record": [
-                    summary["url"],
-                    summary["title"],
-                    summary["provider"],
-                    summary["when"],
-                    summary["where"],
-                    summary["cost"],
-                ],
-                "text": {
-                    "title": s.title,
-                    "by": summary["provider"],
-                    "activity": " ".join(facets["activity"]),
-                    "where": summary["where"],
-                    "area": " ".join(facets["area"]),
-                    "description": s.description,
-                },
-                "facets": {f: facets.get(f, []) for f in FACETS},
-                "geo": _geo(d.venues.get(s.venue_id) if s.venue_id else None),
-            }
-        )
-    for p in d.providers.values():
-        locality = d.localities.get(p.locality_id) if p.locality_id else None
-        count = len(d.sessions_of.get(p.id, []))
-        area = [locality.name] if locality else []
-        docs.append(
-            {
-                "record": [
-                    model.provider_path[p.id],
-                    p.name,
-                    "Organisation",
-                    f"{count} {'session' if count == 1 else 'sessions'}",
-                    area[0] if area else "",
-                    "",
-                ],
-                "text": {"title": p.name, "area": " ".join(area), "description": p.description},
-                "facets": {"type": ["Organisation"], "area": area},
-                "geo": None,
-            }
-        )
-    docs.sort(key=lambda doc: (fold(doc["record"][1]), doc["record"][0]))
+    docs = [
+        model.per_session("search", s, lambda s=s: _session_doc(model, s))
+        for s in d.sessions.values()
+    ]
+    docs += [
+        model.per_provider("search", p, lambda p=p: _provider_doc(model, p))
+        for p in d.providers.values()
+    ]
+    docs.sort(key=lambda doc: doc["order"])
     return docs
+
+
+def _terms(text: dict[str, str | None]) -> dict[str, int]:
+    """Each term of a document with the weight of the best field it is in."""
+    found: dict[str, int] = {}
+    for name, value in text.items():
+        weight = WEIGHTS[name]
+        for word in index_terms(value or ""):
+            if found.get(word, 0) < weight:
+                found[word] = weight
+    return found
+
+
+def _doc(
+    record: list[Any], text: dict[str, Any], facets: dict[str, list[str]], geo: Any
+) -> dict[str, Any]:
+    return {
+        "record": record,
+        "terms": _terms(text),
+        "facets": facets,
+        "geo": geo,
+        "order": (fold(record[1]), record[0]),
+    }
+
+
+def _session_doc(model: SiteModel, s: Any) -> dict[str, Any]:
+    summary = model.summary(s)
+    facets = model.filters(s)
+    return _doc(
+        [
+            summary["url"],
+            summary["title"],
+            summary["provider"],
+            summary["when"],
+            summary["where"],
+            summary["cost"],
+        ],
+        {
+            "title": s.title,
+            "by": summary["provider"],
+            "activity": " ".join(facets["activity"]),
+            "where": summary["where"],
+            "area": " ".join(facets["area"]),
+            "description": s.description,
+        },
+        {f: facets.get(f, []) for f in FACETS},
+        _geo(model.d.venues.get(s.venue_id) if s.venue_id else None),
+    )
+
+
+def _provider_doc(model: SiteModel, p: Any) -> dict[str, Any]:
+    d = model.d
+    locality = d.localities.get(p.locality_id) if p.locality_id else None
+    count = len(d.sessions_of.get(p.id, []))
+    area = [locality.name] if locality else []
+    return _doc(
+        [
+            model.provider_path[p.id],
+            p.name,
+            "Organisation",
+            f"{count} {'session' if count == 1 else 'sessions'}",
+            area[0] if area else "",
+            "",
+        ],
+        {"title": p.name, "area": " ".join(area), "description": p.description},
+        {"type": ["Organisation"], "area": area},
+        None,
+    )
 
 
 def _geo(venue: Any) -> tuple[float, float] | None:
@@ -156,18 +191,36 @@ def _dump(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
 
-def write_search_index(model: SiteModel, folder: Path) -> int:
-    """Write the index into ``folder`` (the site's ``search/``); returns the documents."""
+# Given a file's path in the index's folder and its content, True when the caller has put
+# the same file there already (linked from the last build): see sitegen/build.py.
+Reuse = Callable[[str, Any], bool]
+
+
+def write_search_index(
+    model: SiteModel,
+    folder: Path,
+    *,
+    reuse: Reuse | None = None,
+    contents: dict[str, Any] | None = None,
+) -> int:
+    """Write the index into ``folder`` (the site's ``search/``); returns the documents.
+
+    ``reuse``: asked first for each file (a rebuild links the files whose content is the
+    same as last time); ``contents``: filled with every file's content, by path."""
     docs = documents(model)
     postings: dict[str, dict[int, int]] = defaultdict(dict)
     facet_docs: dict[str, dict[str, list[int]]] = {f: defaultdict(list) for f in FACETS}
     geo_cells: dict[str, list[int]] = defaultdict(list)
+
+    def dump(name: str, data: Any) -> None:
+        if contents is not None:
+            contents[name] = data
+        if reuse is None or not reuse(name, data):
+            _dump(folder / name, data)
+
     for doc_id, doc in enumerate(docs):
-        for field, text in doc["text"].items():
-            weight = WEIGHTS[field]
-            for word in index_terms(text or ""):
-                found = postings[word]
-                found[doc_id] = max(found.get(doc_id, 0), weight)
+        for word, weight in doc["terms"].items():
+            postings[word][doc_id] = weight
         for facet, values in doc["facets"].items():
             for value in values:
                 facet_docs[facet][value].append(doc_id)
@@ -185,26 +238,26 @@ def write_search_index(model: SiteModel, folder: Path) -> int:
             last = doc_id
         shards[shard_key(word)][word] = flat
     for key, content in shards.items():
-        _dump(folder / "t" / f"{key}.json", content)
+        dump(f"t/{key}.json", content)
 
     facets_meta: dict[str, dict[str, int]] = {}
     for facet, values in facet_docs.items():
         facets_meta[facet] = {}
         for n, (value, ids) in enumerate(sorted(values.items())):
             facets_meta[facet][value] = n
-            _dump(folder / "f" / facet / f"{n}.json", _delta(ids))
+            dump(f"f/{facet}/{n}.json", _delta(ids))
 
     for key, flat in geo_cells.items():
-        _dump(folder / "g" / f"{key}.json", flat)
+        dump(f"g/{key}.json", flat)
 
     for start in range(0, len(docs), CHUNK):
-        _dump(
-            folder / "d" / f"{start // CHUNK}.json",
+        dump(
+            f"d/{start // CHUNK}.json",
             [d["record"] for d in docs[start : start + CHUNK]],
         )
 
-    _dump(
-        folder / "index.json",
+    dump(
+        "index.json",
         {
             "version": VERSION,
             "documents": len(docs),

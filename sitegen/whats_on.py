@@ -30,19 +30,18 @@ def day_name(day: dt.date, today: dt.date) -> str:
     return text
 
 
-def days_ahead(model: SiteModel, today: dt.date, days: int = DAYS) -> list[dict[str, Any]]:
-    """Each day from ``today`` on: its date, its name and the sessions on it by start time."""
-    last = today + dt.timedelta(days=days - 1)
-    by_date: dict[dt.date, list[tuple[dt.time, str, dict[str, Any]]]] = {
-        today + dt.timedelta(days=n): [] for n in range(days)
-    }
-    d = model.d
-    for s in d.sessions.values():
-        breaks = [sched.Break(b.starts_on, b.ends_on, b.reason) for b in d.breaks.get(s.id, [])]
-        summary = model.summary(s)
-        for rule in model.rules(s.id):
-            for date in sched.occurrences_between(rule, breaks, today, last):
-                by_date[date].append(
+def _on(
+    model: SiteModel, s: Any, today: dt.date, last: dt.date
+) -> list[tuple[dt.date, tuple[dt.time, str, dict[str, Any]]]]:
+    """A session's entries in the days from ``today`` to ``last``."""
+    breaks = [sched.Break(b.starts_on, b.ends_on, b.reason) for b in model.d.breaks.get(s.id, [])]
+    summary = model.summary(s)
+    found = []
+    for rule in model.rules(s.id):
+        for date in sched.occurrences_between(rule, breaks, today, last):
+            found.append(
+                (
+                    date,
                     (
                         rule.opens_at,
                         s.title.lower(),
@@ -57,8 +56,21 @@ def days_ahead(model: SiteModel, today: dt.date, days: int = DAYS) -> list[dict[
                             "times": say_times(rule.opens_at, rule.closes_at),
                             "how_often": sched.how_often(rule),
                         },
-                    )
+                    ),
                 )
+            )
+    return found
+
+
+def days_ahead(model: SiteModel, today: dt.date, days: int = DAYS) -> list[dict[str, Any]]:
+    """Each day from ``today`` on: its date, its name and the sessions on it by start time."""
+    last = today + dt.timedelta(days=days - 1)
+    by_date: dict[dt.date, list[tuple[dt.time, str, dict[str, Any]]]] = {
+        today + dt.timedelta(days=n): [] for n in range(days)
+    }
+    for s in model.d.sessions.values():
+        for date, entry in model.per_session("whats-on", s, lambda s=s: _on(model, s, today, last)):
+            by_date[date].append(entry)
     return [
         {
             "iso": date.isoformat(),

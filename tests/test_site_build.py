@@ -203,7 +203,7 @@ def test_a_failed_build_leaves_the_previous_site(
     build_site(mini_db, settings_for(tmp_path), out, today=TODAY)
     before = page(out, "providers/shelter/")
 
-    def broken(_model: object, _site: Path) -> None:
+    def broken(_model: object, _site: Path, **_reuse: object) -> None:
         raise BuildError("the search index failed: disk full")
 
     monkeypatch.setattr(site_build, "build_search_index", broken)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, orm, select
+from sqlalchemy import inspect as sa_inspect
 
 from api.directory.enums import AccessibilityFeature, Domain, ListingStatus
 from api.directory.models import (
@@ -123,8 +125,20 @@ def read_public_directory(
     today: dt.date,
     policy: FreshnessPolicy,
     session_ids: Collection[int] | None = None,
+    rows: bool = False,
 ) -> PublicDirectory:
-    """Everything public; with ``session_ids``, only those sessions and their providers."""
+    """Everything public; with ``session_ids``, only those sessions and their providers.
+
+    ``rows``: plain read-only rows (each column an attribute, as on the models) instead of
+    ORM objects: several times quicker to read, for a reader that changes nothing (the site
+    build: 20,000 sessions read in a second instead of three or four)."""
+
+    def read(statement: Any, model: type) -> Iterable[Any]:
+        if not rows:
+            return db.scalars(statement)
+        columns = [getattr(model, c.key) for c in sa_inspect(model).column_attrs]
+        return db.execute(statement.with_only_columns(*columns, maintain_column_froms=True))
+
     public = public_provider_filter(today, policy)
     if session_ids is not None:
         public = public & Session.id.in_(list(session_ids))
@@ -132,7 +146,7 @@ def read_public_directory(
     if session_ids is not None:
         providers = {
             p.id: p
-            for p in db.scalars(
+            for p in read(
                 select(Provider)
                 .where(
                     Provider.id.in_(
@@ -141,31 +155,35 @@ def read_public_directory(
                         .join(Provider, Provider.id == Session.provider_id)
                     )
                 )
-                .order_by(Provider.name)
+                .order_by(Provider.name),
+                Provider,
             )
         }
     else:
         providers = {
-            p.id: p for p in db.scalars(select(Provider).where(public).order_by(Provider.name))
+            p.id: p for p in read(select(Provider).where(public).order_by(Provider.name), Provider)
         }
     sessions = {
         s.id: s
-        for s in db.scalars(
+        for s in read(
             select(Session)
             .join(Provider, Provider.id == Session.provider_id)
             .where(public_sessions)
-            .order_by(Session.provider_id, Session.title, Session.id)
+            .order_by(Session.provider_id, Session.title, Session.id),
+            Session,
         )
     }
     venue_ids = {s.venue_id for s in sessions.values() if s.venue_id}
     directory = PublicDirectory(
         today=today,
         policy=policy,
-        domain_labels={d.domain: d for d in db.scalars(select(DomainLabel))},
-        localities={loc.id: loc for loc in db.scalars(select(Locality).order_by(Locality.name))},
+        domain_labels={d.domain: d for d in read(select(DomainLabel), DomainLabel)},
+        localities={
+            loc.id: loc for loc in read(select(Locality).order_by(Locality.name), Locality)
+        },
         providers=providers,
         sessions=sessions,
-        venues={v.id: v for v in db.scalars(select(Venue).where(Venue.id.in_(venue_ids)))},
+        venues={v.id: v for v in read(select(Venue).where(Venue.id.in_(venue_ids)), Venue)},
     )
 
     def of_public_sessions(model: type) -> object:
@@ -177,23 +195,28 @@ def read_public_directory(
         )
 
     schedules: dict[int, list[Schedule]] = defaultdict(list)
-    for row in db.scalars(of_public_sessions(Schedule).order_by(Schedule.id)):  # type: ignore[attr-defined]
+    for row in read(of_public_sessions(Schedule).order_by(Schedule.id), Schedule):  # type: ignore[attr-defined]
         schedules[row.session_id].append(row)
     breaks: dict[int, list[SessionBreak]] = defaultdict(list)
-    for row in db.scalars(of_public_sessions(SessionBreak).order_by(SessionBreak.starts_on)):  # type: ignore[attr-defined]
+    for row in read(
+        of_public_sessions(SessionBreak).order_by(SessionBreak.starts_on), SessionBreak
+    ):  # type: ignore[attr-defined]
         breaks[row.session_id].append(row)
     domain_order = {d: i for i, d in enumerate(Domain)}
     domains: dict[int, list[Domain]] = defaultdict(list)
-    for row in db.scalars(of_public_sessions(SessionDomain)):  # type: ignore[arg-type]
+    for row in read(of_public_sessions(SessionDomain), SessionDomain):
         domains[row.session_id].append(Domain(row.domain))
     for values in domains.values():
         values.sort(key=domain_order.__getitem__)
     languages: dict[int, list[str]] = defaultdict(list)
-    for row in db.scalars(of_public_sessions(SessionLanguage).order_by(SessionLanguage.language)):  # type: ignore[attr-defined]
+    for row in read(
+        of_public_sessions(SessionLanguage).order_by(SessionLanguage.language),  # type: ignore[attr-defined]
+        SessionLanguage,
+    ):
         languages[row.session_id].append(row.language)
     feature_order = {f: i for i, f in enumerate(AccessibilityFeature)}
     accessibility: dict[int, list[AccessibilityFeature]] = defaultdict(list)
-    for row in db.scalars(select(VenueFeature).where(VenueFeature.venue_id.in_(venue_ids))):
+    for row in read(select(VenueFeature).where(VenueFeature.venue_id.in_(venue_ids)), VenueFeature):
         accessibility[row.venue_id].append(AccessibilityFeature(row.feature))
     for features in accessibility.values():
         features.sort(key=feature_order.__getitem__)

@@ -25,9 +25,9 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from sqlalchemy import bindparam, orm, select
 
@@ -52,6 +52,12 @@ def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
+class Memo(Protocol):
+    """Results kept between builds by listing and signature (sitegen/memo.py)."""
+
+    def get(self, kind: str, key: int, signature: str, make: Callable[[], str]) -> str: ...
+
+
 def _dump(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(_json(data), encoding="utf-8")
@@ -59,6 +65,16 @@ def _dump(path: Path, data: Any) -> None:
 
 def whole(items: list[Any]) -> dict[str, Any]:
     return page_envelope(items, total=len(items), page=1, per_page=max(1, len(items)))
+
+
+def _whole_text(items: list[str]) -> str:
+    """``whole`` as JSON text from its items' JSON texts: the same bytes as dumping it
+    (``contents`` is the envelope's last key), so unchanged items need no mapping again."""
+    if not items:
+        return _json(whole([]))
+    head = _json(whole([None] * len(items)))
+    head = head[: head.rindex(',"contents":')]
+    return head + ',"contents":[' + ",".join(items) + "]}"
 
 
 def write_export(
@@ -70,13 +86,17 @@ def write_export(
     previous_folder: Path | None = None,
     previous: dict[str, str] | None = None,
     defer_links: list[tuple[str, str]] | None = None,
+    memo: Memo | None = None,
+    provider_signatures: dict[int, str] | None = None,
 ) -> int:
     """Write the export into ``folder`` (replaced); returns the number of services.
 
     A site build passes each session's ``signatures`` (a hash of its rows) and the last
     build's: a service whose signature is unchanged is hard-linked from ``previous_folder``
     instead of mapped and written again (or, with ``defer_links``, the pair is added there
-    for the caller to link)."""
+    for the caller to link). With a ``memo`` (sitegen/memo.py, kept by the background
+    rebuild), the lists' items of unchanged services and organizations are the JSON text
+    made last time."""
     mapper = OrukMapper(directory, settings.public_url, settings.resolved_site_url)
     if folder.exists():
         shutil.rmtree(folder)
@@ -84,12 +104,29 @@ def write_export(
     sessions = list(directory.sessions.values())
     _dump(folder / "index.json", api_index(settings.public_url))
     _dump(folder / "openapi.json", openapi_document(settings.public_url))
-    _dump(folder / "services.json", whole([mapper.service_summary(s) for s in sessions]))
+    signatures = signatures or {}
+    provider_signatures = provider_signatures or {}
+
+    def item(kind: str, key: int, signature: str | None, make: Callable[[], Any]) -> str:
+        if memo is None or not signature:
+            return _json(make())
+        return memo.get(kind, key, signature, lambda: _json(make()))
+
+    def write_list(name: str, items: list[str]) -> None:
+        (folder / name).write_text(_whole_text(items), encoding="utf-8")
+
+    write_list(
+        "services.json",
+        [
+            item("oruk-service", s.id, signatures.get(s.id), lambda s=s: mapper.service_summary(s))
+            for s in sessions
+        ],
+    )
     (folder / "services").mkdir()
     for s in sessions:
         name = mapper.ids.service(mapper.d.providers[s.provider_id].key, s.key) + ".json"
         old = previous_folder / "services" / name if previous_folder else None
-        signature = (signatures or {}).get(s.id)
+        signature = signatures.get(s.id)
         if old and signature and (previous or {}).get(str(s.id)) == signature and old.exists():
             if defer_links is not None:
                 defer_links.append((str(old), str(folder / "services" / name)))
@@ -100,11 +137,27 @@ def write_export(
             except OSError:
                 pass
         _dump(folder / "services" / name, mapper.service(s))
-    found = [mapper.service_at_location(s, full=False) for s in sessions]
-    _dump(folder / "service_at_locations.json", whole([x for x in found if x]))
-    _dump(
-        folder / "organizations.json",
-        whole([mapper.organization(p) for p in directory.providers.values()]),
+    found = [
+        item(
+            "oruk-at-location",
+            s.id,
+            signatures.get(s.id),
+            lambda s=s: mapper.service_at_location(s, full=False),
+        )
+        for s in sessions
+    ]
+    write_list("service_at_locations.json", [x for x in found if x != "null"])
+    write_list(
+        "organizations.json",
+        [
+            item(
+                "oruk-organization",
+                p.id,
+                provider_signatures.get(p.id),
+                lambda p=p: mapper.organization(p),
+            )
+            for p in directory.providers.values()
+        ],
     )
     _dump(folder / "taxonomies.json", whole([mapper.taxonomy()]))
     _dump(folder / "taxonomy_terms.json", whole([mapper.term(d) for d in Domain]))
