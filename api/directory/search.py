@@ -123,6 +123,18 @@ class Page(Generic[T]):
     more: bool = False
 
 
+def _id_page(rows: Sequence[Any], limit: int, total: int, offset: int) -> Page[int]:
+    """A page from rows of (id, count, *sort key), one more than ``limit`` read to tell
+    whether more follow."""
+    return Page(
+        [row[0] for row in rows[:limit]],
+        total,
+        offset,
+        keys=[tuple(row[2:]) for row in rows[:limit]],
+        more=len(rows) > limit,
+    )
+
+
 def search_terms(text: str | None) -> list[str]:
     return _WORD.findall((text or "").lower())[:12]
 
@@ -498,13 +510,7 @@ def search_sessions(
                 ("titled count", *shape), lambda: base(func.count(), _VERSION).order_by(None)
             ),
         )
-        return Page(
-            [row[0] for row in rows[:limit]],
-            total,
-            offset,
-            keys=[tuple(row[2:]) for row in rows[:limit]],
-            more=len(rows) > limit,
-        )
+        return _id_page(rows, limit, total, offset)
     if q.near is None:
         count = _statement(("count", *shape), lambda: base(func.count()).order_by(None))
         # One round trip: the page, each row carrying the count of all (a window function).
@@ -524,13 +530,7 @@ def search_sessions(
         else:
             # After a cursor the window counts only what follows it; past the end, nothing.
             total = conn.execute(count, params).scalar_one()
-        return Page(
-            [row[0] for row in rows[:limit]],
-            total,
-            offset,
-            keys=[tuple(row[2:]) for row in rows[:limit]],
-            more=len(rows) > limit,
-        )
+        return _id_page(rows, limit, total, offset)
 
     near = q.near
     nearby = []
